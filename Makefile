@@ -1,0 +1,49 @@
+# Quick start: `make run` (demo server on 127.0.0.1:8000) and `make test` (whole suite).
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYTHON ?= python3
+DEMO_PASSWORD ?= huoqiu-demo-2026
+DEMO_PERSONS  ?= 3000
+
+.PHONY: install run test lint format bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py seed_demo --if-empty --persons $(DEMO_PERSONS) --password $(DEMO_PASSWORD)
+	@echo "演示账号 / demo logins (password: $(DEMO_PASSWORD)):"
+	@echo "  admin      县残联管理员 county admin"
+	@echo "  viewer     县级只读 county viewer"
+	@echo "  chengguan  城关镇工作人员 township staff"
+	@echo "  hekou      河口镇工作人员 township staff"
+	@echo "  cunwei     城关镇村残协专职委员 village member"
+	@echo "Open http://127.0.0.1:8000/"
+	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+
+test: install
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,121 @@
+"""The user's data scope, applied in the query layer.
+
+Every read of personal data goes through `scoped()` (a selector building block)
+or `get_in_scope_or_404()` (the one access helper for detail pages). Scope
+lives in `StaffProfile`: county roles see every township, township staff their
+township, village members their village; no profile means nothing at all.
+
+A model says how it reaches its township and village with a class attribute
+`SCOPE_PATHS = ("township", "village")` (ORM lookup paths); `scoped()` reads it.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Model, QuerySet
+from django.http import Http404
+
+from .models import Role, StaffProfile
+
+
+@dataclass(frozen=True)
+class Scope:
+    role: str | None
+    township_id: int | None = None
+    village_id: int | None = None
+    label: str = "无数据权限"
+
+    @property
+    def is_county(self) -> bool:
+        return self.role in (Role.COUNTY_ADMIN, Role.COUNTY_VIEWER)
+
+    @property
+    def is_county_admin(self) -> bool:
+        return self.role == Role.COUNTY_ADMIN
+
+    @property
+    def can_write(self) -> bool:
+        """County viewers are read-only; village members may record visits only."""
+        return self.role in (Role.COUNTY_ADMIN, Role.TOWNSHIP_STAFF)
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label if self.role else "未分配角色"
+
+    @property
+    def sees_nothing(self) -> bool:
+        return self.role is None
+
+
+NO_SCOPE = Scope(role=None)
+
+
+def scope_for(user) -> Scope:
+    """The scope of a user, cached on the user object for the request."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return NO_SCOPE
+    cached = getattr(user, "_huoqiu_scope", None)
+    if cached is not None:
+        return cached
+    profile = (
+        StaffProfile.objects.select_related("township", "village__township")
+        .filter(user=user)
+        .first()
+    )
+    scope = _scope_from_profile(profile)
+    user._huoqiu_scope = scope
+    return scope
+
+
+def _scope_from_profile(profile: StaffProfile | None) -> Scope:
+    if profile is None:
+        return NO_SCOPE
+    if profile.role in (Role.COUNTY_ADMIN, Role.COUNTY_VIEWER):
+        return Scope(role=profile.role, label="霍邱县（全县）")
+    if profile.role == Role.TOWNSHIP_STAFF and profile.township_id:
+        return Scope(
+            role=profile.role, township_id=profile.township_id, label=profile.township.name
+        )
+    if profile.role == Role.VILLAGE_MEMBER and profile.village_id:
+        village = profile.village
+        return Scope(
+            role=profile.role,
+            township_id=village.township_id,
+            village_id=village.pk,
+            label=f"{village.township.name}{village.name}",
+        )
+    return NO_SCOPE
+
+
+def scope_paths(model: type[Model]) -> tuple[str, str]:
+    paths = getattr(model, "SCOPE_PATHS", None)
+    if paths is None:
+        raise TypeError(
+            f"{model.__name__} declares no SCOPE_PATHS; personal data must say how it is scoped"
+        )
+    return paths
+
+
+def scoped(user, queryset: QuerySet) -> QuerySet:
+    """Restrict a queryset to what the user may see."""
+    scope = scope_for(user)
+    if scope.sees_nothing:
+        return queryset.none()
+    if scope.is_county:
+        return queryset
+    township_path, village_path = scope_paths(queryset.model)
+    if scope.village_id is not None:
+        return queryset.filter(**{village_path: scope.village_id})
+    return queryset.filter(**{township_path: scope.township_id})
+
+
+def get_in_scope_or_404(user, queryset_or_model, **lookup):
+    """Load one record the user may see, or raise 404 (never 403: existence is private)."""
+    queryset = (
+        queryset_or_model._default_manager.all()
+        if isinstance(queryset_or_model, type)
+        else queryset_or_model
+    )
+    try:
+        return scoped(user, queryset).get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError):
+        raise Http404("不存在或不在您的数据范围内") from None

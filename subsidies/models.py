@@ -1,0 +1,122 @@
+"""Policy parameters per year and benefit records (self-recorded or from civil affairs)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from cases.models import Person, TimeStamped
+
+
+class PolicyYear(TimeStamped):
+    """The county's parameters for one year. Rules read them for the as-of year.
+
+    A fresh installation carries defaults for 2021–2030 marked `is_default` so the
+    county knows to confirm them; changes go through `subsidies.services.policy_set`,
+    which records history.
+    """
+
+    year = models.PositiveSmallIntegerField("年度", unique=True)
+    monitoring_line = models.DecimalField(
+        "防返贫监测收入线（元/人/年）", max_digits=10, decimal_places=2
+    )
+    rigid_expenditure_threshold = models.DecimalField(
+        "大额刚性支出阈值（元）", max_digits=10, decimal_places=2, default=20000
+    )
+    care_subsidy_includes_grade3_mental = models.BooleanField(
+        "护理补贴含三级智力/精神残疾", default=False
+    )
+    dibao_standard_monthly = models.DecimalField(
+        "农村低保标准（元/人/月）", max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    living_subsidy_monthly = models.DecimalField(
+        "困难残疾人生活补贴（元/人/月）", max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    care_subsidy_monthly = models.DecimalField(
+        "重度残疾人护理补贴（元/人/月）", max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    pension_contribution_tier = models.DecimalField(
+        "城乡居保代缴档次（元/人/年）", max_digits=10, decimal_places=2, default=200
+    )
+    is_default = models.BooleanField("系统默认值（待县残联确认）", default=True)
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = verbose_name_plural = "年度政策参数"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(monitoring_line__gt=0), name="policy_monitoring_line_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(rigid_expenditure_threshold__gt=0),
+                name="policy_rigid_threshold_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.year}年度政策参数"
+
+
+class BenefitType(models.TextChoices):
+    DIBAO = "dibao", "城乡低保"
+    TEKUN = "tekun", "特困供养"
+    LIVING_SUBSIDY = "living_subsidy", "困难残疾人生活补贴"
+    CARE_SUBSIDY = "care_subsidy", "重度残疾人护理补贴"
+    TEMPORARY_RELIEF = "temporary_relief", "临时救助"
+    MEDICAL_INSURANCE = "medical_insurance", "基本医疗保险"
+    PENSION_INSURANCE = "pension_insurance", "城乡居民养老保险"
+
+
+class BenefitRecord(TimeStamped):
+    """A benefit a person receives. Rows from the civil-affairs roster are authoritative."""
+
+    SCOPE_PATHS = ("person__township", "person__village")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "在保"
+        STOPPED = "stopped", "停保"
+
+    class Origin(models.TextChoices):
+        CIVIL = "civil", "民政名册导入"
+        MANUAL = "manual", "工作人员录入"
+
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="benefits", verbose_name="人员"
+    )
+    benefit_type = models.CharField("项目", max_length=20, choices=BenefitType.choices)
+    monthly_amount = models.DecimalField(
+        "月标准（元）", max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    start_month = models.DateField("起始年月", null=True, blank=True)
+    end_month = models.DateField("终止年月", null=True, blank=True)
+    status = models.CharField("状态", max_length=10, choices=Status.choices)
+    origin = models.CharField("来源", max_length=10, choices=Origin.choices)
+    batch = models.ForeignKey(
+        "monitoring.ImportBatch",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="导入批次",
+    )
+    is_current = models.BooleanField("当前有效", default=True, db_index=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="记录人",
+    )
+
+    class Meta:
+        ordering = ["person_id", "benefit_type"]
+        verbose_name = verbose_name_plural = "救助与补贴记录"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "benefit_type", "origin"],
+                name="one_benefit_per_person_type_origin",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.person} · {self.get_benefit_type_display()}"

@@ -1,0 +1,135 @@
+"""Shared fixtures: users per role, service gates, a real Celery worker."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from huoqiu.celery import app as celery_app
+
+from . import factories
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def service_unavailable(reason: str):
+    """Skip with a clear reason, or fail when CI demands the services (REQUIRE_SERVICES=1)."""
+    if settings.REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def redis_url():
+    if not settings.REDIS_URL:
+        service_unavailable("REDIS_URL is not set: Redis/Celery broker tests need a real Redis")
+    return settings.REDIS_URL
+
+
+@pytest.fixture
+def postgres():
+    if connection.vendor != "postgresql":
+        service_unavailable("DATABASE_URL is not PostgreSQL: this test needs real PostgreSQL")
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_process(request):
+    """Tasks run in-process in tests unless a test asks for the real worker."""
+    if "celery_worker_process" in request.fixturenames:
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+def database_url_for_subprocess() -> str:
+    """The URL of the database this test session uses (the test database, not the dev one)."""
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        user = db.get("USER") or "postgres"
+        host = db.get("HOST") or "127.0.0.1"
+        port = db.get("PORT") or 5432
+        return f"postgres://{user}@{host}:{port}/{db['NAME']}"
+    return f"sqlite:///{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(redis_url):
+    """A real `celery worker` process on the real Redis broker, using the test database.
+
+    Tests that use it must use `transactional_db` so the worker sees committed rows.
+    """
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url_for_subprocess(),
+        REDIS_URL=redis_url,
+        SECRET_KEY=settings.SECRET_KEY,
+        DJANGO_SETTINGS_MODULE="huoqiu.settings",
+    )
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "huoqiu",
+            "worker",
+            "--pool=solo",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"test-{os.getpid()}@%h",
+        ],
+        cwd=REPO,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if worker.poll() is not None:
+                pytest.fail(f"celery worker exited with {worker.returncode}")
+            if celery_app.control.ping(timeout=1.0):
+                break
+        else:
+            pytest.fail("celery worker did not answer a ping within 60 s")
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+@pytest.fixture
+def admin_user(db):
+    return factories.user_with_role("county_admin", username="admin")
+
+
+@pytest.fixture
+def viewer_user(db):
+    return factories.user_with_role("county_viewer", username="viewer")
+
+
+@pytest.fixture
+def chengguan_user(db):
+    return factories.user_with_role("township_staff", township="城关镇", username="chengguan")
+
+
+@pytest.fixture
+def hekou_user(db):
+    return factories.user_with_role("township_staff", township="河口镇", username="hekou")
+
+
+@pytest.fixture
+def village_user(db):
+    village = factories.village("城关镇", "东关村")
+    return factories.user_with_role("village_member", village=village, username="cunwei")
