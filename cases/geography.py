@@ -46,6 +46,9 @@ TOWNSHIPS: list[tuple[str, str]] = [
 ]
 
 _SUFFIXES = ("街道", "镇", "乡")
+ZONE_NAME = "霍邱经济开发区"
+# Spellings of the development zone seen in exported sheets (after the county prefix is dropped).
+_ZONE_ALIASES = frozenset({ZONE_NAME, "经济开发区", "开发区", "霍邱开发区", "经开区", "霍邱经开区"})
 
 
 def township_code(index: int) -> str:
@@ -68,8 +71,10 @@ def normalise_township_name(value: str) -> str:
     name = normalise_text(value)
     if name.startswith(COUNTY_NAME) and len(name) > len(COUNTY_NAME):
         name = name[len(COUNTY_NAME) :]
+    if name in _ZONE_ALIASES:
+        return ZONE_NAME
     if name.endswith("开发区"):
-        return "霍邱经济开发区" if name in ("经济开发区", "开发区", "霍邱经济开发区") else name
+        return name
     for suffix in _SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix) + 1:
             return name[: -len(suffix)]
@@ -82,3 +87,10 @@ def short_name(full_name: str) -> str:
 
 # short name → full name, e.g. "河口" → "河口镇"
 SHORT_NAMES = {short_name(name): name for name, _ in TOWNSHIPS}
+
+
+def match_township(value) -> str | None:
+    """The full name of the township a sheet means (`河口` → `河口镇`), or None if unknown."""
+    if value is None:
+        return None
+    return SHORT_NAMES.get(normalise_township_name(str(value)))

@@ -142,6 +142,10 @@ def parse_certificate_number(
         raise IdentityError(f"残疾人证号第20位是残疾等级，应为1～4，实际为{cert_grade}")
     if id_number is not None and cert_id != id_number:
         raise IdentityError("残疾人证号前18位与身份证号不一致")
+    try:
+        parse_id_number(cert_id)
+    except IdentityError as error:
+        raise IdentityError(f"残疾人证号前18位不是有效的身份证号：{error}") from None
     if category is not None and cert_category != category:
         raise IdentityError(
             f"残疾人证号显示残疾类别为{CATEGORY_NAMES[cert_category]}，与填写的{CATEGORY_NAMES.get(category, category)}不一致"
