@@ -346,6 +346,16 @@ class RehabService(TimeStamped):
     service_type = models.CharField("服务内容", max_length=50)
     provider = models.CharField("服务机构", max_length=100)
     served_on = models.DateField("服务日期")
+    # Added by the case-work issue (additive):
+    need = models.ForeignKey(
+        "RehabNeed",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="services",
+        verbose_name="对应康复需求",
+    )
+    note = models.CharField("备注", max_length=300, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -376,6 +386,30 @@ class Pairing(TimeStamped):
     helper_phone = models.CharField("帮扶人电话", max_length=20, blank=True)
     started_on = models.DateField("结对日期")
     ended_on = models.DateField("结束日期", null=True, blank=True)
+    # Added by the case-work issue (additive):
+    helper_kind = models.CharField(
+        "帮扶人身份",
+        max_length=12,
+        choices=[("party_member", "党员"), ("cadre", "干部"), ("other", "其他")],
+        blank=True,
+    )
+    case = models.ForeignKey(
+        "MonitoringCase",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="pairings",
+        verbose_name="监测对象",
+    )
+    end_reason = models.CharField("结束原因", max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="记录人",
+    )
 
     class Meta:
         ordering = ["-started_on", "id"]
@@ -413,6 +447,23 @@ class AssistanceMeasure(TimeStamped):
     started_on = models.DateField("开始日期")
     ended_on = models.DateField("结束日期", null=True, blank=True)
     result = models.CharField("成效", max_length=300, blank=True)
+    # Added by the case-work issue (additive):
+    case = models.ForeignKey(
+        "MonitoringCase",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="measures",
+        verbose_name="监测对象",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="记录人",
+    )
 
     class Meta:
         ordering = ["-started_on", "id"]
@@ -420,3 +471,698 @@ class AssistanceMeasure(TimeStamped):
 
     def __str__(self):
         return f"{self.household} · {self.get_kind_display()}"
+
+
+# --- Case work for the six task areas (SPEC §2, §6). Written by cases/casework.py. ---
+
+RISK_TYPES = (
+    "因病",
+    "因残",
+    "因学",
+    "因灾",
+    "因意外事故",
+    "因产业项目失败",
+    "因务工就业不稳",
+    "缺劳动力",
+    "住房安全",
+    "饮水安全",
+    "其他",
+)
+
+
+class MonitoringCase(TimeStamped):
+    """监测对象: the federation's monitoring case for one household (SPEC §6 workflow).
+
+    待核实 → 已纳入监测 → 帮扶中 → 风险已消除, or 待核实 → 不予纳入. A household has at
+    most one case that is not closed; a closed household may get a new case later.
+    Every step is a `MonitoringCaseStep` (who, when, why).
+    """
+
+    SCOPE_PATHS = ("household__township", "household__village")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待核实"
+        INCLUDED = "included", "已纳入监测"
+        ASSISTING = "assisting", "帮扶中"
+        CLEARED = "cleared", "风险已消除"
+        REJECTED = "rejected", "不予纳入"
+
+    class Category(models.TextChoices):
+        UNSTABLE = "unstable", "脱贫不稳定户"
+        MARGINAL = "marginal", "边缘易致贫户"
+        SUDDEN_HARDSHIP = "sudden", "突发严重困难户"
+
+    class ClearMethod(models.TextChoices):
+        ASSISTANCE = "assistance", "帮扶消除"
+        NATURAL = "natural", "自然消除"
+
+    ACTIVE_STATUSES = ("pending", "included", "assisting")
+    MONITORED_STATUSES = ("included", "assisting")
+
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="monitoring_cases", verbose_name="家庭"
+    )
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="发现对象（残疾人）",
+    )
+    status = models.CharField(
+        "状态", max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    category = models.CharField("监测对象类别", max_length=10, choices=Category.choices, blank=True)
+    risk_types = models.JSONField("风险类型", default=list, blank=True)
+    opened_on = models.DateField("建立日期")
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="建立人",
+    )
+    opening_reason = models.CharField("建立原因", max_length=500)
+    source_rule = models.CharField("来源规则", max_length=8, blank=True)
+    source_finding_id = models.PositiveIntegerField("来源比对发现编号", null=True, blank=True)
+    included_on = models.DateField("纳入监测日期", null=True, blank=True)
+    assisting_since = models.DateField("开始帮扶日期", null=True, blank=True)
+    cleared_on = models.DateField("风险消除日期", null=True, blank=True)
+    clear_method = models.CharField(
+        "风险消除方式", max_length=12, choices=ClearMethod.choices, blank=True
+    )
+    rejected_on = models.DateField("不予纳入日期", null=True, blank=True)
+    rejected_reason = models.CharField("不予纳入原因", max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-opened_on", "-id"]
+        verbose_name = verbose_name_plural = "监测对象"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=Q(status__in=["pending", "included", "assisting"]),
+                name="one_active_monitoring_case_per_household",
+                violation_error_message="该家庭已有未结束的监测对象",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["included", "assisting", "cleared"]) | ~Q(category=""),
+                name="monitoring_case_included_has_category",
+                violation_error_message="已纳入监测的家庭必须填写监测对象类别",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(rejected_reason=""),
+                name="monitoring_case_rejected_has_reason",
+                violation_error_message="不予纳入必须填写原因",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cleared") | ~Q(clear_method=""),
+                name="monitoring_case_cleared_has_method",
+                violation_error_message="风险已消除必须填写消除方式",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.household} · {self.get_status_display()}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+
+class MonitoringCaseStep(TimeStamped):
+    """One step of a monitoring case: who moved it, when, from which status to which, why."""
+
+    SCOPE_PATHS = ("case__household__township", "case__household__village")
+
+    case = models.ForeignKey(
+        MonitoringCase, on_delete=models.CASCADE, related_name="steps", verbose_name="监测对象"
+    )
+    from_status = models.CharField(
+        "原状态", max_length=10, choices=MonitoringCase.Status.choices, blank=True
+    )
+    to_status = models.CharField("新状态", max_length=10, choices=MonitoringCase.Status.choices)
+    acted_on = models.DateField("办理日期")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="办理人",
+    )
+    reason = models.CharField("办理说明", max_length=500)
+
+    class Meta:
+        ordering = ["case_id", "created_at", "id"]
+        verbose_name = verbose_name_plural = "监测对象办理记录"
+
+    def __str__(self):
+        return f"{self.case_id}: {self.from_status or '—'} → {self.to_status}"
+
+
+class TrackingVisit(TimeStamped):
+    """跟踪访视 / 入户走访: a visit to a household with the 两不愁三保障 + water checklist."""
+
+    SCOPE_PATHS = ("household__township", "household__village")
+
+    class Kind(models.TextChoices):
+        TRACKING = "tracking", "跟踪访视"
+        HOME = "home", "入户走访"
+
+    class Check(models.TextChoices):
+        OK = "ok", "有保障"
+        PROBLEM = "problem", "存在问题"
+        NOT_APPLICABLE = "na", "不涉及"
+
+    CHECK_FIELDS = {
+        "food": "吃",
+        "clothing": "穿",
+        "education": "义务教育",
+        "medical": "基本医疗",
+        "housing": "住房安全",
+        "water": "饮水安全",
+    }
+
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="visits", verbose_name="家庭"
+    )
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="visits",
+        verbose_name="走访对象（残疾人）",
+    )
+    case = models.ForeignKey(
+        MonitoringCase,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="visits",
+        verbose_name="监测对象",
+    )
+    kind = models.CharField("走访类型", max_length=10, choices=Kind.choices, default=Kind.TRACKING)
+    visited_on = models.DateField("走访日期")
+    visitor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="走访人账号",
+    )
+    visitor_name = models.CharField("走访人", max_length=64)
+    food = models.CharField("不愁吃", max_length=8, choices=Check.choices, blank=True)
+    clothing = models.CharField("不愁穿", max_length=8, choices=Check.choices, blank=True)
+    education = models.CharField("义务教育有保障", max_length=8, choices=Check.choices, blank=True)
+    medical = models.CharField("基本医疗有保障", max_length=8, choices=Check.choices, blank=True)
+    housing = models.CharField("住房安全有保障", max_length=8, choices=Check.choices, blank=True)
+    water = models.CharField("饮水安全有保障", max_length=8, choices=Check.choices, blank=True)
+    annual_income = models.DecimalField(
+        "家庭年纯收入（元）", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    income_per_capita = models.DecimalField(
+        "家庭年人均纯收入（元）", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    annual_expenditure = models.DecimalField(
+        "家庭年支出（元）", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    rigid_expenditure = models.DecimalField(
+        "大额刚性支出（元）", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    members_situation = models.TextField("家庭成员情况", blank=True)
+    separated_children_situation = models.TextField("分户子女家庭情况", blank=True)
+    notes = models.TextField("走访情况及发现问题", blank=True)
+    next_due = models.DateField("下次访视日期", null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-visited_on", "-id"]
+        verbose_name = verbose_name_plural = "跟踪访视"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(next_due__isnull=True) | Q(next_due__gt=models.F("visited_on")),
+                name="visit_next_due_after_visit",
+                violation_error_message="下次访视日期应晚于本次走访日期",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.household} · {self.get_kind_display()} · {self.visited_on}"
+
+    @property
+    def problems(self) -> list[str]:
+        """The checklist items marked 存在问题, in checklist order."""
+        return [
+            label
+            for field, label in self.CHECK_FIELDS.items()
+            if getattr(self, field) == self.Check.PROBLEM
+        ]
+
+
+# Employment (就业)
+
+
+class LabourProfile(TimeStamped):
+    """Labour ability and willingness of one person (就业年龄段摸底)."""
+
+    SCOPE_PATHS = ("person__township", "person__village")
+
+    class Ability(models.TextChoices):
+        FULL = "full", "有劳动能力"
+        PARTIAL = "partial", "弱劳动能力（半劳动力）"
+        NONE = "none", "无劳动能力"
+
+    person = models.OneToOneField(
+        Person, on_delete=models.CASCADE, related_name="labour_profile", verbose_name="人员"
+    )
+    ability = models.CharField("劳动能力", max_length=10, choices=Ability.choices)
+    willing = models.BooleanField("就业意愿", null=True, blank=True)
+    wanted_work = models.CharField("意向岗位/技能", max_length=200, blank=True)
+    assessed_on = models.DateField("摸底日期")
+    note = models.CharField("备注", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["person_id"]
+        verbose_name = verbose_name_plural = "劳动能力与就业意愿"
+
+    def __str__(self):
+        return f"{self.person} · {self.get_ability_display()}"
+
+
+class WelfarePostPlacement(TimeStamped):
+    """公益性岗位安置."""
+
+    SCOPE_PATHS = ("person__township", "person__village")
+
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="welfare_posts", verbose_name="安置人员"
+    )
+    post = models.CharField("岗位名称", max_length=100)
+    employer = models.CharField("设岗单位", max_length=100)
+    monthly_pay = models.DecimalField(
+        "月补贴/工资（元）", max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    started_on = models.DateField("上岗日期")
+    ended_on = models.DateField("离岗日期", null=True, blank=True)
+    note = models.CharField("备注", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-started_on", "-id"]
+        verbose_name = verbose_name_plural = "公益性岗位安置"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")),
+                name="welfare_post_end_after_start",
+                violation_error_message="离岗日期不能早于上岗日期",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.person} · {self.post}"
+
+
+class Training(TimeStamped):
+    """培训记录: practical-skills or vocational training of one person."""
+
+    SCOPE_PATHS = ("person__township", "person__village")
+
+    class Kind(models.TextChoices):
+        PRACTICAL = "practical", "实用技术培训"
+        VOCATIONAL = "vocational", "职业技能培训"
+
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="trainings", verbose_name="参训人员"
+    )
+    kind = models.CharField("培训类型", max_length=12, choices=Kind.choices)
+    course = models.CharField("培训内容", max_length=100)
+    organiser = models.CharField("培训机构", max_length=100)
+    started_on = models.DateField("开始日期")
+    ended_on = models.DateField("结束日期", null=True, blank=True)
+    certificate_obtained = models.BooleanField("取得证书", null=True, blank=True)
+    result = models.CharField("培训效果", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-started_on", "-id"]
+        verbose_name = verbose_name_plural = "培训记录"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")),
+                name="training_end_after_start",
+                violation_error_message="结束日期不能早于开始日期",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.person} · {self.course}"
+
+
+class EmploymentBase(TimeStamped):
+    """就业扶贫基地 / 农民专业合作社 / 能人大户 that employ disabled persons."""
+
+    SCOPE_PATHS = ("township", "village")
+
+    class Kind(models.TextChoices):
+        BASE = "base", "残疾人就业扶贫基地"
+        COOPERATIVE = "cooperative", "农民专业合作社"
+        CAPABLE_HOUSEHOLD = "capable", "能人大户"
+
+    name = models.CharField("名称", max_length=100)
+    kind = models.CharField("类型", max_length=12, choices=Kind.choices)
+    township = models.ForeignKey(
+        Township, on_delete=models.PROTECT, related_name="+", verbose_name="乡镇"
+    )
+    village = models.ForeignKey(
+        Village,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="村（社区）",
+    )
+    leader_name = models.CharField("负责人", max_length=64)
+    phone = models.CharField("联系电话", max_length=20, blank=True)
+    business = models.CharField("主营业务", max_length=200, blank=True)
+    recognised_on = models.DateField("认定日期", null=True, blank=True)
+    note = models.CharField("备注", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["township__code", "name"]
+        verbose_name = verbose_name_plural = "就业基地/合作社/能人大户"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["township", "name"],
+                name="employment_base_unique_in_township",
+                violation_error_message="本乡镇已有同名的就业基地/合作社/能人大户",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class BaseEmployment(TimeStamped):
+    """A disabled person (or family member) employed or helped by an employment base."""
+
+    SCOPE_PATHS = ("person__township", "person__village")
+
+    base = models.ForeignKey(
+        EmploymentBase, on_delete=models.PROTECT, related_name="employees", verbose_name="带动主体"
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="base_jobs", verbose_name="人员"
+    )
+    job = models.CharField("岗位/带动方式", max_length=100)
+    monthly_income = models.DecimalField(
+        "月收入（元）", max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    started_on = models.DateField("开始日期")
+    ended_on = models.DateField("结束日期", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_on", "-id"]
+        verbose_name = verbose_name_plural = "基地带动就业人员"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")),
+                name="base_employment_end_after_start",
+                violation_error_message="结束日期不能早于开始日期",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.base} · {self.person}"
+
+
+# Rehabilitation and care (康复、无障碍、托养)
+
+
+class RehabNeed(TimeStamped):
+    """A rehabilitation need found on a visit or assessment (the survey's needs live in SurveyRecord)."""
+
+    SCOPE_PATHS = ("person__township", "person__village")
+
+    class Kind(models.TextChoices):
+        TRAINING = "training", "康复训练"
+        DEVICE = "device", "辅助器具"
+        MEDICAL = "medical", "康复医疗（手术、药物）"
+        SUPPORT = "support", "支持性服务"
+        OTHER = "other", "其他"
+
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="rehab_needs", verbose_name="人员"
+    )
+    kind = models.CharField("需求类型", max_length=10, choices=Kind.choices)
+    detail = models.CharField("需求说明", max_length=200, blank=True)
+    identified_on = models.DateField("发现日期")
+    closed_on = models.DateField("需求关闭日期", null=True, blank=True)
+    close_reason = models.CharField("关闭原因", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-identified_on", "-id"]
+        verbose_name = verbose_name_plural = "康复需求"
+
+    def __str__(self):
+        return f"{self.person} · {self.get_kind_display()}"
+
+
+class FamilyDoctorContract(TimeStamped):
+    """家庭医生签约."""
+
+    SCOPE_PATHS = ("person__township", "person__village")
+
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.CASCADE,
+        related_name="family_doctor_contracts",
+        verbose_name="人员",
+    )
+    institution = models.CharField("签约机构", max_length=100)
+    doctor = models.CharField("签约医生/团队", max_length=100)
+    package = models.CharField("服务包", max_length=200, blank=True)
+    signed_on = models.DateField("签约日期")
+    expires_on = models.DateField("到期日期", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-signed_on", "-id"]
+        verbose_name = verbose_name_plural = "家庭医生签约"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_on__isnull=True) | Q(expires_on__gt=models.F("signed_on")),
+                name="family_doctor_expires_after_signed",
+                violation_error_message="到期日期应晚于签约日期",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.person} · {self.institution}"
+
+
+class AccessibilityModification(TimeStamped):
+    """家庭无障碍改造: 申请 → 评估 → 施工 → 验收 (or 已终止 before construction)."""
+
+    SCOPE_PATHS = ("person__township", "person__village")
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", "申请"
+        ASSESSED = "assessed", "评估"
+        CONSTRUCTION = "construction", "施工"
+        ACCEPTED = "accepted", "验收"
+        CANCELLED = "cancelled", "已终止"
+
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        related_name="accessibility_modifications",
+        verbose_name="申请人（残疾人）",
+    )
+    status = models.CharField(
+        "进度", max_length=12, choices=Status.choices, default=Status.APPLIED, db_index=True
+    )
+    applied_on = models.DateField("申请日期")
+    assessed_on = models.DateField("评估日期", null=True, blank=True)
+    assessment = models.CharField("评估意见", max_length=300, blank=True)
+    items = models.CharField("改造内容", max_length=300, blank=True)
+    contractor = models.CharField("施工单位", max_length=100, blank=True)
+    construction_started_on = models.DateField("开工日期", null=True, blank=True)
+    accepted_on = models.DateField("验收日期", null=True, blank=True)
+    cost = models.DecimalField(
+        "改造费用（元）", max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    cancelled_on = models.DateField("终止日期", null=True, blank=True)
+    cancel_reason = models.CharField("终止原因", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-applied_on", "-id"]
+        verbose_name = verbose_name_plural = "无障碍改造"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="accepted") | Q(cost__isnull=False, accepted_on__isnull=False),
+                name="accessibility_accepted_has_cost",
+                violation_error_message="验收时必须填写验收日期和改造费用",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled") | ~Q(cancel_reason=""),
+                name="accessibility_cancelled_has_reason",
+                violation_error_message="终止改造必须填写原因",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.person} · 无障碍改造 · {self.get_status_display()}"
+
+
+class CustodialCare(TimeStamped):
+    """托养照护 (阳光家园): home, day or residential care."""
+
+    SCOPE_PATHS = ("person__township", "person__village")
+
+    class Mode(models.TextChoices):
+        HOME = "home", "居家托养"
+        DAY = "day", "日间照料"
+        RESIDENTIAL = "residential", "寄宿制托养"
+
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="custodial_care", verbose_name="托养对象"
+    )
+    mode = models.CharField("托养方式", max_length=12, choices=Mode.choices)
+    institution = models.CharField("托养机构/服务人员", max_length=100, blank=True)
+    started_on = models.DateField("开始日期")
+    ended_on = models.DateField("结束日期", null=True, blank=True)
+    note = models.CharField("备注", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-started_on", "-id"]
+        verbose_name = verbose_name_plural = "托养照护"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")),
+                name="custodial_care_end_after_start",
+                violation_error_message="结束日期不能早于开始日期",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.person} · {self.get_mode_display()}"
+
+
+# Publicity (宣传)
+
+
+class ExemplaryStory(TimeStamped):
+    """自强模范 or 助残先进: an exemplary person and their story, and where it was published."""
+
+    SCOPE_PATHS = ("township", "village")
+
+    class Kind(models.TextChoices):
+        SELF_RELIANT = "self_reliant", "残疾人自强模范"
+        HELPER = "helper", "扶残助残先进"
+
+    kind = models.CharField("类型", max_length=14, choices=Kind.choices)
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="stories",
+        verbose_name="人员（登记在册的）",
+    )
+    name = models.CharField("人物姓名", max_length=64)
+    title = models.CharField("事迹标题", max_length=200)
+    story = models.TextField("事迹")
+    township = models.ForeignKey(
+        Township, on_delete=models.PROTECT, related_name="+", verbose_name="乡镇"
+    )
+    village = models.ForeignKey(
+        Village,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="村（社区）",
+    )
+    published_in = models.CharField("宣传渠道/刊发媒体", max_length=200, blank=True)
+    published_on = models.DateField("宣传日期", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-published_on", "-id"]
+        verbose_name = verbose_name_plural = "典型宣传"
+
+    def __str__(self):
+        return f"{self.name} · {self.title}"
+
+
+# Grassroots organisation (基层组织)
+
+
+class VillageAssociation(TimeStamped):
+    """村残协: the disabled persons' association of one village."""
+
+    SCOPE_PATHS = ("village__township", "village")
+
+    village = models.OneToOneField(
+        Village, on_delete=models.PROTECT, related_name="association", verbose_name="村（社区）"
+    )
+    established_on = models.DateField("成立日期", null=True, blank=True)
+    chair_name = models.CharField("主席", max_length=64, blank=True)
+    phone = models.CharField("联系电话", max_length=20, blank=True)
+    member_count = models.PositiveIntegerField("会员人数", null=True, blank=True)
+    note = models.CharField("备注", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["village__township__code", "village__name"]
+        verbose_name = verbose_name_plural = "村残协"
+
+    def __str__(self):
+        return f"{self.village}残协"
+
+
+class CommitteeMember(TimeStamped):
+    """专职委员 of a township federation or a village association."""
+
+    SCOPE_PATHS = ("township", "village")
+
+    class Level(models.TextChoices):
+        TOWNSHIP = "township", "乡镇残联专职委员"
+        VILLAGE = "village", "村（社区）残协专职委员"
+
+    name = models.CharField("姓名", max_length=64)
+    level = models.CharField("类别", max_length=10, choices=Level.choices)
+    township = models.ForeignKey(
+        Township, on_delete=models.PROTECT, related_name="+", verbose_name="乡镇"
+    )
+    village = models.ForeignKey(
+        Village,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="committee_members",
+        verbose_name="村（社区）",
+    )
+    phone = models.CharField("联系电话", max_length=20, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="committee_member",
+        verbose_name="系统账号",
+    )
+    started_on = models.DateField("任职日期", null=True, blank=True)
+    ended_on = models.DateField("离任日期", null=True, blank=True)
+
+    class Meta:
+        ordering = ["township__code", "village__name", "name"]
+        verbose_name = verbose_name_plural = "专职委员"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(level="village") | Q(village__isnull=False),
+                name="village_committee_member_has_village",
+                violation_error_message="村（社区）残协专职委员必须填写所在村（社区）",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name}（{self.get_level_display()}）"

@@ -120,3 +120,77 @@ class BenefitRecord(TimeStamped):
 
     def __str__(self):
         return f"{self.person} · {self.get_benefit_type_display()}"
+
+
+class BenefitApplication(TimeStamped):
+    """申请: a benefit applied for on a person's behalf (e.g. from an S-finding).
+
+    申请中 → 已批准 (a manual `BenefitRecord` is created or reactivated) / 未批准 / 已撤回.
+    Written by `subsidies.services`.
+    """
+
+    SCOPE_PATHS = ("person__township", "person__village")
+
+    class Status(models.TextChoices):
+        APPLYING = "applying", "申请中"
+        APPROVED = "approved", "已批准"
+        REJECTED = "rejected", "未批准"
+        WITHDRAWN = "withdrawn", "已撤回"
+
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="benefit_applications", verbose_name="人员"
+    )
+    benefit_type = models.CharField("项目", max_length=20, choices=BenefitType.choices)
+    status = models.CharField(
+        "状态", max_length=10, choices=Status.choices, default=Status.APPLYING, db_index=True
+    )
+    applied_on = models.DateField("申请日期")
+    note = models.CharField("申请说明", max_length=500, blank=True)
+    source_rule = models.CharField("来源规则", max_length=8, blank=True)
+    source_finding_id = models.PositiveIntegerField("来源比对发现编号", null=True, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="经办人",
+    )
+    decided_on = models.DateField("办结日期", null=True, blank=True)
+    decision_note = models.CharField("办结说明", max_length=500, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="办结人",
+    )
+    benefit_record = models.ForeignKey(
+        BenefitRecord,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="applications",
+        verbose_name="形成的救助与补贴记录",
+    )
+
+    class Meta:
+        ordering = ["-applied_on", "-id"]
+        verbose_name = verbose_name_plural = "救助与补贴申请"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "benefit_type"],
+                condition=Q(status="applying"),
+                name="one_pending_application_per_person_benefit",
+                violation_error_message="该人员此项目已有申请中的申请",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="applying") | Q(decided_on__isnull=False),
+                name="benefit_application_decided_has_date",
+                violation_error_message="办结的申请必须有办结日期",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.person} · {self.get_benefit_type_display()} · {self.get_status_display()}"
