@@ -119,3 +119,36 @@ def get_in_scope_or_404(user, queryset_or_model, **lookup):
         return scoped(user, queryset).get(**lookup)
     except (queryset.model.DoesNotExist, ValueError):
         raise Http404("不存在或不在您的数据范围内") from None
+
+
+# --- The scope-safety marker every view carries (checked over all URLs by tests/test_scope.py) ---
+
+SCOPE_SAFE_ATTR = "scope_safe"
+
+
+def scope_safe(view=None, *, how: str = ""):
+    """Mark a view as having declared how it applies the user's scope.
+
+    Use as `@scope_safe` or `@scope_safe(how="persons via person_list()")`, on a
+    function view or a class-based view (the mark is read from `as_view()`'s
+    `view_class` too). The mark is a promise checked by review and by the URL
+    walk in tests/test_scope.py: every personal-data read in the view goes through
+    `scoped()`, a selector built on it, or `get_in_scope_or_404()`. A view that
+    shows no personal data at all still says so (`how="no personal data"`).
+    """
+
+    def mark(target):
+        setattr(target, SCOPE_SAFE_ATTR, how or True)
+        return target
+
+    if view is not None:
+        return mark(view)
+    return mark
+
+
+def is_scope_safe(callback) -> bool:
+    """True when a URL callback (function or `as_view()` result) carries the mark."""
+    if getattr(callback, SCOPE_SAFE_ATTR, False):
+        return True
+    view_class = getattr(callback, "view_class", None)
+    return bool(view_class is not None and getattr(view_class, SCOPE_SAFE_ATTR, False))

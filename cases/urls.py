@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+"""Pages of the cases app, namespaced `cases:`.
+
+Site-level names without a namespace (`login`, `logout`, `home`) live in huoqiu/urls.py.
+"""
+
+from django.urls import path
+
+from . import views
 
 app_name = "cases"
-urlpatterns: list = []
+urlpatterns = [
+    path("persons/", views.persons, name="person_list"),
+    path("persons/<int:pk>/", views.person, name="person_detail"),
+]
