@@ -106,3 +106,143 @@ class HouseholdMemberFactory(factory.django.DjangoModelFactory):
     household = factory.SubFactory(HouseholdFactory)
     person = factory.SubFactory(PersonFactory)
     relation = "户主"
+
+
+# --- Imports, roster, benefits, task-area records (appended by the cross-check issue) ---
+
+from cases.models import AssistanceMeasure, EducationPlan, Pairing, RehabService  # noqa: E402
+from monitoring.models import (  # noqa: E402
+    ImportBatch,
+    RosterHousehold,
+    RosterMember,
+    SurveyRecord,
+)
+from subsidies.models import BenefitRecord  # noqa: E402
+
+
+class ImportBatchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ImportBatch
+
+    source = "survey"
+    status = ImportBatch.Status.DONE
+    original_name = factory.Sequence(lambda n: f"batch-{n}.xlsx")
+    file = factory.LazyAttribute(lambda o: f"imports/test/{o.original_name}")
+    sha256 = factory.Sequence(lambda n: f"{n:064x}")
+
+
+class SurveyRecordFactory(factory.django.DjangoModelFactory):
+    """Survey answers; every answer defaults to unknown (None / blank)."""
+
+    class Meta:
+        model = SurveyRecord
+
+    person = factory.SubFactory(PersonFactory)
+    batch = factory.SubFactory(ImportBatchFactory, source="survey")
+    survival_status = "alive"
+
+
+def certified_person(
+    category: int = 4,
+    grade: int = 2,
+    birth: date | None = None,
+    township: str = "城关镇",
+    village_name: str = "东关村",
+    household=None,
+    name: str | None = None,
+    **answers,
+) -> SurveyRecord:
+    """A certified disabled person: Person + Certificate + SurveyRecord (answers as given).
+
+    `household` may be a Household, or True for a new household headed by the person.
+    """
+    extra = {"name": name} if name else {}
+    person = PersonFactory(
+        birth=birth or date(1980, 5, 20),
+        township=Township.objects.get(name=township),
+        village=village(township, village_name),
+        **extra,
+    )
+    CertificateFactory(person=person, category=category, grade=grade)
+    if household is True:
+        household = HouseholdFactory(head=person)
+        HouseholdMemberFactory(household=household, person=person)
+    return SurveyRecordFactory(person=person, household=household, **answers)
+
+
+class RosterHouseholdFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RosterHousehold
+
+    household_number = factory.Sequence(lambda n: f"34152210{n:05d}")
+    township = factory.LazyFunction(lambda: Township.objects.get(name="城关镇"))
+    village = factory.LazyAttribute(
+        lambda o: Village.objects.get_or_create(township=o.township, name="东关村")[0]
+    )
+    head_name = "户主"
+    household_type = "monitored"
+    monitoring_category = "unstable"
+    risk_cleared = False
+    identified_on = date(2026, 1, 5)
+    batch = factory.SubFactory(ImportBatchFactory, source="roster")
+
+
+class RosterMemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RosterMember
+
+    household = factory.SubFactory(RosterHouseholdFactory)
+    person = factory.SubFactory(PersonFactory)
+    name = factory.LazyAttribute(lambda o: o.person.name)
+    relation = "户主"
+    status = "alive"
+    batch = factory.LazyAttribute(lambda o: o.household.batch)
+
+
+class BenefitRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BenefitRecord
+
+    person = factory.SubFactory(PersonFactory)
+    benefit_type = "dibao"
+    status = BenefitRecord.Status.ACTIVE
+    origin = BenefitRecord.Origin.MANUAL
+    start_month = date(2025, 1, 1)
+
+
+class EducationPlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EducationPlan
+
+    person = factory.SubFactory(PersonFactory)
+    placement = EducationPlan.Placement.HOME_TEACHING
+    verified_on = date(2026, 3, 1)
+
+
+class RehabServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RehabService
+
+    person = factory.SubFactory(PersonFactory)
+    service_type = "康复训练"
+    provider = "镇卫生院"
+    served_on = date(2026, 3, 1)
+
+
+class PairingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Pairing
+
+    household = factory.SubFactory(HouseholdFactory)
+    helper_name = "王书记"
+    started_on = date(2025, 6, 1)
+
+
+class AssistanceMeasureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AssistanceMeasure
+
+    household = factory.SubFactory(HouseholdFactory)
+    kind = AssistanceMeasure.Kind.HEALTH
+    responsible_unit = "镇残联"
+    started_on = date(2026, 2, 1)

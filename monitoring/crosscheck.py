@@ -1,0 +1,772 @@
+"""The cross-check (SPEC §5): loader → rules → findings diff → bulk writer → run record.
+
+One service, called the same way by `manage.py crosscheck`, the nightly Celery task
+and tests:
+
+    run = run_crosscheck(as_of=date(2026, 6, 30))
+
+Set-based throughout. A handful of queries load the current survey, roster, benefit
+and task-area data of a *partition* (one township, the persons without a township, or
+the whole county) into plain records (`monitoring.rules.records`); the registered
+rules are pure functions over those records; the resulting hits are diffed in memory
+against the partition's existing findings and written with bulk_create/bulk_update.
+No query per person, and a re-run over unchanged data writes no finding row at all.
+
+Partitions are what the Celery fan-out distributes (one task per township, see
+`monitoring.tasks`): a person belongs to the partition of `Person.township`, and a
+partition's result depends only on that partition's persons (plus the roster
+households they belong to), so evaluating partitions one by one, in any order or on
+any worker, gives exactly the findings of one whole-county pass.
+
+Lifecycle of a finding (one per rule and person, SPEC §5):
+- rule fires, no finding yet → created 待处理 (open), event "" → open;
+- open and still fires → stays open; the reason, household, township and village are
+  refreshed when they changed (an unchanged finding is not written at all);
+- handled (已处理) and still fires → stays handled (reason refreshed if changed);
+- dismissed (不予处理) → stays dismissed whether or not it still fires;
+- open or handled and no longer fires → 已消除 (cleared, cleared_at), event; a handled
+  finding that clears has done its job, so it is closed like an open one (its
+  action_taken is kept);
+- cleared and fires again → reopened: open, decision fields reset, opened_at now,
+  event cleared → open (the earlier decision stays in the events).
+`last_run` is the last run that wrote the finding. Every run that finishes compares
+all findings, so an open finding not written by the latest run was confirmed by it.
+"""
+
+import logging
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from cases.identity import age_on
+from cases.models import AssistanceMeasure, EducationPlan, Pairing, RehabService, Township
+from subsidies.models import BenefitRecord, BenefitType
+from subsidies.policy import policy_for_year
+
+from .models import (
+    CrosscheckRun,
+    Finding,
+    FindingEvent,
+    ImportBatch,
+    RosterMember,
+    Source,
+    SurveyRecord,
+)
+from .rules import Subject, rules
+from .rules.records import (
+    DECEASED,
+    Certified,
+    Context,
+    Policy,
+    RosterHousehold,
+    RosterLink,
+    RosterOnly,
+)
+
+logger = logging.getLogger(__name__)
+
+ALL = "all"  # partition key: the whole county in one pass
+BATCH_SIZE = 2000
+LOCK_KEY = "huoqiu:crosscheck:lock"
+LOCK_TIMEOUT = 3600  # seconds; also how long a crashed run blocks the next one at most
+CIVIL_TYPES = (
+    BenefitType.DIBAO,
+    BenefitType.TEKUN,
+    BenefitType.LIVING_SUBSIDY,
+    BenefitType.CARE_SUBSIDY,
+)
+
+# (rule, person_id, reason, household_id, township_id, village_id): plain and JSON-safe,
+# so partition results travel through the Celery result backend unchanged.
+Hit = tuple[str, int, str, int | None, int | None, int | None]
+COUNT_KEYS = ("new", "still_open", "cleared", "reopened")
+
+
+class CrosscheckBusy(RuntimeError):
+    """Another cross-check holds the lock; `str()` is a one-line Chinese / English reason."""
+
+
+@dataclass
+class Dataset:
+    certified: list[Certified]
+    roster_only: list[RosterOnly]
+    ctx: Context
+
+
+# --- policy -----------------------------------------------------------------------------
+
+
+def load_policy(year: int) -> Policy:
+    """The as-of year's parameters as a plain record; PolicyMissing when absent."""
+    row = policy_for_year(year)
+    return Policy(
+        year=row.year,
+        monitoring_line=row.monitoring_line,
+        rigid_threshold=row.rigid_expenditure_threshold,
+        care_grade3_mental=row.care_subsidy_includes_grade3_mental,
+        pension_tier=row.pension_contribution_tier,
+        is_default=row.is_default,
+    )
+
+
+# --- loader -----------------------------------------------------------------------------
+
+
+def partition_keys() -> list:
+    """Every township id, then None (persons with no township)."""
+    return [*Township.objects.order_by("code").values_list("id", flat=True), None]
+
+
+def _in_partition(key, prefix: str = "person__") -> Q:
+    if key == ALL:
+        return Q()
+    if key is None:
+        return Q(**{f"{prefix}township__isnull": True})
+    return Q(**{f"{prefix}township_id": key})
+
+
+def _belongs(township_id, key) -> bool:
+    return key == ALL or township_id == key
+
+
+SURVEY_FIELDS = (
+    "person_id",
+    "person__id_number",
+    "person__name",
+    "person__birth_date",
+    "person__township_id",
+    "person__village_id",
+    "household_id",
+    "person__certificate__category",
+    "person__certificate__grade",
+    "income_per_capita",
+    "rigid_expenditure",
+    "housing_safe",
+    "water_safe",
+    "in_school",
+    "employment_status",
+    "rehab_needs",
+    "rehab_received",
+    "medical_insured",
+    "pension_insured",
+    "receives_dibao",
+    "receives_tekun",
+    "receives_living_subsidy",
+    "receives_care_subsidy",
+    "survival_status",
+)
+MEMBER_FIELDS = (
+    "person_id",
+    "person__id_number",
+    "name",
+    "person__township_id",
+    "person__village_id",
+    "is_disabled",
+    "disability_category",
+    "disability_grade",
+    "status",
+    "household_id",
+    "household__household_number",
+    "household__township_id",
+    "household__village_id",
+    "household__household_type",
+    "household__risk_cleared",
+    "household__identified_on",
+    "household__cleared_on",
+    "person__survey__id",
+    "person__survey__survival_status",
+    "person__certificate__id",
+    "person__certificate__grade",
+)
+
+
+def load_dataset(
+    as_of: date,
+    policy: Policy,
+    key=ALL,
+    *,
+    civil_present: bool | None = None,
+    township_names: dict[int, str] | None = None,
+) -> Dataset:
+    """Load one partition's current data into plain records (about ten queries)."""
+    if civil_present is None:
+        civil_present = civil_roster_present()
+    if township_names is None:
+        township_names = dict(Township.objects.values_list("id", "name"))
+    in_partition = _in_partition(key)
+
+    members = RosterMember.objects.filter(is_current=True, household__is_current=True)
+    if key != ALL:
+        # The roster households of the partition's persons, with all their members (a
+        # household's aggregates need members who live in other townships too).
+        members = members.filter(
+            household_id__in=RosterMember.objects.filter(in_partition, is_current=True).values(
+                "household_id"
+            )
+        )
+    member_rows = members.values_list(*MEMBER_FIELDS).iterator(chunk_size=BATCH_SIZE)
+    links, roster_only = _assemble_roster(member_rows, key)
+
+    benefit_rows = (
+        BenefitRecord.objects.filter(
+            in_partition, is_current=True, status=BenefitRecord.Status.ACTIVE
+        )
+        .values_list("person_id", "benefit_type", "origin")
+        .iterator(chunk_size=BATCH_SIZE)
+    )
+    receipts = _Receipts(benefit_rows, civil_present)
+
+    survey = SurveyRecord.objects.filter(in_partition)
+    households = survey.values("household_id")
+    ctx = Context(
+        as_of=as_of,
+        policy=policy,
+        education_plans=frozenset(
+            EducationPlan.objects.filter(in_partition).values_list("person_id", flat=True)
+        ),
+        rehab_served=frozenset(
+            RehabService.objects.filter(
+                in_partition, served_on__gte=date(as_of.year, 1, 1), served_on__lte=as_of
+            ).values_list("person_id", flat=True)
+        ),
+        paired_households=frozenset(
+            _scoped_households(Pairing.objects, key, households)
+            .filter(started_on__lte=as_of)
+            .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=as_of))
+            .values_list("household_id", flat=True)
+        ),
+        assisted_households=frozenset(
+            _scoped_households(AssistanceMeasure.objects, key, households)
+            .filter(started_on__lte=as_of)
+            .values_list("household_id", flat=True)
+        ),
+        township_names=township_names,
+    )
+    certified = [
+        _certified(row, as_of, links.get(row[0]), receipts)
+        for row in survey.values_list(*SURVEY_FIELDS).iterator(chunk_size=BATCH_SIZE)
+    ]
+    return Dataset(certified, roster_only, ctx)
+
+
+def _scoped_households(manager, key, households):
+    return manager.all() if key == ALL else manager.filter(household_id__in=households)
+
+
+def civil_roster_present() -> bool:
+    """SPEC §4.3: once a civil-affairs roster has been imported, it decides benefit receipt."""
+    return BenefitRecord.objects.filter(origin=BenefitRecord.Origin.CIVIL).exists()
+
+
+def _assemble_roster(rows: Iterable[tuple], key) -> tuple[dict[int, RosterLink], list]:
+    """Roster links per person, household aggregates, and the partition's roster-only members."""
+    households: dict[int, RosterHousehold] = {}
+    links: dict[int, RosterLink] = {}
+    roster_only: list[RosterOnly] = []
+    for (
+        person_id,
+        id_number,
+        name,
+        township_id,
+        village_id,
+        is_disabled,
+        category,
+        grade,
+        status,
+        household_id,
+        number,
+        household_township,
+        household_village,
+        household_type,
+        risk_cleared,
+        identified_on,
+        cleared_on,
+        survey_id,
+        survival_status,
+        certificate_id,
+        certificate_grade,
+    ) in rows:
+        household = households.get(household_id)
+        if household is None:
+            household = households[household_id] = RosterHousehold(
+                household_id,
+                number,
+                household_township,
+                household_village,
+                household_type,
+                risk_cleared,
+                identified_on,
+                cleared_on,
+            )
+        link = RosterLink(name, is_disabled, category, grade, status or "", household)
+        links[person_id] = link
+        alive = status != DECEASED and survival_status != DECEASED
+        if survey_id is not None:
+            if alive:
+                household.living_certified += 1
+                if certificate_grade in (1, 2):
+                    household.living_severe += 1
+        elif is_disabled and _belongs(township_id, key):
+            roster_only.append(
+                RosterOnly(
+                    person_id,
+                    id_number,
+                    name,
+                    township_id or household_township,
+                    village_id if township_id else household_village,
+                    certificate_id is not None,
+                    link,
+                    alive,
+                )
+            )
+    return links, roster_only
+
+
+class _Receipts:
+    """Benefit receipt with civil-affairs precedence (SPEC §4.3)."""
+
+    def __init__(self, rows: Iterable[tuple], civil_present: bool):
+        self.civil_present = civil_present
+        self.civil: set[tuple[int, str]] = set()
+        self.recorded: set[tuple[int, str]] = set()
+        for person_id, benefit_type, origin in rows:
+            target = self.civil if origin == BenefitRecord.Origin.CIVIL else self.recorded
+            target.add((person_id, benefit_type))
+
+    def resolve(self, person_id: int, benefit_type: str, survey_answer: bool | None):
+        """Civil roster present: a current 在保 civil row decides (True/False, never unknown).
+        Otherwise: a current active record (civil or entered by staff) means receiving,
+        else the survey answer (None stays unknown)."""
+        key = (person_id, benefit_type)
+        if self.civil_present and benefit_type in CIVIL_TYPES:
+            return key in self.civil
+        if key in self.civil or key in self.recorded:
+            return True
+        return survey_answer
+
+
+def _certified(row: tuple, as_of: date, link: RosterLink | None, receipts: _Receipts):
+    (
+        person_id,
+        id_number,
+        name,
+        birth_date,
+        township_id,
+        village_id,
+        household_id,
+        category,
+        grade,
+        income,
+        rigid_expenditure,
+        housing_safe,
+        water_safe,
+        in_school,
+        employment_status,
+        rehab_needs,
+        rehab_received,
+        medical_insured,
+        pension_insured,
+        dibao,
+        tekun,
+        living,
+        care,
+        survival_status,
+    ) = row
+    resolve = receipts.resolve
+    alive = survival_status != DECEASED and (link is None or link.status != DECEASED)
+    return Certified(
+        person_id=person_id,
+        id_number=id_number,
+        name=name,
+        birth_date=birth_date,
+        age=age_on(birth_date, as_of),
+        township_id=township_id,
+        village_id=village_id,
+        household_id=household_id,
+        category=category,
+        grade=grade,
+        income=income,
+        rigid_expenditure=rigid_expenditure,
+        housing_safe=housing_safe,
+        water_safe=water_safe,
+        in_school=in_school or "",
+        employment_status=employment_status or "",
+        rehab_needs=tuple(rehab_needs or ()),
+        rehab_received=rehab_received,
+        medical_insured=resolve(person_id, BenefitType.MEDICAL_INSURANCE, medical_insured),
+        pension_insured=resolve(person_id, BenefitType.PENSION_INSURANCE, pension_insured),
+        receives_dibao=resolve(person_id, BenefitType.DIBAO, dibao),
+        receives_tekun=resolve(person_id, BenefitType.TEKUN, tekun),
+        receives_living_subsidy=resolve(person_id, BenefitType.LIVING_SUBSIDY, living),
+        receives_care_subsidy=resolve(person_id, BenefitType.CARE_SUBSIDY, care),
+        benefits_from_civil=receipts.civil_present,
+        survival_status=survival_status or "",
+        roster=link,
+        alive=alive,
+        monitored=link is not None and link.household.monitored,
+    )
+
+
+# --- rules ------------------------------------------------------------------------------
+
+
+def evaluate(dataset: Dataset) -> list[Hit]:
+    """Run every registered rule over every record of the dataset (pure, no queries)."""
+    ctx = dataset.ctx
+    hits: list[Hit] = []
+    add = hits.append
+    certified_rules = [(r.code, r.check, r.alive_only) for r in rules(Subject.CERTIFIED)]
+    for p in dataset.certified:
+        for code, check, alive_only in certified_rules:
+            if alive_only and not p.alive:
+                continue
+            reason = check(p, ctx)
+            if reason:
+                add((code, p.person_id, reason[:500], p.household_id, p.township_id, p.village_id))
+    roster_rules = [(r.code, r.check, r.alive_only) for r in rules(Subject.ROSTER_ONLY)]
+    for m in dataset.roster_only:
+        for code, check, alive_only in roster_rules:
+            if alive_only and not m.alive:
+                continue
+            reason = check(m, ctx)
+            if reason:
+                add((code, m.person_id, reason[:500], None, m.township_id, m.village_id))
+    return hits
+
+
+def evaluate_partition(as_of: date, key, policy: Policy | None = None) -> list[Hit]:
+    """Load and evaluate one partition: what each township task of the fan-out does."""
+    policy = policy or load_policy(as_of.year)
+    return evaluate(load_dataset(as_of, policy, key))
+
+
+# --- findings diff and bulk writer --------------------------------------------------------
+
+
+def empty_counts() -> dict[str, Counter]:
+    return {r.code: Counter(dict.fromkeys(COUNT_KEYS, 0)) for r in rules()}
+
+
+@transaction.atomic
+def write_findings(run: CrosscheckRun, hits: Iterable[Hit], key=ALL) -> dict[str, Counter]:
+    """Diff one partition's hits against its existing findings and write the difference.
+
+    The partition's existing findings are those of its persons (by the person's current
+    township, so a person who moved is diffed where they are now). Unchanged findings
+    are not written.
+    """
+    codes = [r.code for r in rules()]
+    counts = empty_counts()
+    now = timezone.now()
+    desired: dict[tuple[str, int], Hit] = {(hit[0], hit[1]): hit for hit in hits}
+    existing = Finding.objects.filter(_in_partition(key), rule__in=codes).values_list(
+        "id", "rule", "person_id", "status", "reason", "household_id", "township_id", "village_id"
+    )
+    refreshed: list[Finding] = []
+    cleared: list[Finding] = []
+    reopened: list[Finding] = []
+    events: list[FindingEvent] = []
+    for (
+        fid,
+        code,
+        person_id,
+        status,
+        reason,
+        household_id,
+        township_id,
+        village_id,
+    ) in existing.iterator(chunk_size=BATCH_SIZE):
+        hit = desired.pop((code, person_id), None)
+        if hit is None:
+            if status in (Finding.Status.OPEN, Finding.Status.HANDLED):
+                cleared.append(
+                    Finding(id=fid, status=Finding.Status.CLEARED, cleared_at=now, last_run=run)
+                )
+                events.append(_event(fid, run, status, Finding.Status.CLEARED, "比对条件已不成立"))
+                counts[code]["cleared"] += 1
+            continue
+        _, _, new_reason, new_household, new_township, new_village = hit
+        if status == Finding.Status.CLEARED:
+            reopened.append(_reopened(fid, hit, run, now))
+            events.append(_event(fid, run, status, Finding.Status.OPEN, "比对条件再次成立"))
+            counts[code]["new"] += 1
+            counts[code]["reopened"] += 1
+            continue
+        if status == Finding.Status.OPEN:
+            counts[code]["still_open"] += 1
+        if (reason, household_id, township_id, village_id) != hit[2:]:
+            refreshed.append(
+                Finding(
+                    id=fid,
+                    reason=new_reason,
+                    household_id=new_household,
+                    township_id=new_township,
+                    village_id=new_village,
+                    last_run=run,
+                )
+            )
+    created = [
+        Finding(
+            rule=code,
+            person_id=person_id,
+            reason=reason,
+            household_id=household_id,
+            township_id=township_id,
+            village_id=village_id,
+            status=Finding.Status.OPEN,
+            first_run=run,
+            last_run=run,
+            opened_at=now,
+        )
+        for code, person_id, reason, household_id, township_id, village_id in desired.values()
+    ]
+    for finding in created:
+        counts[finding.rule]["new"] += 1
+    Finding.objects.bulk_create(created, batch_size=BATCH_SIZE)
+    events.extend(_event(f.pk, run, "", Finding.Status.OPEN, "比对发现") for f in created)
+    for objects, fields in (
+        (refreshed, ["reason", "household_id", "township_id", "village_id", "last_run"]),
+        (cleared, ["status", "cleared_at", "last_run"]),
+        (reopened, [*REOPEN_FIELDS]),
+    ):
+        if objects:
+            for finding in objects:
+                finding.updated_at = now
+            Finding.objects.bulk_update(objects, [*fields, "updated_at"], batch_size=BATCH_SIZE)
+    FindingEvent.objects.bulk_create(events, batch_size=BATCH_SIZE)
+    return counts
+
+
+REOPEN_FIELDS = (
+    "status",
+    "reason",
+    "household_id",
+    "township_id",
+    "village_id",
+    "cleared_at",
+    "opened_at",
+    "action_taken",
+    "dismiss_reason",
+    "decided_by",
+    "decided_at",
+    "last_run",
+)
+
+
+def _reopened(fid: int, hit: Hit, run: CrosscheckRun, now) -> Finding:
+    _, _, reason, household_id, township_id, village_id = hit
+    return Finding(
+        id=fid,
+        status=Finding.Status.OPEN,
+        reason=reason,
+        household_id=household_id,
+        township_id=township_id,
+        village_id=village_id,
+        cleared_at=None,
+        opened_at=now,
+        action_taken="",
+        dismiss_reason="",
+        decided_by=None,
+        decided_at=None,
+        last_run=run,
+    )
+
+
+def _event(finding_id: int, run, from_status: str, to_status: str, note: str) -> FindingEvent:
+    return FindingEvent(
+        finding_id=finding_id, run=run, from_status=from_status, to_status=to_status, note=note
+    )
+
+
+def add_counts(total: dict[str, Counter], part: dict[str, Counter]) -> dict[str, Counter]:
+    for code, counter in part.items():
+        total.setdefault(code, Counter(dict.fromkeys(COUNT_KEYS, 0))).update(counter)
+    return total
+
+
+# --- lock and run record ----------------------------------------------------------------
+
+
+def acquire_lock() -> str:
+    """Take the cross-check lock (cache `add`: atomic in Redis) or raise CrosscheckBusy.
+
+    With REDIS_URL the lock is shared by every process and worker; without a broker the
+    cache is in-process and a RUNNING run row (younger than the lock timeout) guards
+    against a second process as well (see `begin_run`).
+    """
+    token = uuid.uuid4().hex
+    if not cache.add(LOCK_KEY, token, timeout=LOCK_TIMEOUT):
+        raise CrosscheckBusy(
+            "另一次比对正在运行，本次未执行，请稍后再试 / another cross-check is running; "
+            "this one was not started"
+        )
+    return token
+
+
+def release_lock(token: str) -> None:
+    """Release the lock only if it is still ours (it may have expired and been retaken)."""
+    if cache.get(LOCK_KEY) == token:
+        cache.delete(LOCK_KEY)
+
+
+def latest_batches() -> list[ImportBatch]:
+    """The latest finished (done) import batch of each source: the data the run uses."""
+    batches = []
+    for source in Source.values:
+        batch = (
+            ImportBatch.objects.filter(source=source, status=ImportBatch.Status.DONE)
+            .order_by("-id")
+            .first()
+        )
+        if batch:
+            batches.append(batch)
+    return batches
+
+
+def begin_run(as_of: date, user=None) -> tuple[CrosscheckRun, str, Policy]:
+    """Take the lock, create the RUNNING run record with its batches, load the policy.
+
+    Raises CrosscheckBusy (nothing recorded) or PolicyMissing (the run is recorded as
+    failed with the reason, so the nightly job's failure shows in the admin).
+    """
+    token = acquire_lock()
+    try:
+        now = timezone.now()
+        stale_before = now - timedelta(seconds=LOCK_TIMEOUT)
+        CrosscheckRun.objects.filter(
+            status=CrosscheckRun.Status.RUNNING, started_at__lt=stale_before
+        ).update(status=CrosscheckRun.Status.FAILED, message="运行超时或中断，未完成")
+        running = CrosscheckRun.objects.filter(status=CrosscheckRun.Status.RUNNING).first()
+        if running is not None:
+            raise CrosscheckBusy(
+                f"比对#{running.pk}（{timezone.localtime(running.started_at):%Y-%m-%d %H:%M}开始）"
+                f"正在运行，本次未执行 / cross-check run {running.pk} is still running"
+            )
+        run = CrosscheckRun.objects.create(
+            as_of=as_of,
+            status=CrosscheckRun.Status.RUNNING,
+            triggered_by=user if getattr(user, "is_authenticated", False) else None,
+            started_at=now,
+        )
+        run.batches.set(latest_batches())
+        try:
+            policy = load_policy(as_of.year)
+        except Exception as error:
+            fail_run(run, error)
+            raise
+    except BaseException:
+        release_lock(token)
+        raise
+    return run, token, policy
+
+
+def finish_run(run: CrosscheckRun, counts: dict[str, Counter], policy: Policy) -> CrosscheckRun:
+    run.status = CrosscheckRun.Status.DONE
+    run.finished_at = timezone.now()
+    run.duration_seconds = round((run.finished_at - run.started_at).total_seconds(), 3)
+    run.by_rule = {code: dict(counts[code]) for code in sorted(counts)}
+    for name in COUNT_KEYS:
+        setattr(run, name, sum(counter[name] for counter in counts.values()))
+    if policy.is_default:
+        run.message = f"{policy.year}年度政策参数为系统默认值，尚待县残联确认"
+    run.save()
+    return run
+
+
+def fail_run(run: CrosscheckRun, error: BaseException) -> None:
+    CrosscheckRun.objects.filter(pk=run.pk, status=CrosscheckRun.Status.RUNNING).update(
+        status=CrosscheckRun.Status.FAILED,
+        finished_at=timezone.now(),
+        message=(str(error) or type(error).__name__)[:500],
+    )
+
+
+def run_crosscheck(
+    as_of: date | None = None, user=None, *, partitioned: bool = False
+) -> CrosscheckRun:
+    """Run the whole cross-check in this process and return the finished run record.
+
+    `partitioned=True` evaluates and writes township by township (bounded memory, the
+    same findings); the default loads the county in one pass.
+    """
+    as_of = as_of or timezone.localdate()
+    run, token, policy = begin_run(as_of, user)
+    started = time.monotonic()
+    try:
+        counts = empty_counts()
+        civil_present = civil_roster_present()
+        names = dict(Township.objects.values_list("id", "name"))
+        for key in partition_keys() if partitioned else [ALL]:
+            dataset = load_dataset(
+                as_of, policy, key, civil_present=civil_present, township_names=names
+            )
+            add_counts(counts, write_findings(run, evaluate(dataset), key))
+        finish_run(run, counts, policy)
+    except BaseException as error:
+        fail_run(run, error)
+        raise
+    finally:
+        release_lock(token)
+    logger.info("cross-check run %s done in %.1f s", run.pk, time.monotonic() - started)
+    return run
+
+
+def merge_partitions(run_id: int, token: str, results: list) -> CrosscheckRun:
+    """The fan-out's callback: write each partition's hits, then finish the run record.
+
+    `results` is a list of `[key, hits]` pairs (one per township task). Idempotent: a run
+    that is no longer RUNNING is returned untouched.
+    """
+    run = CrosscheckRun.objects.get(pk=run_id)
+    if run.status != CrosscheckRun.Status.RUNNING:
+        return run
+    try:
+        policy = load_policy(run.as_of.year)
+        counts = empty_counts()
+        for key, hits in results:
+            add_counts(counts, write_findings(run, [tuple(hit) for hit in hits], key))
+        finish_run(run, counts, policy)
+    except BaseException as error:
+        fail_run(run, error)
+        raise
+    finally:
+        release_lock(token)
+    return run
+
+
+def summary(run: CrosscheckRun) -> dict:
+    """The JSON shape of SPEC §9 (`crosscheck --json`)."""
+    return {
+        "run": run.pk,
+        "as_of": run.as_of.isoformat(),
+        "new": run.new,
+        "still_open": run.still_open,
+        "cleared": run.cleared,
+        "by_rule": run.by_rule,
+    }
+
+
+def partition_hits(as_of: date, keys: Iterable | None = None) -> dict:
+    """Hits per partition, evaluated one by one in this process (the fan-out's header,
+    without Celery): used to show that fan-out and single pass agree."""
+    policy = load_policy(as_of.year)
+    return {
+        key: evaluate_partition(as_of, key, policy)
+        for key in (partition_keys() if keys is None else keys)
+    }
+
+
+def group_hits(hits: Iterable[Hit]) -> dict[str, set]:
+    """{rule: {person_id, ...}} for comparing results."""
+    grouped: dict[str, set] = defaultdict(set)
+    for hit in hits:
+        grouped[hit[0]].add(hit[1])
+    return dict(grouped)

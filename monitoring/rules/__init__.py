@@ -1,0 +1,10 @@
+"""Cross-check rules (SPEC §5): the registry and one module per code family.
+
+Importing this package registers every rule: M (monitoring.py), D (discrepancy.py),
+S (benefits.py), E/R/P (services.py), Q (quality.py).
+"""
+
+from . import benefits, discrepancy, monitoring, quality, services  # noqa: F401  (register)
+from .registry import REGISTRY, Area, Rule, Subject, get, rule, rules
+
+__all__ = ["REGISTRY", "Area", "Rule", "Subject", "get", "rule", "rules"]

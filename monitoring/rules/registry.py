@@ -1,0 +1,93 @@
+"""The rule registry: one small documented function per cross-check rule (SPEC §5).
+
+A rule is a pure function `(record, ctx) -> str | None`: it returns the Chinese
+reason (with the numbers that tripped it) when the rule fires for the record,
+or None. Rules never touch the database; `monitoring.crosscheck` builds the
+records and the context, calls every registered rule and writes the findings.
+
+Adding a rule is adding one decorated function to the family module of its
+code letter (and its tests)::
+
+    @rule("M09", "规则中文名", area=Area.MONITORING)
+    def m09(p: Certified, ctx: Context) -> str | None:
+        \"\"\"What it checks and every interpretation decision.\"\"\"
+        ...
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Area(StrEnum):
+    """The six task areas of the policy (SPEC §2) plus data quality."""
+
+    MONITORING = "动态监测"
+    SAFETY_NET = "兜底保障"
+    EMPLOYMENT = "就业"
+    REHABILITATION = "康复、无障碍、托养"
+    PUBLICITY = "宣传"
+    GRASSROOTS = "基层组织"
+
+
+class Subject(StrEnum):
+    """What a rule is evaluated over."""
+
+    CERTIFIED = "certified"  # a person in the survey (a `Certified` record)
+    ROSTER_ONLY = "roster_only"  # a roster member who is not in the survey (`RosterOnly`)
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    area: Area
+    subject: Subject
+    alive_only: bool
+    check: Callable
+
+    @property
+    def explanation(self) -> str:
+        """The rule's docstring: what it checks and how ambiguities were settled."""
+        return " ".join((self.check.__doc__ or "").split())
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(
+    code: str,
+    name: str,
+    *,
+    area: Area,
+    subject: Subject = Subject.CERTIFIED,
+    alive_only: bool = True,
+):
+    """Register a rule function under its code.
+
+    `alive_only` (the default, SPEC §5 "alive persons only unless stated") makes the
+    engine skip records of persons some source reports as 死亡.
+    """
+
+    def register(check: Callable) -> Callable:
+        if code in REGISTRY:
+            raise ValueError(f"rule {code} registered twice")
+        if not check.__doc__:
+            raise ValueError(f"rule {code} needs a docstring explaining it")
+        REGISTRY[code] = Rule(code, name, area, subject, alive_only, check)
+        return check
+
+    return register
+
+
+def rules(subject: Subject | None = None) -> list[Rule]:
+    """Registered rules in code order (optionally only those over one subject)."""
+    return [
+        REGISTRY[code]
+        for code in sorted(REGISTRY)
+        if subject is None or REGISTRY[code].subject == subject
+    ]
+
+
+def get(code: str) -> Rule:
+    return REGISTRY[code]
