@@ -381,6 +381,24 @@ def household_remove_member(
 # --- staff roles and scope ---
 
 
+def staff_scope(role, township: Township | None, village: Village | None):
+    """(role, township, village) as they are stored for a role; incomplete scope refused."""
+    try:
+        role = Role(role)
+    except ValueError:
+        raise ServiceError(f"未知角色：{role}", "role") from None
+    if role in (Role.COUNTY_ADMIN, Role.COUNTY_VIEWER):
+        return role, None, None
+    if role == Role.TOWNSHIP_STAFF:
+        if township is None:
+            raise ServiceError("乡镇工作人员须指定所属乡镇", "township")
+        return role, township, None
+    if village is None:
+        raise ServiceError("村残协专职委员须指定所属村（社区）", "village")
+    township, village = _location(township, village)
+    return role, township, village
+
+
 def staff_profile_set(
     user,
     *,
@@ -397,20 +415,7 @@ def staff_profile_set(
     need a township; village members need a village (their township follows it).
     Only county admins reach the Django admin, so `is_staff` follows the role.
     """
-    try:
-        role = Role(role)
-    except ValueError:
-        raise ServiceError(f"未知角色：{role}", "role") from None
-    if role in (Role.COUNTY_ADMIN, Role.COUNTY_VIEWER):
-        township = village = None
-    elif role == Role.TOWNSHIP_STAFF:
-        if township is None:
-            raise ServiceError("乡镇工作人员须指定所属乡镇", "township")
-        village = None
-    else:
-        if village is None:
-            raise ServiceError("村残协专职委员须指定所属村（社区）", "village")
-        township, village = _location(township, village)
+    role, township, village = staff_scope(role, township, village)
     profile = StaffProfile.objects.filter(user=user).first()
     with transaction.atomic():
         if profile is None:
