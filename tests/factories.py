@@ -246,3 +246,34 @@ class AssistanceMeasureFactory(factory.django.DjangoModelFactory):
     kind = AssistanceMeasure.Kind.HEALTH
     responsible_unit = "镇残联"
     started_on = date(2026, 2, 1)
+
+
+# --- Findings and runs (appended by the case-work issue) ---
+
+from django.utils import timezone  # noqa: E402
+
+from monitoring.models import CrosscheckRun, Finding  # noqa: E402
+
+
+class CrosscheckRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CrosscheckRun
+
+    as_of = date(2026, 6, 30)
+    status = CrosscheckRun.Status.DONE
+
+
+class FindingFactory(factory.django.DjangoModelFactory):
+    """An open finding about a person, located where the person is."""
+
+    class Meta:
+        model = Finding
+
+    rule = "M01"
+    person = factory.SubFactory(PersonFactory)
+    township = factory.LazyAttribute(lambda o: o.person.township)
+    village = factory.LazyAttribute(lambda o: o.person.village)
+    reason = "调查家庭年人均收入5,000元，低于2026年监测线7,000元，且未纳入防返贫监测"
+    first_run = factory.SubFactory(CrosscheckRunFactory)
+    last_run = factory.LazyAttribute(lambda o: o.first_run)
+    opened_at = factory.LazyFunction(timezone.now)

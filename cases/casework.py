@@ -1,0 +1,1367 @@
+"""Services for the case work of the six task areas (SPEC §2, §6).
+
+Every function takes the acting user first, checks role and scope
+(`casework_base.require_writer`), validates, writes in one transaction and records
+history (`ChangeRecord`; monitoring cases also a `MonitoringCaseStep` per step).
+Bad input raises `CaseworkError`, a step not allowed from the current status
+`TransitionError`, a role that may not write `NotPermitted`, a target outside the
+user's scope `Http404`. All messages are Chinese.
+
+Sections: monitoring cases · visits · assistance measures · pairing · education ·
+employment · rehabilitation and care · publicity · grassroots · handling findings
+in one step (open a case, a benefit application, an education plan, a pairing…).
+"""
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Q
+
+from .casework_base import (
+    CaseworkError,
+    NotPermitted,
+    TransitionError,
+    choice,
+    household_place,
+    optional_text,
+    person_place,
+    require_writer,
+    required_date,
+    required_text,
+    save_changes,
+    save_new,
+    today,
+)
+from .models import (
+    RISK_TYPES,
+    AccessibilityModification,
+    AssistanceMeasure,
+    BaseEmployment,
+    CommitteeMember,
+    CustodialCare,
+    EducationPlan,
+    EmploymentBase,
+    ExemplaryStory,
+    FamilyDoctorContract,
+    Household,
+    HouseholdMember,
+    LabourProfile,
+    MonitoringCase,
+    MonitoringCaseStep,
+    Pairing,
+    Person,
+    RehabNeed,
+    RehabService,
+    Role,
+    TrackingVisit,
+    Training,
+    Village,
+    VillageAssociation,
+    WelfarePostPlacement,
+)
+
+Status = MonitoringCase.Status
+
+# --- Monitoring cases (监测对象) ---
+
+CASE_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    Status.PENDING: (Status.INCLUDED, Status.REJECTED),
+    Status.INCLUDED: (Status.ASSISTING,),
+    Status.ASSISTING: (Status.CLEARED,),
+    Status.CLEARED: (),
+    Status.REJECTED: (),
+}
+
+
+def allowed_next_statuses(case: MonitoringCase) -> list[str]:
+    return list(CASE_TRANSITIONS[case.status])
+
+
+def _status_label(value: str) -> str:
+    return str(Status(value).label)
+
+
+def _refuse_transition(case: MonitoringCase, to_status: str):
+    allowed = CASE_TRANSITIONS[case.status]
+    if allowed:
+        hint = "允许的下一步：" + "、".join(_status_label(s) for s in allowed)
+    else:
+        hint = "该监测对象已办结，如需重新监测请新建监测对象"
+    raise TransitionError(
+        f"监测对象当前状态为“{_status_label(case.status)}”，不能变更为“{_status_label(to_status)}”。{hint}",
+        "status",
+    )
+
+
+def case_open(
+    user,
+    household: Household,
+    *,
+    reason: str,
+    person: Person | None = None,
+    opened_on: date | None = None,
+    source_rule: str = "",
+    source_finding_id: int | None = None,
+) -> MonitoringCase:
+    """Open a monitoring case (待核实) for a household; refused if one is still open."""
+    require_writer(user, *household_place(household))
+    reason = required_text(reason, "建立原因", "reason", 500)
+    opened_on = required_date(opened_on or today(), "建立日期", "opened_on")
+    if person is not None:
+        _require_member(person, household)
+    with transaction.atomic():
+        Household.objects.select_for_update().filter(pk=household.pk).first()
+        active = (
+            MonitoringCase.objects.filter(
+                household=household, status__in=MonitoringCase.ACTIVE_STATUSES
+            )
+            .order_by("-id")
+            .first()
+        )
+        if active is not None:
+            raise CaseworkError(
+                f"该家庭已有未结束的监测对象（编号{active.pk}，状态：{active.get_status_display()}），不能重复建立",
+                "household",
+            )
+        case = MonitoringCase(
+            household=household,
+            person=person,
+            status=Status.PENDING,
+            opened_on=opened_on,
+            opened_by=user,
+            opening_reason=reason,
+            source_rule=source_rule,
+            source_finding_id=source_finding_id,
+        )
+        save_new(case, actor=user, reason=reason)
+        MonitoringCaseStep.objects.create(
+            case=case,
+            from_status="",
+            to_status=Status.PENDING,
+            acted_on=opened_on,
+            actor=user,
+            reason=reason,
+        )
+    return case
+
+
+def _step(
+    user, case: MonitoringCase, to_status: str, *, on: date | None, reason: str, updates: dict
+) -> MonitoringCase:
+    """Move a case to `to_status` if the workflow allows it; one step row + one history row."""
+    require_writer(user, *household_place(case.household))
+    reason = required_text(reason, "办理说明", "reason", 500)
+    on = required_date(on or today(), "办理日期", "on")
+    with transaction.atomic():
+        case = (
+            MonitoringCase.objects.select_for_update().select_related("household").get(pk=case.pk)
+        )
+        if to_status not in CASE_TRANSITIONS[case.status]:
+            _refuse_transition(case, to_status)
+        last = case.steps.order_by("-acted_on").values_list("acted_on", flat=True).first()
+        if last is not None and on < last:
+            raise CaseworkError(f"办理日期不能早于上一步的日期（{last:%Y-%m-%d}）", "on")
+        from_status = case.status
+        save_changes(case, {"status": to_status, **updates}, actor=user, reason=reason)
+        MonitoringCaseStep.objects.create(
+            case=case,
+            from_status=from_status,
+            to_status=to_status,
+            acted_on=on,
+            actor=user,
+            reason=reason,
+        )
+    return case
+
+
+def _risk_types(raw) -> list[str]:
+    if isinstance(raw, str):
+        raw = raw.replace("，", "、").replace(",", "、").split("、")
+    cleaned = []
+    for item in raw or []:
+        text = str(item).strip()
+        if not text:
+            continue
+        if text not in RISK_TYPES:
+            raise CaseworkError(
+                f"风险类型“{text}”无效，应为：{'、'.join(RISK_TYPES)}", "risk_types"
+            )
+        if text not in cleaned:
+            cleaned.append(text)
+    if not cleaned:
+        raise CaseworkError("纳入监测必须至少选择一项风险类型", "risk_types")
+    return cleaned
+
+
+def case_include(
+    user,
+    case: MonitoringCase,
+    *,
+    category: str,
+    risk_types,
+    reason: str,
+    on: date | None = None,
+) -> MonitoringCase:
+    """待核实 → 已纳入监测, with the monitoring type and risk types."""
+    category = choice(category, MonitoringCase.Category, "监测对象类别", "category")
+    risks = _risk_types(risk_types)
+    on = on or today()
+    return _step(
+        user,
+        case,
+        Status.INCLUDED,
+        on=on,
+        reason=reason,
+        updates={"category": category, "risk_types": risks, "included_on": on},
+    )
+
+
+def case_reject(user, case: MonitoringCase, *, reason: str, on: date | None = None):
+    """待核实 → 不予纳入 (reason required)."""
+    reason = required_text(reason, "不予纳入原因", "reason", 500)
+    on = on or today()
+    return _step(
+        user,
+        case,
+        Status.REJECTED,
+        on=on,
+        reason=reason,
+        updates={"rejected_reason": reason, "rejected_on": on},
+    )
+
+
+def _case_measures(case: MonitoringCase):
+    return AssistanceMeasure.objects.filter(household_id=case.household_id).filter(
+        Q(case=case)
+        | Q(case__isnull=True) & (Q(ended_on__isnull=True) | Q(ended_on__gte=case.opened_on))
+    )
+
+
+def case_start_assistance(user, case: MonitoringCase, *, reason: str, on: date | None = None):
+    """已纳入监测 → 帮扶中; needs at least one assistance measure recorded for the household."""
+    current = MonitoringCase.objects.get(pk=case.pk)
+    if current.status == Status.INCLUDED and not _case_measures(current).exists():
+        raise CaseworkError("请先登记至少一项帮扶措施，再将监测对象转为“帮扶中”", "status")
+    on = on or today()
+    return _step(
+        user, case, Status.ASSISTING, on=on, reason=reason, updates={"assisting_since": on}
+    )
+
+
+def case_clear(
+    user, case: MonitoringCase, *, method: str, reason: str, on: date | None = None
+) -> MonitoringCase:
+    """帮扶中 → 风险已消除, with the way the risk was cleared (帮扶消除 / 自然消除)."""
+    method = choice(method, MonitoringCase.ClearMethod, "风险消除方式", "clear_method")
+    on = on or today()
+    return _step(
+        user,
+        case,
+        Status.CLEARED,
+        on=on,
+        reason=reason,
+        updates={"clear_method": method, "cleared_on": on},
+    )
+
+
+def case_transition(user, case: MonitoringCase, to_status: str, **kwargs) -> MonitoringCase:
+    """One entry point for a form that offers the next statuses."""
+    handlers = {
+        Status.INCLUDED: case_include,
+        Status.REJECTED: case_reject,
+        Status.ASSISTING: case_start_assistance,
+        Status.CLEARED: case_clear,
+    }
+    if to_status not in handlers:
+        current = MonitoringCase.objects.get(pk=case.pk)
+        _refuse_transition(current, to_status if to_status in Status.values else Status.PENDING)
+    return handlers[to_status](user, case, **kwargs)
+
+
+def _require_member(person: Person, household: Household):
+    other = (
+        HouseholdMember.objects.filter(person=person)
+        .exclude(household=household)
+        .values_list("household__head_name", flat=True)
+        .first()
+    )
+    if other is not None:
+        raise CaseworkError(f"{person.name}是{other}户的成员，不属于此家庭", "person")
+
+
+def _active_case(household: Household) -> MonitoringCase | None:
+    return (
+        MonitoringCase.objects.filter(
+            household=household, status__in=MonitoringCase.ACTIVE_STATUSES
+        )
+        .order_by("-id")
+        .first()
+    )
+
+
+def _case_of(household: Household, case: MonitoringCase | None) -> MonitoringCase | None:
+    if case is None:
+        return _active_case(household)
+    if case.household_id != household.pk:
+        raise CaseworkError("所选监测对象不属于此家庭", "case")
+    return case
+
+
+# --- Tracking visits (跟踪访视 / 入户走访) ---
+
+VISIT_EDITABLE = (
+    "kind",
+    "visited_on",
+    "visitor_name",
+    "person",
+    *TrackingVisit.CHECK_FIELDS,
+    "annual_income",
+    "income_per_capita",
+    "annual_expenditure",
+    "rigid_expenditure",
+    "members_situation",
+    "separated_children_situation",
+    "notes",
+    "next_due",
+)
+_MONEY_FIELDS = {
+    "annual_income": "家庭年纯收入",
+    "income_per_capita": "家庭年人均纯收入",
+    "annual_expenditure": "家庭年支出",
+    "rigid_expenditure": "大额刚性支出",
+}
+
+
+def _money(value, label: str, field: str, *, allow_none: bool = True) -> Decimal | None:
+    if value is None or value == "":
+        if allow_none:
+            return None
+        raise CaseworkError(f"请填写{label}", field)
+    try:
+        amount = Decimal(str(value).replace(",", "").replace("元", "").strip())
+    except InvalidOperation:
+        raise CaseworkError(f"{label}应为金额（元），实际为“{value}”", field) from None
+    if amount < 0 or not amount.is_finite():
+        raise CaseworkError(f"{label}不能为负数", field)
+    return amount.quantize(Decimal("0.01"))
+
+
+def _visit_values(fields: dict, visited_on: date | None) -> dict:
+    cleaned = {}
+    for name, value in fields.items():
+        if name not in VISIT_EDITABLE:
+            raise CaseworkError(f"访视记录没有“{name}”这一项", name)
+        if name in TrackingVisit.CHECK_FIELDS:
+            value = value or ""
+            if value and value not in TrackingVisit.Check.values:
+                raise CaseworkError(
+                    f"“{TrackingVisit.CHECK_FIELDS[name]}”应为有保障、存在问题或不涉及", name
+                )
+        elif name in _MONEY_FIELDS:
+            value = _money(value, _MONEY_FIELDS[name], name)
+        elif name == "kind":
+            value = choice(value, TrackingVisit.Kind, "走访类型", "kind")
+        elif name in ("members_situation", "separated_children_situation", "notes"):
+            value = str(value or "").strip()
+        elif name == "visitor_name":
+            value = required_text(value, "走访人", "visitor_name", 64)
+        elif name == "visited_on":
+            value = required_date(value, "走访日期", "visited_on")
+        cleaned[name] = value
+    next_due = cleaned.get("next_due")
+    visited = cleaned.get("visited_on", visited_on)
+    if next_due is not None and (not isinstance(next_due, date) or next_due <= visited):
+        raise CaseworkError("下次访视日期应晚于本次走访日期", "next_due")
+    return cleaned
+
+
+def visit_record(
+    user,
+    household: Household,
+    *,
+    visited_on: date,
+    case: MonitoringCase | None = None,
+    **fields,
+) -> TrackingVisit:
+    """Record a visit. Village committee members may do this (in their own village) — and
+    nothing else. The visit is linked to the household's open monitoring case."""
+    scope = require_writer(user, *household_place(household), visits_only_ok=True)
+    fields.setdefault(
+        "kind",
+        TrackingVisit.Kind.HOME
+        if scope.role == Role.VILLAGE_MEMBER
+        else TrackingVisit.Kind.TRACKING,
+    )
+    fields.setdefault("visitor_name", user.get_full_name() or user.get_username())
+    cleaned = _visit_values({"visited_on": visited_on, **fields}, visited_on)
+    person = cleaned.get("person")
+    if person is not None:
+        _require_member(person, household)
+    with transaction.atomic():
+        visit = TrackingVisit(
+            household=household, case=_case_of(household, case), visitor=user, **cleaned
+        )
+        save_new(visit, actor=user, reason=f"{visit.get_kind_display()}")
+    return visit
+
+
+def visit_update(user, visit: TrackingVisit, *, reason: str = "", **fields) -> TrackingVisit:
+    """Correct a visit. A village committee member may correct only visits they recorded."""
+    scope = require_writer(user, *household_place(visit.household), visits_only_ok=True)
+    if scope.role == Role.VILLAGE_MEMBER and visit.visitor_id != user.pk:
+        raise NotPermitted("只能修改本人登记的走访记录")
+    cleaned = _visit_values(fields, visit.visited_on)
+    if cleaned.get("person") is not None:
+        _require_member(cleaned["person"], visit.household)
+    with transaction.atomic():
+        save_changes(visit, cleaned, actor=user, reason=reason or "修改走访记录")
+    return visit
+
+
+# --- Assistance measures (帮扶措施) ---
+
+
+def assistance_add(
+    user,
+    household: Household,
+    *,
+    kind: str,
+    responsible_unit: str,
+    started_on: date,
+    description: str = "",
+    ended_on: date | None = None,
+    result: str = "",
+    case: MonitoringCase | None = None,
+) -> AssistanceMeasure:
+    """Record an assistance measure. If the household's open case is 已纳入监测, it moves
+    to 帮扶中 in the same transaction (a step records it)."""
+    require_writer(user, *household_place(household))
+    kind = choice(kind, AssistanceMeasure.Kind, "措施类型", "kind")
+    responsible_unit = required_text(responsible_unit, "责任单位", "responsible_unit", 100)
+    started_on = required_date(started_on, "开始日期", "started_on", not_future=False)
+    if ended_on is not None and ended_on < started_on:
+        raise CaseworkError("结束日期不能早于开始日期", "ended_on")
+    with transaction.atomic():
+        case = _case_of(household, case)
+        measure = AssistanceMeasure(
+            household=household,
+            case=case,
+            kind=kind,
+            description=optional_text(description, "内容", "description", 300),
+            responsible_unit=responsible_unit,
+            started_on=started_on,
+            ended_on=ended_on,
+            result=optional_text(result, "成效", "result", 300),
+            recorded_by=user,
+        )
+        save_new(measure, actor=user, reason="登记帮扶措施")
+        if case is not None and case.status == Status.INCLUDED and started_on <= today():
+            on = max(started_on, case.included_on or started_on)
+            _step(
+                user,
+                case,
+                Status.ASSISTING,
+                on=min(on, today()),
+                reason=f"登记帮扶措施：{measure.get_kind_display()}（{responsible_unit}）",
+                updates={"assisting_since": min(on, today())},
+            )
+    return measure
+
+
+def assistance_update(
+    user, measure: AssistanceMeasure, *, reason: str = "", **fields
+) -> AssistanceMeasure:
+    """Change a measure's end date, result, description or responsible unit."""
+    require_writer(user, *household_place(measure.household))
+    editable = {"description", "responsible_unit", "ended_on", "result"}
+    unknown = set(fields) - editable
+    if unknown:
+        raise CaseworkError(f"帮扶措施不能修改：{'、'.join(sorted(unknown))}", sorted(unknown)[0])
+    if "responsible_unit" in fields:
+        fields["responsible_unit"] = required_text(
+            fields["responsible_unit"], "责任单位", "responsible_unit", 100
+        )
+    ended_on = fields.get("ended_on", measure.ended_on)
+    if ended_on is not None and ended_on < measure.started_on:
+        raise CaseworkError("结束日期不能早于开始日期", "ended_on")
+    with transaction.atomic():
+        save_changes(measure, fields, actor=user, reason=reason or "更新帮扶措施")
+    return measure
+
+
+# --- One-to-one pairing (结对帮扶) ---
+
+
+def active_pairing(household: Household, on: date | None = None) -> Pairing | None:
+    on = on or today()
+    return (
+        Pairing.objects.filter(household=household, started_on__lte=on)
+        .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=on))
+        .first()
+    )
+
+
+def pairing_start(
+    user,
+    household: Household,
+    *,
+    helper_name: str,
+    helper_kind: str,
+    started_on: date,
+    helper_unit: str = "",
+    helper_phone: str = "",
+    case: MonitoringCase | None = None,
+) -> Pairing:
+    """Pair a party member or cadre with a household; one active pairing per household."""
+    require_writer(user, *household_place(household))
+    helper_name = required_text(helper_name, "帮扶人", "helper_name", 64)
+    if helper_kind not in ("party_member", "cadre", "other"):
+        raise CaseworkError("帮扶人身份应为党员、干部或其他", "helper_kind")
+    started_on = required_date(started_on, "结对日期", "started_on")
+    with transaction.atomic():
+        Household.objects.select_for_update().filter(pk=household.pk).first()
+        current = (
+            Pairing.objects.filter(household=household)
+            .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=started_on))
+            .first()
+        )
+        if current is not None:
+            raise CaseworkError(
+                f"该家庭已有结对帮扶人（{current.helper_name}），请先结束原结对", "household"
+            )
+        pairing = Pairing(
+            household=household,
+            helper_name=helper_name,
+            helper_kind=helper_kind,
+            helper_unit=optional_text(helper_unit, "帮扶人单位", "helper_unit", 100),
+            helper_phone=optional_text(helper_phone, "帮扶人电话", "helper_phone", 20),
+            started_on=started_on,
+            case=_case_of(household, case),
+            recorded_by=user,
+        )
+        save_new(pairing, actor=user, reason="结对帮扶")
+    return pairing
+
+
+def pairing_end(user, pairing: Pairing, *, ended_on: date, reason: str) -> Pairing:
+    require_writer(user, *household_place(pairing.household))
+    reason = required_text(reason, "结束原因", "reason", 300)
+    ended_on = required_date(ended_on, "结束日期", "ended_on")
+    if pairing.ended_on is not None:
+        raise TransitionError(f"该结对已于{pairing.ended_on:%Y-%m-%d}结束", "ended_on")
+    if ended_on < pairing.started_on:
+        raise CaseworkError("结束日期不能早于结对日期", "ended_on")
+    with transaction.atomic():
+        save_changes(
+            pairing, {"ended_on": ended_on, "end_reason": reason}, actor=user, reason=reason
+        )
+    return pairing
+
+
+# --- Education (适龄残疾儿童少年 一人一案) ---
+
+
+def education_plan_save(
+    user,
+    person: Person,
+    *,
+    placement: str,
+    verified_on: date,
+    school: str = "",
+    not_enrolled_reason: str = "",
+    reason: str = "",
+) -> EducationPlan:
+    """Record or update the one plan of a school-age child."""
+    require_writer(user, *person_place(person))
+    placement = choice(placement, EducationPlan.Placement, "安置方式", "placement")
+    verified_on = required_date(verified_on, "核查日期", "verified_on")
+    school = optional_text(school, "学校", "school", 100)
+    not_enrolled_reason = optional_text(
+        not_enrolled_reason, "未入学原因", "not_enrolled_reason", 200
+    )
+    P = EducationPlan.Placement
+    if placement in (P.MAINSTREAM, P.SPECIAL_SCHOOL) and not school:
+        raise CaseworkError("随班就读或特殊教育学校须填写学校名称", "school")
+    if placement == P.NOT_ENROLLED:
+        if not not_enrolled_reason:
+            raise CaseworkError("未入学须填写原因", "not_enrolled_reason")
+    else:
+        not_enrolled_reason = ""
+    values = {
+        "placement": placement,
+        "school": school,
+        "not_enrolled_reason": not_enrolled_reason,
+        "verified_on": verified_on,
+        "recorded_by": user,
+    }
+    with transaction.atomic():
+        plan = EducationPlan.objects.select_for_update().filter(person=person).first()
+        if plan is None:
+            plan = save_new(
+                EducationPlan(person=person, **values), actor=user, reason=reason or "一人一案"
+            )
+        else:
+            save_changes(plan, values, actor=user, reason=reason or "更新一人一案")
+    return plan
+
+
+# --- Employment (就业) ---
+
+
+def labour_profile_save(
+    user,
+    person: Person,
+    *,
+    ability: str,
+    willing: bool | None,
+    assessed_on: date,
+    wanted_work: str = "",
+    note: str = "",
+) -> LabourProfile:
+    require_writer(user, *person_place(person))
+    values = {
+        "ability": choice(ability, LabourProfile.Ability, "劳动能力", "ability"),
+        "willing": willing if willing in (True, False) else None,
+        "assessed_on": required_date(assessed_on, "摸底日期", "assessed_on"),
+        "wanted_work": optional_text(wanted_work, "意向岗位/技能", "wanted_work", 200),
+        "note": optional_text(note, "备注", "note", 300),
+    }
+    with transaction.atomic():
+        profile = LabourProfile.objects.select_for_update().filter(person=person).first()
+        if profile is None:
+            profile = save_new(
+                LabourProfile(person=person, **values), actor=user, reason="劳动能力摸底"
+            )
+        else:
+            save_changes(profile, values, actor=user, reason="更新劳动能力摸底")
+    return profile
+
+
+def _end(user, record, place, *, ended_on: date, reason: str, start_field="started_on"):
+    require_writer(user, *place)
+    reason = required_text(reason, "结束原因", "reason", 300)
+    ended_on = required_date(ended_on, "结束日期", "ended_on")
+    if record.ended_on is not None:
+        raise TransitionError(f"该记录已于{record.ended_on:%Y-%m-%d}结束", "ended_on")
+    if ended_on < getattr(record, start_field):
+        raise CaseworkError("结束日期不能早于开始日期", "ended_on")
+    with transaction.atomic():
+        save_changes(record, {"ended_on": ended_on}, actor=user, reason=reason)
+    return record
+
+
+def welfare_post_place(
+    user,
+    person: Person,
+    *,
+    post: str,
+    employer: str,
+    started_on: date,
+    monthly_pay=None,
+    note: str = "",
+) -> WelfarePostPlacement:
+    """Place a person on a public-welfare post (公益性岗位); one current post per person."""
+    require_writer(user, *person_place(person))
+    started_on = required_date(started_on, "上岗日期", "started_on")
+    with transaction.atomic():
+        current = WelfarePostPlacement.objects.filter(person=person, ended_on__isnull=True).first()
+        if current is not None:
+            raise CaseworkError(
+                f"{person.name}已在公益性岗位“{current.post}”上岗，请先办理离岗", "person"
+            )
+        placement = WelfarePostPlacement(
+            person=person,
+            post=required_text(post, "岗位名称", "post", 100),
+            employer=required_text(employer, "设岗单位", "employer", 100),
+            started_on=started_on,
+            monthly_pay=_money(monthly_pay, "月补贴/工资", "monthly_pay"),
+            note=optional_text(note, "备注", "note", 300),
+        )
+        save_new(placement, actor=user, reason="公益性岗位安置")
+    return placement
+
+
+def welfare_post_end(user, placement: WelfarePostPlacement, *, ended_on: date, reason: str):
+    return _end(user, placement, person_place(placement.person), ended_on=ended_on, reason=reason)
+
+
+def training_add(
+    user,
+    person: Person,
+    *,
+    kind: str,
+    course: str,
+    organiser: str,
+    started_on: date,
+    ended_on: date | None = None,
+    certificate_obtained: bool | None = None,
+    result: str = "",
+) -> Training:
+    require_writer(user, *person_place(person))
+    started_on = required_date(started_on, "开始日期", "started_on", not_future=False)
+    if ended_on is not None and ended_on < started_on:
+        raise CaseworkError("结束日期不能早于开始日期", "ended_on")
+    training = Training(
+        person=person,
+        kind=choice(kind, Training.Kind, "培训类型", "kind"),
+        course=required_text(course, "培训内容", "course", 100),
+        organiser=required_text(organiser, "培训机构", "organiser", 100),
+        started_on=started_on,
+        ended_on=ended_on,
+        certificate_obtained=certificate_obtained
+        if certificate_obtained in (True, False)
+        else None,
+        result=optional_text(result, "培训效果", "result", 300),
+    )
+    with transaction.atomic():
+        save_new(training, actor=user, reason="登记培训")
+    return training
+
+
+def employment_base_save(
+    user,
+    base: EmploymentBase | None = None,
+    *,
+    name: str,
+    kind: str,
+    township,
+    leader_name: str,
+    village: Village | None = None,
+    phone: str = "",
+    business: str = "",
+    recognised_on: date | None = None,
+    note: str = "",
+) -> EmploymentBase:
+    """Register (base=None) or update an employment base, co-operative or capable household."""
+    if village is not None and village.township_id != township.pk:
+        raise CaseworkError("所选村（社区）不属于所选乡镇", "village")
+    if base is not None:
+        require_writer(user, base.township_id, base.village_id)
+    require_writer(user, township.pk, village.pk if village else None)
+    values = {
+        "name": required_text(name, "名称", "name", 100),
+        "kind": choice(kind, EmploymentBase.Kind, "类型", "kind"),
+        "township": township,
+        "village": village,
+        "leader_name": required_text(leader_name, "负责人", "leader_name", 64),
+        "phone": optional_text(phone, "联系电话", "phone", 20),
+        "business": optional_text(business, "主营业务", "business", 200),
+        "recognised_on": recognised_on,
+        "note": optional_text(note, "备注", "note", 300),
+    }
+    with transaction.atomic():
+        if base is None:
+            return save_new(EmploymentBase(**values), actor=user, reason="登记带动主体")
+        save_changes(base, values, actor=user, reason="更新带动主体")
+    return base
+
+
+def base_employment_add(
+    user,
+    base: EmploymentBase,
+    person: Person,
+    *,
+    job: str,
+    started_on: date,
+    monthly_income=None,
+) -> BaseEmployment:
+    """Record a person employed or helped by a base; the person must be in the user's scope."""
+    require_writer(user, *person_place(person))
+    started_on = required_date(started_on, "开始日期", "started_on")
+    with transaction.atomic():
+        if BaseEmployment.objects.filter(base=base, person=person, ended_on__isnull=True).exists():
+            raise CaseworkError(f"{person.name}已登记在{base.name}就业", "person")
+        job_row = BaseEmployment(
+            base=base,
+            person=person,
+            job=required_text(job, "岗位/带动方式", "job", 100),
+            started_on=started_on,
+            monthly_income=_money(monthly_income, "月收入", "monthly_income"),
+        )
+        save_new(job_row, actor=user, reason="基地带动就业")
+    return job_row
+
+
+def base_employment_end(user, employment: BaseEmployment, *, ended_on: date, reason: str):
+    return _end(user, employment, person_place(employment.person), ended_on=ended_on, reason=reason)
+
+
+# --- Rehabilitation and care (康复、无障碍、托养) ---
+
+
+def rehab_need_add(
+    user, person: Person, *, kind: str, identified_on: date, detail: str = ""
+) -> RehabNeed:
+    require_writer(user, *person_place(person))
+    need = RehabNeed(
+        person=person,
+        kind=choice(kind, RehabNeed.Kind, "需求类型", "kind"),
+        detail=optional_text(detail, "需求说明", "detail", 200),
+        identified_on=required_date(identified_on, "发现日期", "identified_on"),
+    )
+    with transaction.atomic():
+        save_new(need, actor=user, reason="登记康复需求")
+    return need
+
+
+def rehab_need_close(user, need: RehabNeed, *, closed_on: date, reason: str) -> RehabNeed:
+    """Close a need that no longer exists (not for needs met by a service: record the service)."""
+    require_writer(user, *person_place(need.person))
+    reason = required_text(reason, "关闭原因", "reason", 200)
+    closed_on = required_date(closed_on, "关闭日期", "closed_on")
+    if need.closed_on is not None:
+        raise TransitionError("该康复需求已关闭", "closed_on")
+    if closed_on < need.identified_on:
+        raise CaseworkError("关闭日期不能早于发现日期", "closed_on")
+    with transaction.atomic():
+        save_changes(
+            need, {"closed_on": closed_on, "close_reason": reason}, actor=user, reason=reason
+        )
+    return need
+
+
+def rehab_service_add(
+    user,
+    person: Person,
+    *,
+    service_type: str,
+    provider: str,
+    served_on: date,
+    need: RehabNeed | None = None,
+    note: str = "",
+) -> RehabService:
+    """Record a rehabilitation service (provider, date); it counts for the service rate and R01."""
+    require_writer(user, *person_place(person))
+    if need is not None and need.person_id != person.pk:
+        raise CaseworkError("所选康复需求不是此人的", "need")
+    service = RehabService(
+        person=person,
+        service_type=required_text(service_type, "服务内容", "service_type", 50),
+        provider=required_text(provider, "服务机构", "provider", 100),
+        served_on=required_date(served_on, "服务日期", "served_on"),
+        need=need,
+        note=optional_text(note, "备注", "note", 300),
+        recorded_by=user,
+    )
+    with transaction.atomic():
+        save_new(service, actor=user, reason="登记康复服务")
+    return service
+
+
+def family_doctor_sign(
+    user,
+    person: Person,
+    *,
+    institution: str,
+    doctor: str,
+    signed_on: date,
+    expires_on: date | None = None,
+    package: str = "",
+) -> FamilyDoctorContract:
+    require_writer(user, *person_place(person))
+    signed_on = required_date(signed_on, "签约日期", "signed_on")
+    if expires_on is not None and expires_on <= signed_on:
+        raise CaseworkError("到期日期应晚于签约日期", "expires_on")
+    contract = FamilyDoctorContract(
+        person=person,
+        institution=required_text(institution, "签约机构", "institution", 100),
+        doctor=required_text(doctor, "签约医生/团队", "doctor", 100),
+        package=optional_text(package, "服务包", "package", 200),
+        signed_on=signed_on,
+        expires_on=expires_on,
+    )
+    with transaction.atomic():
+        save_new(contract, actor=user, reason="家庭医生签约")
+    return contract
+
+
+A = AccessibilityModification.Status
+ACCESSIBILITY_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    A.APPLIED: (A.ASSESSED, A.CANCELLED),
+    A.ASSESSED: (A.CONSTRUCTION, A.CANCELLED),
+    A.CONSTRUCTION: (A.ACCEPTED,),
+    A.ACCEPTED: (),
+    A.CANCELLED: (),
+}
+_ACCESSIBILITY_DATE = {
+    A.ASSESSED: "assessed_on",
+    A.CONSTRUCTION: "construction_started_on",
+    A.ACCEPTED: "accepted_on",
+    A.CANCELLED: "cancelled_on",
+}
+
+
+def accessibility_apply(
+    user, person: Person, *, applied_on: date, items: str = ""
+) -> AccessibilityModification:
+    """Open an accessibility-modification application (申请); one open per person."""
+    require_writer(user, *person_place(person))
+    applied_on = required_date(applied_on, "申请日期", "applied_on")
+    with transaction.atomic():
+        open_one = AccessibilityModification.objects.filter(
+            person=person, status__in=(A.APPLIED, A.ASSESSED, A.CONSTRUCTION)
+        ).first()
+        if open_one is not None:
+            raise CaseworkError(
+                f"{person.name}已有进行中的无障碍改造（{open_one.get_status_display()}）", "person"
+            )
+        mod = AccessibilityModification(
+            person=person,
+            status=A.APPLIED,
+            applied_on=applied_on,
+            items=optional_text(items, "改造内容", "items", 300),
+        )
+        save_new(mod, actor=user, reason="无障碍改造申请")
+    return mod
+
+
+def accessibility_advance(
+    user,
+    mod: AccessibilityModification,
+    to_status: str,
+    *,
+    on: date,
+    reason: str = "",
+    assessment: str | None = None,
+    items: str | None = None,
+    contractor: str | None = None,
+    cost=None,
+) -> AccessibilityModification:
+    """申请 → 评估 → 施工 → 验收 (cost required at 验收), or 申请/评估 → 已终止 (reason)."""
+    require_writer(user, *person_place(mod.person))
+    on = required_date(on, "办理日期", "on")
+    with transaction.atomic():
+        mod = AccessibilityModification.objects.select_for_update().get(pk=mod.pk)
+        if to_status not in A.values or to_status not in ACCESSIBILITY_TRANSITIONS[mod.status]:
+            allowed = ACCESSIBILITY_TRANSITIONS[mod.status]
+            target = A(to_status).label if to_status in A.values else to_status
+            hint = (
+                "允许的下一步：" + "、".join(str(A(s).label) for s in allowed)
+                if allowed
+                else "该改造已办结"
+            )
+            raise TransitionError(
+                f"无障碍改造当前进度为“{mod.get_status_display()}”，不能变更为“{target}”。{hint}",
+                "status",
+            )
+        previous = max(
+            d
+            for d in (
+                mod.applied_on,
+                mod.assessed_on,
+                mod.construction_started_on,
+            )
+            if d is not None
+        )
+        if on < previous:
+            raise CaseworkError(f"办理日期不能早于上一步的日期（{previous:%Y-%m-%d}）", "on")
+        updates: dict = {"status": to_status, _ACCESSIBILITY_DATE[to_status]: on}
+        if assessment is not None:
+            updates["assessment"] = optional_text(assessment, "评估意见", "assessment", 300)
+        if items is not None:
+            updates["items"] = optional_text(items, "改造内容", "items", 300)
+        if to_status == A.ASSESSED and not (updates.get("assessment") or mod.assessment):
+            raise CaseworkError("评估须填写评估意见", "assessment")
+        if to_status == A.CONSTRUCTION:
+            updates["contractor"] = required_text(
+                contractor if contractor is not None else mod.contractor,
+                "施工单位",
+                "contractor",
+                100,
+            )
+            if not (updates.get("items") or mod.items):
+                raise CaseworkError("开工前须填写改造内容", "items")
+        if to_status == A.ACCEPTED:
+            updates["cost"] = _money(cost, "改造费用", "cost", allow_none=False)
+        if to_status == A.CANCELLED:
+            updates["cancel_reason"] = required_text(reason, "终止原因", "reason", 300)
+        save_changes(
+            mod,
+            updates,
+            actor=user,
+            reason=reason or f"无障碍改造：{A(to_status).label}",
+        )
+    return mod
+
+
+def custodial_care_start(
+    user,
+    person: Person,
+    *,
+    mode: str,
+    started_on: date,
+    institution: str = "",
+    note: str = "",
+) -> CustodialCare:
+    require_writer(user, *person_place(person))
+    started_on = required_date(started_on, "开始日期", "started_on")
+    with transaction.atomic():
+        current = CustodialCare.objects.filter(person=person, ended_on__isnull=True).first()
+        if current is not None:
+            raise CaseworkError(
+                f"{person.name}正在接受{current.get_mode_display()}，请先结束原托养", "person"
+            )
+        care = CustodialCare(
+            person=person,
+            mode=choice(mode, CustodialCare.Mode, "托养方式", "mode"),
+            institution=optional_text(institution, "托养机构/服务人员", "institution", 100),
+            started_on=started_on,
+            note=optional_text(note, "备注", "note", 300),
+        )
+        save_new(care, actor=user, reason="托养照护")
+    return care
+
+
+def custodial_care_end(user, care: CustodialCare, *, ended_on: date, reason: str):
+    return _end(user, care, person_place(care.person), ended_on=ended_on, reason=reason)
+
+
+# --- Publicity (宣传) ---
+
+
+def story_save(
+    user,
+    story: ExemplaryStory | None = None,
+    *,
+    kind: str,
+    name: str,
+    title: str,
+    story_text: str,
+    township,
+    village: Village | None = None,
+    person: Person | None = None,
+    published_in: str = "",
+    published_on: date | None = None,
+) -> ExemplaryStory:
+    """Record (story=None) or update an exemplary person or helper and their story."""
+    if village is not None and village.township_id != township.pk:
+        raise CaseworkError("所选村（社区）不属于所选乡镇", "village")
+    if story is not None:
+        require_writer(user, story.township_id, story.village_id)
+    require_writer(user, township.pk, village.pk if village else None)
+    if person is not None:
+        require_writer(user, *person_place(person))
+    values = {
+        "kind": choice(kind, ExemplaryStory.Kind, "类型", "kind"),
+        "name": required_text(name, "人物姓名", "name", 64),
+        "title": required_text(title, "事迹标题", "title", 200),
+        "story": str(story_text or "").strip(),
+        "township": township,
+        "village": village,
+        "person": person,
+        "published_in": optional_text(published_in, "宣传渠道/刊发媒体", "published_in", 200),
+        "published_on": published_on,
+    }
+    if not values["story"]:
+        raise CaseworkError("事迹不能为空", "story")
+    if published_on is not None:
+        required_date(published_on, "宣传日期", "published_on")
+    with transaction.atomic():
+        if story is None:
+            return save_new(ExemplaryStory(**values), actor=user, reason="登记典型事迹")
+        save_changes(story, values, actor=user, reason="更新典型事迹")
+    return story
+
+
+# --- Grassroots organisation (基层组织) ---
+
+
+def association_save(
+    user,
+    village: Village,
+    *,
+    established_on: date | None = None,
+    chair_name: str = "",
+    phone: str = "",
+    member_count: int | None = None,
+    note: str = "",
+) -> VillageAssociation:
+    """Record or update a village's disabled persons' association (村残协)."""
+    require_writer(user, village.township_id, village.pk)
+    if member_count is not None and (not isinstance(member_count, int) or member_count < 0):
+        raise CaseworkError("会员人数应为非负整数", "member_count")
+    if established_on is not None:
+        required_date(established_on, "成立日期", "established_on")
+    values = {
+        "established_on": established_on,
+        "chair_name": optional_text(chair_name, "主席", "chair_name", 64),
+        "phone": optional_text(phone, "联系电话", "phone", 20),
+        "member_count": member_count,
+        "note": optional_text(note, "备注", "note", 300),
+    }
+    with transaction.atomic():
+        association = VillageAssociation.objects.select_for_update().filter(village=village).first()
+        if association is None:
+            return save_new(
+                VillageAssociation(village=village, **values), actor=user, reason="登记村残协"
+            )
+        save_changes(association, values, actor=user, reason="更新村残协")
+    return association
+
+
+def committee_member_save(
+    user,
+    member: CommitteeMember | None = None,
+    *,
+    name: str,
+    level: str,
+    township,
+    village: Village | None = None,
+    phone: str = "",
+    started_on: date | None = None,
+    ended_on: date | None = None,
+    account=None,
+) -> CommitteeMember:
+    """Record (member=None) or update a full-time committee member (专职委员)."""
+    level = choice(level, CommitteeMember.Level, "类别", "level")
+    if level == CommitteeMember.Level.VILLAGE and village is None:
+        raise CaseworkError("村（社区）残协专职委员必须填写所在村（社区）", "village")
+    if village is not None and village.township_id != township.pk:
+        raise CaseworkError("所选村（社区）不属于所选乡镇", "village")
+    if member is not None:
+        require_writer(user, member.township_id, member.village_id)
+    require_writer(user, township.pk, village.pk if village else None)
+    if started_on and ended_on and ended_on < started_on:
+        raise CaseworkError("离任日期不能早于任职日期", "ended_on")
+    values = {
+        "name": required_text(name, "姓名", "name", 64),
+        "level": level,
+        "township": township,
+        "village": village,
+        "phone": optional_text(phone, "联系电话", "phone", 20),
+        "started_on": started_on,
+        "ended_on": ended_on,
+        "user": account,
+    }
+    with transaction.atomic():
+        if member is None:
+            return save_new(CommitteeMember(**values), actor=user, reason="登记专职委员")
+        save_changes(member, values, actor=user, reason="更新专职委员")
+    return member
+
+
+# --- Handling a finding in one step (one call, one transaction) ---
+#
+# Each function below checks the finding is open and in the user's scope, creates the
+# record that answers it with the service above, and marks the finding 已处理 with the
+# action taken. If anything fails nothing is written.
+
+M_RULES = ("M01", "M02", "M03", "M04", "M05")
+RULE_BENEFIT = {
+    "S01": "care_subsidy",
+    "S02": "living_subsidy",
+    "S03": "dibao",
+    "S04": "pension_insurance",
+    "S05": "medical_insurance",
+}
+
+
+def _open_finding(user, finding):
+    from monitoring.models import Finding
+
+    require_writer(user, finding.township_id, finding.village_id)
+    finding = Finding.objects.select_for_update().select_related("person").get(pk=finding.pk)
+    if finding.status != Finding.Status.OPEN:
+        raise TransitionError(
+            f"该比对发现当前状态为“{finding.get_status_display()}”，只有待处理的发现才能处理",
+            "status",
+        )
+    return finding
+
+
+def _mark_handled(user, finding, action: str):
+    """待处理 → 已处理 with the action taken, the decider and a FindingEvent."""
+    from django.utils import timezone
+
+    from monitoring.models import Finding, FindingEvent
+
+    action = action[:500]
+    finding.status = Finding.Status.HANDLED
+    finding.action_taken = action
+    finding.decided_by = user
+    finding.decided_at = timezone.now()
+    finding.save(update_fields=["status", "action_taken", "decided_by", "decided_at", "updated_at"])
+    FindingEvent.objects.create(
+        finding=finding,
+        actor=user,
+        from_status=Finding.Status.OPEN,
+        to_status=Finding.Status.HANDLED,
+        note=action,
+    )
+    return finding
+
+
+def _finding_household(finding) -> Household:
+    if finding.household_id:
+        return finding.household
+    membership = (
+        HouseholdMember.objects.select_related("household").filter(person=finding.person).first()
+    )
+    if membership is None:
+        raise CaseworkError(
+            f"{finding.person.name}没有登记所属家庭，请先在人员档案中登记家庭后再处理", "household"
+        )
+    return membership.household
+
+
+def finding_open_case(
+    user, finding, *, reason: str = "", opened_on: date | None = None
+) -> MonitoringCase:
+    """Handle an M-finding (M01–M05) by opening a monitoring case (待核实) for the household.
+
+    If the household already has an open case, the finding is handled by joining it.
+    """
+    if finding.rule not in M_RULES:
+        raise CaseworkError(f"只有M01～M05类发现可以建立监测对象，此发现为{finding.rule}", "rule")
+    with transaction.atomic():
+        finding = _open_finding(user, finding)
+        household = _finding_household(finding)
+        existing = _active_case(household)
+        if existing is not None:
+            _mark_handled(
+                user,
+                finding,
+                f"并入该户已有的监测对象（编号{existing.pk}，{existing.get_status_display()}）",
+            )
+            return existing
+        case = case_open(
+            user,
+            household,
+            reason=reason or f"{finding.rule}：{finding.reason}"[:500],
+            person=finding.person,
+            opened_on=opened_on,
+            source_rule=finding.rule,
+            source_finding_id=finding.pk,
+        )
+        _mark_handled(user, finding, f"已建立监测对象（编号{case.pk}，待核实）")
+    return case
+
+
+def finding_open_benefit_application(
+    user,
+    finding,
+    *,
+    benefit_type: str | None = None,
+    note: str = "",
+    applied_on: date | None = None,
+):
+    """Handle a finding (typically S01–S05) by opening a benefit application (申请中)."""
+    from subsidies.models import BenefitType
+    from subsidies.services import benefit_application_create
+
+    benefit_type = benefit_type or RULE_BENEFIT.get(finding.rule)
+    if not benefit_type:
+        raise CaseworkError("请选择申请的救助或补贴项目", "benefit_type")
+    with transaction.atomic():
+        finding = _open_finding(user, finding)
+        application = benefit_application_create(
+            user,
+            finding.person,
+            benefit_type=benefit_type,
+            applied_on=applied_on,
+            note=note or f"{finding.rule}：{finding.reason}"[:500],
+            source_rule=finding.rule,
+            source_finding_id=finding.pk,
+        )
+        _mark_handled(
+            user,
+            finding,
+            f"已代为申请{BenefitType(benefit_type).label}（申请编号{application.pk}）",
+        )
+    return application
+
+
+def finding_open_education_plan(
+    user,
+    finding,
+    *,
+    placement: str,
+    verified_on: date,
+    school: str = "",
+    not_enrolled_reason: str = "",
+) -> EducationPlan:
+    """Handle a finding (typically E01) by recording the child's plan (一人一案)."""
+    with transaction.atomic():
+        finding = _open_finding(user, finding)
+        plan = education_plan_save(
+            user,
+            finding.person,
+            placement=placement,
+            verified_on=verified_on,
+            school=school,
+            not_enrolled_reason=not_enrolled_reason,
+            reason=f"处理比对发现{finding.rule}",
+        )
+        _mark_handled(user, finding, f"已登记一人一案：{plan.get_placement_display()}")
+    return plan
+
+
+def finding_open_pairing(
+    user,
+    finding,
+    *,
+    helper_name: str,
+    helper_kind: str,
+    started_on: date,
+    helper_unit: str = "",
+    helper_phone: str = "",
+) -> Pairing:
+    """Handle a finding (typically P01) by pairing a helper with the household."""
+    with transaction.atomic():
+        finding = _open_finding(user, finding)
+        pairing = pairing_start(
+            user,
+            _finding_household(finding),
+            helper_name=helper_name,
+            helper_kind=helper_kind,
+            started_on=started_on,
+            helper_unit=helper_unit,
+            helper_phone=helper_phone,
+        )
+        _mark_handled(user, finding, f"已安排结对帮扶：{pairing.helper_name}")
+    return pairing
+
+
+def finding_record_assistance(
+    user,
+    finding,
+    *,
+    kind: str,
+    responsible_unit: str,
+    started_on: date,
+    description: str = "",
+) -> AssistanceMeasure:
+    """Handle a finding (typically Q01) by recording an assistance measure for the household."""
+    with transaction.atomic():
+        finding = _open_finding(user, finding)
+        measure = assistance_add(
+            user,
+            _finding_household(finding),
+            kind=kind,
+            responsible_unit=responsible_unit,
+            started_on=started_on,
+            description=description,
+        )
+        _mark_handled(
+            user, finding, f"已落实帮扶措施：{measure.get_kind_display()}（{responsible_unit}）"
+        )
+    return measure
+
+
+def finding_record_rehab_service(
+    user, finding, *, service_type: str, provider: str, served_on: date, note: str = ""
+) -> RehabService:
+    """Handle a finding (typically R01) by recording the rehabilitation service delivered."""
+    with transaction.atomic():
+        finding = _open_finding(user, finding)
+        service = rehab_service_add(
+            user,
+            finding.person,
+            service_type=service_type,
+            provider=provider,
+            served_on=served_on,
+            note=note,
+        )
+        _mark_handled(user, finding, f"已提供康复服务：{service.service_type}（{provider}）")
+    return service

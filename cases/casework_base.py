@@ -1,0 +1,179 @@
+"""Building blocks shared by the case-work services (`cases.casework`, `subsidies.services`).
+
+- Errors: `CaseworkError` (bad input, Chinese message, optional form field) and its
+  subclass `TransitionError` (a workflow step that is not allowed from the current
+  status); `NotPermitted` (the user's role may not do this write). A target outside
+  the user's scope raises `Http404`, like every other access in the project.
+- Permission: `require_writer` checks role and scope of the place being written.
+- History: `save_new` / `save_changes` validate, save and write one `ChangeRecord`.
+"""
+
+from datetime import date
+
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db import models
+from django.http import Http404
+from django.utils import timezone
+
+from .history import diff, record_change
+from .models import ChangeRecord, Role
+from .scope import Scope, scope_for
+from .services import ServiceError, values
+
+CREATE = ChangeRecord.Action.CREATE
+UPDATE = ChangeRecord.Action.UPDATE
+
+
+class CaseworkError(ServiceError):
+    """A case-work write refused for bad input; `str()` is the Chinese reason."""
+
+
+class TransitionError(CaseworkError):
+    """A workflow step that is not allowed from the record's current status."""
+
+
+class NotPermitted(PermissionDenied):
+    """The user's role may not do this write (e.g. a county viewer, or a village member
+    doing anything but a visit). `str()` is the Chinese reason."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+def require_writer(
+    user, township_id: int | None, village_id: int | None, *, visits_only_ok: bool = False
+) -> Scope:
+    """The user's scope, if they may write a record located in (township, village).
+
+    County admins write anywhere, township staff in their township; village committee
+    members only record visits (`visits_only_ok=True`) in their own village. County
+    viewers never write. A place outside the scope raises `Http404` (existence is private).
+    """
+    scope = scope_for(user)
+    if scope.sees_nothing:
+        raise NotPermitted("您的账号没有分配数据范围，不能办理业务")
+    if scope.role == Role.COUNTY_VIEWER:
+        raise NotPermitted("县级只读账号不能修改数据")
+    if scope.role == Role.VILLAGE_MEMBER and not visits_only_ok:
+        raise NotPermitted("村残协专职委员只能登记入户走访，不能办理此业务")
+    if not in_scope(scope, township_id, village_id):
+        raise Http404("不存在或不在您的数据范围内")
+    return scope
+
+
+def in_scope(scope: Scope, township_id: int | None, village_id: int | None) -> bool:
+    if scope.is_county:
+        return True
+    if scope.village_id is not None:
+        return village_id is not None and village_id == scope.village_id
+    return township_id is not None and township_id == scope.township_id
+
+
+def person_place(person) -> tuple[int | None, int | None]:
+    return person.township_id, person.village_id
+
+
+def household_place(household) -> tuple[int | None, int | None]:
+    return household.township_id, household.village_id
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def required_text(value, label: str, field: str, max_length: int | None = None) -> str:
+    text = " ".join(str(value or "").split())
+    if not text:
+        raise CaseworkError(f"{label}不能为空", field)
+    if max_length and len(text) > max_length:
+        raise CaseworkError(f"{label}不能超过{max_length}个字", field)
+    return text
+
+
+def optional_text(value, label: str, field: str, max_length: int | None = None) -> str:
+    text = " ".join(str(value or "").split())
+    if max_length and len(text) > max_length:
+        raise CaseworkError(f"{label}不能超过{max_length}个字", field)
+    return text
+
+
+def required_date(value, label: str, field: str, *, not_future: bool = True) -> date:
+    if not isinstance(value, date):
+        raise CaseworkError(f"请填写{label}", field)
+    if not_future and value > today():
+        raise CaseworkError(f"{label}不能晚于今天", field)
+    return value
+
+
+def choice(value, choices: type[models.TextChoices], label: str, field: str) -> str:
+    if value not in choices.values:
+        allowed = "、".join(str(item.label) for item in choices)
+        raise CaseworkError(f"{label}应为以下之一：{allowed}", field)
+    return value
+
+
+def _validated(instance: models.Model):
+    try:
+        instance.full_clean()
+    except ValidationError as error:
+        field = next(iter(error.message_dict), None) if hasattr(error, "error_dict") else None
+        messages = []
+        if hasattr(error, "error_dict"):
+            for name, errors in error.message_dict.items():
+                try:
+                    label = instance._meta.get_field(name).verbose_name
+                except FieldDoesNotExist:  # NON_FIELD_ERRORS
+                    label = ""
+                messages += [f"{label}：{text}" if label else text for text in errors]
+        else:
+            messages = error.messages
+        raise CaseworkError("；".join(messages), field) from None
+
+
+def history_fields(instance: models.Model) -> list[str]:
+    skip = {"id", "created_at", "updated_at"}
+    return [
+        field.name
+        for field in instance._meta.concrete_fields
+        if field.name not in skip and not field.auto_created
+    ]
+
+
+def save_new(instance: models.Model, *, actor, reason: str = "", source: str = ""):
+    """Validate, insert and record the creation (call inside a transaction)."""
+    _validated(instance)
+    instance.save()
+    record_change(
+        instance,
+        CREATE,
+        diff({}, values(instance, history_fields(instance))),
+        actor=actor,
+        reason=reason,
+        source=source,
+    )
+    return instance
+
+
+def save_changes(
+    instance: models.Model, changes: dict, *, actor, reason: str = "", source: str = ""
+) -> dict:
+    """Apply `changes` ({field: value}), validate, save and record what differs.
+
+    Returns the recorded diff ({} when nothing changed; nothing is written then).
+    """
+    names = history_fields(instance)
+    before = values(instance, names)
+    for name, value in changes.items():
+        setattr(instance, name, value)
+    after = values(instance, names)
+    changed = diff(before, after)
+    if not changed:
+        return {}
+    _validated(instance)
+    instance.save()
+    record_change(instance, UPDATE, changed, actor=actor, reason=reason, source=source)
+    return changed
