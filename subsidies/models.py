@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from cases.models import Person, TimeStamped
+from cases.models import Person, TimeStamped, Township
 
 
 class PolicyYear(TimeStamped):
@@ -99,6 +99,15 @@ class BenefitRecord(TimeStamped):
         verbose_name="导入批次",
     )
     is_current = models.BooleanField("当前有效", default=True, db_index=True)
+    township = models.ForeignKey(
+        Township,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="名册所列乡镇",
+        help_text="民政名册中该行所列的乡镇；名册按乡镇整体更新（快照）时用它判断哪些记录已不在名册中",
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -1,0 +1,113 @@
+"""The downloadable error report: the original sheet with an added 错误说明 column.
+
+Every row of the original sheet is written back in place (same row numbers, title
+rows included), the cells that caused an error are filled red and the row's
+messages go in the last column. Streams with openpyxl's write-only mode.
+When the file could not be read at all, the report is a plain list of the errors.
+"""
+
+from collections import defaultdict
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from .engine import RowError, ValidationResult
+from .readers import ReadError, open_table
+
+ERROR_HEADER = "错误说明"
+BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
+ERROR_FILL = PatternFill("solid", fgColor="FFEB9C")
+HEADER_FONT = Font(bold=True, color="9C0006")
+
+
+def _cell(sheet, value, fill=None):
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"  # keep text that looks like a formula as text
+    if fill is not None:
+        cell.fill = fill
+    return cell
+
+
+def write_error_report(source_path, result: ValidationResult, out) -> None:
+    """Write the report for `result` (validated from `source_path`) to a path or binary file."""
+    workbook = Workbook(write_only=True)
+    try:
+        table = open_table(source_path)
+        sheet_source = table.sheets[result.sheet_index]
+    except (ReadError, IndexError):
+        _write_error_list(workbook, result.errors)
+        workbook.save(out)
+        return
+
+    sheet = workbook.create_sheet(title=(sheet_source.name or "Sheet1")[:31])
+    header = result.header
+    offset = sheet_source.first_column
+    by_row: dict[int, list[RowError]] = defaultdict(list)
+    file_level: list[RowError] = []
+    for error in result.errors:
+        if error.row is None:
+            file_level.append(error)
+        else:
+            by_row[error.row].append(error)
+    column_index = {}
+    if header is not None:
+        column_index = {header.names[key]: index for key, index in header.indexes.items()}
+    width = len(header.cells) if header is not None else 0
+    header_row = header.row_number if header is not None else 1
+    sheet.column_dimensions["A"].width = 8
+
+    for row_number, cells in sheet_source.rows():
+        width = max(width, _used_width(cells))
+        errors = by_row.get(row_number, [])
+        if row_number == header_row:
+            errors = file_level + errors
+        bad_columns = {column_index.get(error.column) for error in errors}
+        out_cells = [_cell(sheet, None) for _ in range(offset)]
+        for index, value in enumerate(cells[:width]):
+            out_cells.append(_cell(sheet, value, BAD_FILL if index in bad_columns else None))
+        out_cells.extend(_cell(sheet, None) for _ in range(width - min(len(cells), width)))
+        if row_number == header_row and header is not None:
+            note = _cell(sheet, ERROR_HEADER, ERROR_FILL)
+            note.font = HEADER_FONT
+            if errors:
+                note.value = f"{ERROR_HEADER}：" + "；".join(error.message for error in errors)
+        elif errors:
+            note = _cell(sheet, _join(errors), ERROR_FILL)
+            note.alignment = Alignment(wrap_text=True)
+        else:
+            note = _cell(sheet, None)
+        out_cells.append(note)
+        sheet.append(out_cells)
+    workbook.save(out)
+
+
+def _used_width(cells) -> int:
+    width = len(cells)
+    while width and (cells[width - 1] is None or cells[width - 1] == ""):
+        width -= 1
+    return width
+
+
+def _join(errors: list[RowError]) -> str:
+    return "；".join(
+        f"{error.column}：{error.message}" if error.column else error.message for error in errors
+    )
+
+
+def _write_error_list(workbook: Workbook, errors: list[RowError]) -> None:
+    sheet = workbook.create_sheet(title="错误说明")
+    sheet.append([_cell(sheet, "行号"), _cell(sheet, "列"), _cell(sheet, ERROR_HEADER, ERROR_FILL)])
+    for error in errors:
+        sheet.append(
+            [_cell(sheet, error.row), _cell(sheet, error.column), _cell(sheet, error.message)]
+        )
+
+
+def report_name(original_name: str) -> str:
+    return f"{Path(original_name).stem or 'import'}-错误说明.xlsx"

@@ -1,0 +1,766 @@
+"""One column spec per data source (SPEC §4.1–4.3) and the per-row checks that span columns.
+
+A `SourceSpec` lists its columns (canonical header, aliases, required or not, and
+the value parser), the typed row it produces, and `build`, which turns one row's
+parsed values into a typed row or reports row errors through the context.
+"""
+
+from collections import namedtuple
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cases.identity import IdentityError, parse_certificate_number
+from monitoring.models import (
+    EmploymentStatus,
+    HouseholdType,
+    MonitoringCategory,
+    RiskClearMethod,
+    Source,
+    SurvivalStatus,
+    TriState,
+)
+from subsidies.models import BenefitRecord, BenefitType
+
+from . import values as v
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    name: str  # canonical header (SPEC §4)
+    parse: Callable
+    aliases: tuple[str, ...] = ()
+    required: bool = False  # the column must be present in the header
+    not_blank: bool = False  # a data row must fill it
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    source: str
+    label: str
+    columns: tuple[Column, ...]
+    row_type: type
+    build: Callable  # (values: dict, ctx: RowContext) -> typed row or None
+    duplicate_key: Callable  # (values: dict) -> hashable or None
+    duplicate_messages: (
+        Callable  # (first: dict, other: dict, first_row, other_row) -> (msg_first, msg_other)
+    )
+    key_column: str = "id_number"
+
+    def column(self, key: str) -> Column:
+        for column in self.columns:
+            if column.key == key:
+                return column
+        raise KeyError(key)
+
+
+class RowContext:
+    """Collects one row's errors; knows the file's header text for each column."""
+
+    def __init__(self, row: int, names: dict[str, str], spec: SourceSpec, townships: dict):
+        self.row = row
+        self.names = names
+        self.spec = spec
+        self.townships = townships
+        self.problems: list[tuple[str, str]] = []  # (column key, message)
+
+    def error(self, key: str, message: str) -> None:
+        self.problems.append((key, message))
+
+    def has_error(self, key: str | None = None) -> bool:
+        if key is None:
+            return bool(self.problems)
+        return any(problem_key == key for problem_key, _ in self.problems)
+
+    def township_id(self, values: dict) -> int | None:
+        name = values.get("township")
+        if name is None:
+            return None
+        township_id = self.townships.get(name)
+        if township_id is None:  # only if the Township table lacks a county unit
+            self.error("township", f"乡镇“{name}”在系统中不存在，请联系管理员")
+        return township_id
+
+
+# --- shared parsers ------------------------------------------------------------------------
+
+
+def certificate_text(raw) -> str | None:
+    """Width, spaces and apostrophes normalised; checked against the ID later (`build`)."""
+    if v.is_blank(raw):
+        return None
+    if isinstance(raw, float | int) and not isinstance(raw, bool):
+        raise v.ValueProblem(
+            "残疾人证号被Excel存成了数字，末几位已丢失，无法还原。"
+            "请把该列设置为“文本”格式后重新录入或重新导出"
+        )
+    return v.text(raw).lstrip("'‘’`").upper()
+
+
+def _words(yes: str, no: str) -> dict:
+    mapping = dict.fromkeys(v.YES_WORDS, yes)
+    mapping.update(dict.fromkeys(v.NO_WORDS, no))
+    return mapping
+
+
+EMPLOYMENT = {label: value for value, label in EmploymentStatus.choices}
+EMPLOYMENT.update(
+    {
+        "无劳动力": EmploymentStatus.NO_LABOUR_ABILITY,
+        "丧失劳动能力": EmploymentStatus.NO_LABOUR_ABILITY,
+    }
+)
+
+IN_SCHOOL = _words(TriState.YES, TriState.NO)
+IN_SCHOOL.update(
+    {
+        "在校": TriState.YES,
+        "在读": TriState.YES,
+        "不在校": TriState.NO,
+        "未入学": TriState.NO,
+        "辍学": TriState.NO,
+        "不适用": TriState.NOT_APPLICABLE,
+        "非适龄": TriState.NOT_APPLICABLE,
+    }
+)
+
+SURVIVAL = {
+    "正常": SurvivalStatus.ALIVE,
+    "健在": SurvivalStatus.ALIVE,
+    "存活": SurvivalStatus.ALIVE,
+    "在世": SurvivalStatus.ALIVE,
+    "死亡": SurvivalStatus.DECEASED,
+    "已死亡": SurvivalStatus.DECEASED,
+    "已故": SurvivalStatus.DECEASED,
+    "去世": SurvivalStatus.DECEASED,
+    "迁出": SurvivalStatus.MOVED_OUT,
+    "已迁出": SurvivalStatus.MOVED_OUT,
+}
+
+HOUSEHOLD_TYPES = {
+    "脱贫户": HouseholdType.LEFT_POVERTY,
+    "监测户": HouseholdType.MONITORED,
+    "监测对象": HouseholdType.MONITORED,
+    "一般户": HouseholdType.ORDINARY,
+    "一般农户": HouseholdType.ORDINARY,
+}
+MONITORING_CATEGORIES = {}
+for _value, _label in MonitoringCategory.choices:
+    MONITORING_CATEGORIES[_label] = _value
+    MONITORING_CATEGORIES[_label.removesuffix("户")] = _value
+RISK_TYPES = (
+    "因病",
+    "因残",
+    "因学",
+    "因灾",
+    "因意外事故",
+    "因产业项目失败",
+    "因务工就业不稳",
+    "缺劳动力",
+    "住房安全",
+    "饮水安全",
+    "其他",
+)
+CLEAR_METHODS = {label: value for value, label in RiskClearMethod.choices}
+
+BENEFITS = {
+    "城乡低保": BenefitType.DIBAO,
+    "低保": BenefitType.DIBAO,
+    "农村低保": BenefitType.DIBAO,
+    "城市低保": BenefitType.DIBAO,
+    "最低生活保障": BenefitType.DIBAO,
+    "特困供养": BenefitType.TEKUN,
+    "特困": BenefitType.TEKUN,
+    "特困人员供养": BenefitType.TEKUN,
+    "特困人员救助供养": BenefitType.TEKUN,
+    "困难残疾人生活补贴": BenefitType.LIVING_SUBSIDY,
+    "残疾人生活补贴": BenefitType.LIVING_SUBSIDY,
+    "生活补贴": BenefitType.LIVING_SUBSIDY,
+    "重度残疾人护理补贴": BenefitType.CARE_SUBSIDY,
+    "残疾人护理补贴": BenefitType.CARE_SUBSIDY,
+    "护理补贴": BenefitType.CARE_SUBSIDY,
+    "临时救助": BenefitType.TEMPORARY_RELIEF,
+}
+BENEFIT_STATUS = {
+    "在保": BenefitRecord.Status.ACTIVE,
+    "正常": BenefitRecord.Status.ACTIVE,
+    "享受中": BenefitRecord.Status.ACTIVE,
+    "在册": BenefitRecord.Status.ACTIVE,
+    "停保": BenefitRecord.Status.STOPPED,
+    "已停保": BenefitRecord.Status.STOPPED,
+    "停发": BenefitRecord.Status.STOPPED,
+    "暂停": BenefitRecord.Status.STOPPED,
+    "退出": BenefitRecord.Status.STOPPED,
+}
+
+
+def _yes_no(label, extra_yes=(), extra_no=()):
+    return v.yes_no_parser(label, extra_yes, extra_no)
+
+
+def _require_values(values: dict, ctx: RowContext) -> None:
+    """Required cells that are blank (and did not already fail to parse)."""
+    for column in ctx.spec.columns:
+        if column.not_blank and values.get(column.key) is None and not ctx.has_error(column.key):
+            shown_name = ctx.names.get(column.key, column.name)
+            ctx.error(column.key, f"{shown_name}不能为空，请填写")
+
+
+def _id_fields(values: dict) -> tuple:
+    parsed = values.get("id_number")
+    if parsed is None:
+        return None, None, None
+    return parsed.number, parsed.gender, parsed.birth_date
+
+
+# --- 4.1 survey ---------------------------------------------------------------------------------
+
+SURVEY_COLUMNS = (
+    Column("name", "姓名", v.person_name, required=True, not_blank=True),
+    Column(
+        "id_number",
+        "公民身份号码",
+        v.id_number,
+        ("身份证号", "身份证号码", "证件号码", "公民身份证号", "公民身份证号码", "身份证"),
+        required=True,
+        not_blank=True,
+    ),
+    Column(
+        "cert_number",
+        "残疾人证号",
+        certificate_text,
+        ("残疾证号", "残疾人证号码", "残疾证号码", "残疾人证编号", "残疾证编号"),
+    ),
+    Column("category", "残疾类别", v.category, required=True, not_blank=True),
+    Column("grade", "残疾等级", v.grade, required=True, not_blank=True),
+    Column(
+        "township",
+        "乡镇（街道）",
+        v.township,
+        ("乡镇", "乡镇街道", "乡（镇）", "所属乡镇"),
+        required=True,
+        not_blank=True,
+    ),
+    Column(
+        "village",
+        "村（社区）",
+        v.plain_text(64, "村（社区）"),
+        ("村", "行政村", "村社区", "社区", "村居", "所属村"),
+        required=True,
+        not_blank=True,
+    ),
+    Column("head_name", "户主姓名", v.person_name),
+    Column(
+        "head_id",
+        "户主身份证号",
+        v.id_number,
+        ("户主身份证号码", "户主公民身份号码", "户主证件号码"),
+    ),
+    Column("relation", "与户主关系", v.plain_text(16, "与户主关系")),
+    Column(
+        "household_size",
+        "家庭人口数",
+        v.whole_number("家庭人口数", 1, 99),
+        ("家庭人口", "户人口数", "家庭成员数"),
+    ),
+    Column(
+        "income",
+        "家庭年人均收入（元）",
+        v.money("家庭年人均收入"),
+        ("家庭人均年收入", "人均收入", "家庭人均收入", "年人均收入"),
+    ),
+    Column("dibao", "享受低保", _yes_no("享受低保"), ("低保",)),
+    Column("tekun", "特困供养", _yes_no("特困供养"), ("享受特困供养", "特困")),
+    Column(
+        "living_subsidy",
+        "困难残疾人生活补贴",
+        _yes_no("困难残疾人生活补贴"),
+        ("享受困难残疾人生活补贴", "生活补贴"),
+    ),
+    Column(
+        "care_subsidy",
+        "重度残疾人护理补贴",
+        _yes_no("重度残疾人护理补贴"),
+        ("享受重度残疾人护理补贴", "护理补贴"),
+    ),
+    Column(
+        "medical_insured",
+        "基本医疗保险",
+        _yes_no("基本医疗保险", ("参加", "已参加", "参保"), ("未参加", "未参保")),
+        ("参加基本医疗保险", "医疗保险", "医保"),
+    ),
+    Column(
+        "pension_insured",
+        "城乡居民养老保险",
+        _yes_no("城乡居民养老保险", ("参加", "已参加", "参保"), ("未参加", "未参保")),
+        ("参加城乡居民养老保险", "城乡居民基本养老保险", "养老保险"),
+    ),
+    Column("housing_safe", "住房安全", _yes_no("住房安全", ("安全",), ("不安全",))),
+    Column("water_safe", "饮水安全", _yes_no("饮水安全", ("安全",), ("不安全",))),
+    Column(
+        "employment_status",
+        "就业状况",
+        v.choice_parser("就业状况", EMPLOYMENT, "、".join(EmploymentStatus.labels)),
+        ("就业情况",),
+    ),
+    Column("employment_willing", "就业意愿", _yes_no("就业意愿")),
+    Column(
+        "in_school",
+        "在校情况",
+        v.choice_parser("在校情况", IN_SCHOOL, "是、否、不适用"),
+        ("在校", "是否在校"),
+    ),
+    Column("rehab_needs", "康复需求", v.list_parser("康复需求")),
+    Column(
+        "rehab_received",
+        "已获康复服务",
+        _yes_no("已获康复服务"),
+        ("获得康复服务", "已获得康复服务"),
+    ),
+    Column("accessibility_need", "无障碍改造需求", _yes_no("无障碍改造需求")),
+    Column("care_need", "托养照护需求", _yes_no("托养照护需求"), ("托养需求",)),
+    Column(
+        "family_doctor",
+        "家庭医生签约",
+        _yes_no("家庭医生签约", ("已签约", "签约"), ("未签约",)),
+        ("家庭医生签约服务",),
+    ),
+    Column(
+        "rigid_expenditure",
+        "大额刚性支出（元）",
+        v.money("大额刚性支出", allow_negative=False),
+        ("大额刚性支出",),
+    ),
+    Column(
+        "survival_status",
+        "存活状态",
+        v.choice_parser("存活状态", SURVIVAL, "正常、死亡"),
+        ("生存状态",),
+    ),
+    Column("surveyed_on", "调查日期", v.date_parser(), ("调查时间",)),
+)
+
+SURVEY_ANSWER_FIELDS = (
+    "income",
+    "dibao",
+    "tekun",
+    "living_subsidy",
+    "care_subsidy",
+    "medical_insured",
+    "pension_insured",
+    "housing_safe",
+    "water_safe",
+    "employment_status",
+    "employment_willing",
+    "in_school",
+    "rehab_needs",
+    "rehab_received",
+    "accessibility_need",
+    "care_need",
+    "family_doctor",
+    "rigid_expenditure",
+    "survival_status",
+    "surveyed_on",
+)
+
+SurveyRow = namedtuple(
+    "SurveyRow",
+    (
+        "row",
+        "id_number",
+        "name",
+        "gender",
+        "birth_date",
+        "cert_number",
+        "cert_reissue",
+        "category",
+        "grade",
+        "township_id",
+        "village",
+        "head_name",
+        "head_id",
+        "relation",
+        "household_size",
+        *SURVEY_ANSWER_FIELDS,
+    ),
+)
+
+
+def build_survey(values: dict, ctx: RowContext):
+    _require_values(values, ctx)
+    number, gender, birth = _id_fields(values)
+    category, grade = values.get("category"), values.get("grade")
+    cert_number, cert_reissue = values.get("cert_number"), None
+    if cert_number is not None and not ctx.has_error("cert_number"):
+        try:
+            parsed = parse_certificate_number(
+                cert_number,
+                id_number=number,
+                category=category if not ctx.has_error("category") else None,
+                grade=grade if not ctx.has_error("grade") else None,
+            )
+        except IdentityError as error:
+            ctx.error("cert_number", f"残疾人证号“{cert_number}”有误：{error}")
+        else:
+            cert_number, cert_reissue = parsed.number, parsed.reissue
+    head = values.get("head_id")
+    township_id = ctx.township_id(values)
+    if ctx.has_error():
+        return None
+    return SurveyRow(
+        ctx.row,
+        number,
+        values["name"],
+        gender,
+        birth,
+        cert_number,
+        cert_reissue,
+        category,
+        grade,
+        township_id,
+        values["village"],
+        values.get("head_name"),
+        head.number if head is not None else None,
+        values.get("relation"),
+        values.get("household_size"),
+        *(values.get(field) for field in SURVEY_ANSWER_FIELDS),
+    )
+
+
+def _id_key(values: dict):
+    parsed = values.get("id_number")
+    return parsed.number if parsed is not None else None
+
+
+def _survey_duplicates(first: dict, other: dict, first_row: int, other_row: int):
+    return (
+        f"公民身份号码与第{other_row}行重复：同一人在调查表中只能有一行，请删除或合并重复行",
+        f"公民身份号码与第{first_row}行重复：同一人在调查表中只能有一行，请删除或合并重复行",
+    )
+
+
+SURVEY = SourceSpec(
+    source=Source.SURVEY,
+    label="持证残疾人基本状况调查",
+    columns=SURVEY_COLUMNS,
+    row_type=SurveyRow,
+    build=build_survey,
+    duplicate_key=_id_key,
+    duplicate_messages=_survey_duplicates,
+)
+
+
+# --- 4.2 poverty-monitoring roster ----------------------------------------------------------
+
+ROSTER_HOUSEHOLD_FIELDS = (
+    "township_id",
+    "village",
+    "head_name",
+    "household_type",
+    "monitoring_category",
+    "risk_types",
+    "income",
+    "identified_on",
+    "risk_cleared",
+    "cleared_on",
+    "clear_method",
+    "wage_income",
+    "business_income",
+    "property_income",
+    "transfer_income",
+)
+
+ROSTER_COLUMNS = (
+    Column(
+        "household_number",
+        "户编号",
+        v.code_text(32, "户编号"),
+        ("户码", "户编码", "家庭编号"),
+        required=True,
+        not_blank=True,
+    ),
+    Column(
+        "township",
+        "乡镇",
+        v.township,
+        ("乡镇（街道）", "乡镇街道", "所属乡镇"),
+        required=True,
+        not_blank=True,
+    ),
+    Column(
+        "village",
+        "村",
+        v.plain_text(64, "村"),
+        ("村（社区）", "行政村", "村社区", "社区", "所属村"),
+        required=True,
+        not_blank=True,
+    ),
+    Column("head_name", "户主姓名", v.person_name),
+    Column("name", "成员姓名", v.person_name, ("姓名",), required=True, not_blank=True),
+    Column(
+        "id_number",
+        "证件号码",
+        v.id_number,
+        ("身份证号", "公民身份号码", "身份证号码", "成员身份证号", "成员证件号码"),
+        required=True,
+        not_blank=True,
+    ),
+    Column("relation", "与户主关系", v.plain_text(16, "与户主关系")),
+    Column(
+        "household_type",
+        "户类型",
+        v.choice_parser("户类型", HOUSEHOLD_TYPES, "脱贫户、监测户、一般户"),
+        ("户类别",),
+        required=True,
+        not_blank=True,
+    ),
+    Column(
+        "monitoring_category",
+        "监测对象类别",
+        v.choice_parser(
+            "监测对象类别", MONITORING_CATEGORIES, "脱贫不稳定户、边缘易致贫户、突发严重困难户"
+        ),
+        ("监测类型", "监测对象类型"),
+    ),
+    Column("risk_types", "风险类型", v.list_parser("风险类型", RISK_TYPES), ("致贫返贫风险",)),
+    Column("is_disabled", "是否残疾", _yes_no("是否残疾", ("残疾",), ("非残疾",))),
+    Column("category", "残疾类别", v.category),
+    Column("grade", "残疾等级", v.grade),
+    Column(
+        "income",
+        "家庭人均纯收入（元）",
+        v.money("家庭人均纯收入"),
+        ("人均纯收入", "家庭人均纯收入"),
+    ),
+    Column(
+        "identified_on",
+        "识别监测时间",
+        v.date_parser(allow_month=True),
+        ("识别时间", "纳入监测时间"),
+    ),
+    Column(
+        "risk_cleared",
+        "风险是否消除",
+        _yes_no("风险是否消除", ("已消除",), ("未消除",)),
+        ("风险消除",),
+    ),
+    Column("cleared_on", "风险消除时间", v.date_parser(allow_month=True)),
+    Column(
+        "clear_method",
+        "风险消除方式",
+        v.choice_parser("风险消除方式", CLEAR_METHODS, "帮扶消除、自然消除"),
+    ),
+    Column("wage_income", "工资性收入", v.money("工资性收入")),
+    Column("business_income", "生产经营性收入", v.money("生产经营性收入")),
+    Column("property_income", "财产性收入", v.money("财产性收入")),
+    Column("transfer_income", "转移性收入", v.money("转移性收入")),
+    Column(
+        "status",
+        "人员状态",
+        v.choice_parser("人员状态", SURVIVAL, "正常、死亡、迁出"),
+        ("成员状态",),
+    ),
+)
+
+RosterRow = namedtuple(
+    "RosterRow",
+    (
+        "row",
+        "household_number",
+        "id_number",
+        "name",
+        "gender",
+        "birth_date",
+        "relation",
+        "is_disabled",
+        "category",
+        "grade",
+        "status",
+        *ROSTER_HOUSEHOLD_FIELDS,
+    ),
+)
+
+
+def build_roster(values: dict, ctx: RowContext):
+    _require_values(values, ctx)
+    number, gender, birth = _id_fields(values)
+    township_id = ctx.township_id(values)
+    if ctx.has_error():
+        return None
+    household = {key: values.get(key) for key in ROSTER_HOUSEHOLD_FIELDS}
+    household["township_id"] = township_id
+    return RosterRow(
+        ctx.row,
+        values["household_number"],
+        number,
+        values["name"],
+        gender,
+        birth,
+        values.get("relation"),
+        values.get("is_disabled"),
+        values.get("category"),
+        values.get("grade"),
+        values.get("status"),
+        *(household[key] for key in ROSTER_HOUSEHOLD_FIELDS),
+    )
+
+
+def _roster_duplicates(first: dict, other: dict, first_row: int, other_row: int):
+    first_household = first.get("household_number")
+    other_household = other.get("household_number")
+    if first_household == other_household:
+        return (
+            f"证件号码与第{other_row}行重复：同一户（户编号{first_household}）内同一人出现两次，请删除重复行",
+            f"证件号码与第{first_row}行重复：同一户（户编号{first_household}）内同一人出现两次，请删除重复行",
+        )
+    text = (
+        f"同一证件号码出现在两个户中：第{first_row}行（户编号{first_household}）和"
+        f"第{other_row}行（户编号{other_household}），一人只能属于一个户，请核对"
+    )
+    return text, text
+
+
+ROSTER = SourceSpec(
+    source=Source.ROSTER,
+    label="防返贫监测对象名单",
+    columns=ROSTER_COLUMNS,
+    row_type=RosterRow,
+    build=build_roster,
+    duplicate_key=_id_key,
+    duplicate_messages=_roster_duplicates,
+)
+
+
+# --- 4.3 civil-affairs benefit roster ---------------------------------------------------------
+
+CIVIL_COLUMNS = (
+    Column("name", "姓名", v.person_name, required=True, not_blank=True),
+    Column(
+        "id_number",
+        "身份证号",
+        v.id_number,
+        ("公民身份号码", "身份证号码", "证件号码", "公民身份证号"),
+        required=True,
+        not_blank=True,
+    ),
+    Column(
+        "township",
+        "乡镇",
+        v.township,
+        ("乡镇（街道）", "乡镇街道", "所属乡镇"),
+        required=True,
+        not_blank=True,
+    ),
+    Column(
+        "village",
+        "村",
+        v.plain_text(64, "村"),
+        ("村（社区）", "行政村", "村社区", "社区", "所属村"),
+        required=True,
+    ),
+    Column(
+        "benefit_type",
+        "项目",
+        v.choice_parser(
+            "项目",
+            BENEFITS,
+            "城乡低保、特困供养、困难残疾人生活补贴、重度残疾人护理补贴、临时救助",
+        ),
+        ("救助项目", "补贴项目", "保障项目"),
+        required=True,
+        not_blank=True,
+    ),
+    Column(
+        "monthly_amount",
+        "月标准（元）",
+        v.money("月标准", allow_negative=False),
+        ("月标准", "月保障金额", "月补贴标准", "月发放标准"),
+    ),
+    Column(
+        "start_month",
+        "起始年月",
+        v.date_parser(allow_month=True),
+        ("起始时间", "开始年月", "享受起始年月"),
+    ),
+    Column(
+        "status",
+        "状态",
+        v.choice_parser("状态", BENEFIT_STATUS, "在保、停保"),
+        ("保障状态", "享受状态"),
+        required=True,
+        not_blank=True,
+    ),
+)
+
+CivilRow = namedtuple(
+    "CivilRow",
+    (
+        "row",
+        "id_number",
+        "name",
+        "gender",
+        "birth_date",
+        "township_id",
+        "village",
+        "benefit_type",
+        "monthly_amount",
+        "start_month",
+        "status",
+    ),
+)
+
+
+def build_civil(values: dict, ctx: RowContext):
+    _require_values(values, ctx)
+    number, gender, birth = _id_fields(values)
+    township_id = ctx.township_id(values)
+    if ctx.has_error():
+        return None
+    return CivilRow(
+        ctx.row,
+        number,
+        values["name"],
+        gender,
+        birth,
+        township_id,
+        values.get("village"),
+        values["benefit_type"],
+        values.get("monthly_amount"),
+        values.get("start_month"),
+        values["status"],
+    )
+
+
+def _civil_key(values: dict):
+    parsed, benefit = values.get("id_number"), values.get("benefit_type")
+    if parsed is None or benefit is None:
+        return None
+    return parsed.number, benefit
+
+
+def _civil_duplicates(first: dict, other: dict, first_row: int, other_row: int):
+    label = BenefitType(first["benefit_type"]).label
+    return (
+        f"同一人的“{label}”在第{other_row}行重复出现，一人一个项目只能有一行，请删除重复行",
+        f"同一人的“{label}”在第{first_row}行已出现，一人一个项目只能有一行，请删除重复行",
+    )
+
+
+CIVIL = SourceSpec(
+    source=Source.CIVIL,
+    label="民政救助与补贴名册",
+    columns=CIVIL_COLUMNS,
+    row_type=CivilRow,
+    build=build_civil,
+    duplicate_key=_civil_key,
+    duplicate_messages=_civil_duplicates,
+)
+
+SPECS = {spec.source: spec for spec in (SURVEY, ROSTER, CIVIL)}
+
+
+def spec_for(source: str) -> SourceSpec:
+    try:
+        return SPECS[str(source)]
+    except KeyError:
+        raise ValueError(f"unknown import source {source!r}") from None

@@ -1,0 +1,292 @@
+"""Writes of the monitoring app. Imports (SPEC §4.4) live here; the engine is in `importing/`.
+
+Import API (the upload page, admin and Celery task call these; keep the signatures):
+
+- `import_create_batch(source, file, *, original_name, user=None, skip_invalid=False)`
+  stores the original file under MEDIA_ROOT with its SHA-256: a pending batch.
+- `import_run(batch_id, progress=None)` validates and writes a pending batch.
+  Idempotent: a batch that is not pending is returned unchanged.
+- `import_validate(source, path)` is a dry run (rows + errors, nothing written).
+- `import_survey_file` / `import_roster_file` / `import_civil_file`: create + run.
+
+Batch outcome:
+- `done`: rows written (strict with no errors, or skip-invalid with the valid rows);
+- `rejected`: strict import with row errors, or a file-level error (unreadable,
+  empty, no header, missing required columns) — nothing written;
+- `failed`: the database write failed — the transaction rolled back, nothing written.
+
+Counts: `rows` = data rows of the file (blank, footer and title rows excluded);
+`created` + `updated` + `unchanged` + `skipped` = `rows`, where `skipped` is every
+row not written (all rows of a rejected batch, the invalid rows of a skip-invalid
+one). What "created/updated/unchanged" means per source is in the docstrings of
+`monitoring.importing.writer.write_survey` / `write_roster` / `write_civil`.
+"""
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from cases.models import Township
+
+from .importing import engine, writer
+from .importing.engine import ValidationResult
+from .importing.report import report_name, write_error_report
+from .models import ImportBatch, Source
+
+logger = logging.getLogger(__name__)
+
+ERROR_LIMIT = 10000  # row errors kept on the batch; the error report holds them all
+ALLOWED_SUFFIXES = (".xlsx", ".xls", ".csv")
+VALIDATE_SPAN = 50  # progress: validation 0–50 %, writing 50–100 %
+
+
+def township_lookup() -> dict[str, int]:
+    """Full township name → Township id (the engine's only outside knowledge)."""
+    return dict(Township.objects.values_list("name", "pk"))
+
+
+def import_validate(source: str, path, progress: Callable[[int], None] | None = None):
+    """Dry run: the typed rows and every row error; nothing is written."""
+    return engine.validate(Source(source), path, township_lookup(), progress=progress)
+
+
+def import_create_batch(
+    source: str, file, *, original_name: str, user=None, skip_invalid: bool = False
+) -> ImportBatch:
+    """Keep the original file (with its SHA-256) as a pending batch.
+
+    `file` is a path or a Django File/UploadedFile.
+    """
+    source = Source(source)
+    if isinstance(file, str | os.PathLike):
+        with open(file, "rb") as handle:
+            return _create_batch(source, File(handle), original_name, user, skip_invalid)
+    return _create_batch(source, file, original_name, user, skip_invalid)
+
+
+def _create_batch(source, django_file, original_name, user, skip_invalid) -> ImportBatch:
+    digest = hashlib.sha256()
+    if hasattr(django_file, "seek"):
+        django_file.seek(0)
+    for chunk in django_file.chunks():
+        digest.update(chunk)
+    django_file.seek(0)
+    sha256 = digest.hexdigest()
+    suffix = Path(original_name).suffix.lower()
+    suffix = suffix if suffix in ALLOWED_SUFFIXES else ""
+    batch = ImportBatch(
+        source=source,
+        status=ImportBatch.Status.PENDING,
+        skip_invalid=skip_invalid,
+        original_name=(original_name or "import")[:255],
+        sha256=sha256,
+        uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    batch.file.save(f"{source}-{sha256[:16]}{suffix}", django_file, save=False)
+    batch.save()
+    return batch
+
+
+@contextmanager
+def _local_path(field_file):
+    """A filesystem path for a stored file (copied to a temp file for remote storages)."""
+    try:
+        local = Path(field_file.path)
+    except NotImplementedError:
+        local = None
+    if local is not None:
+        yield local
+        return
+    suffix = Path(field_file.name).suffix
+    with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
+        with field_file.open("rb") as stored:
+            shutil.copyfileobj(stored, handle)
+        handle.flush()
+        yield Path(handle.name)
+
+
+class _Progress:
+    """Forward percentages to the caller; store them on the batch now and then."""
+
+    def __init__(self, batch: ImportBatch, callback):
+        self.batch_id = batch.pk
+        self.callback = callback
+        self.stored = 0
+        self.last = -1
+
+    def __call__(self, percent: int, store: bool = True) -> None:
+        percent = max(0, min(100, int(percent)))
+        if percent == self.last:
+            return
+        self.last = percent
+        if self.callback is not None:
+            self.callback(percent)
+        if store and percent - self.stored >= 5:
+            ImportBatch.objects.filter(pk=self.batch_id).update(progress=percent)
+            self.stored = percent
+
+
+def import_run(batch_id: int, progress: Callable[[int], None] | None = None) -> ImportBatch:
+    """Run a pending batch. A batch that is not pending is returned as it is."""
+    claimed = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.PENDING).update(
+        status=ImportBatch.Status.RUNNING, started_at=timezone.now(), progress=0
+    )
+    batch = ImportBatch.objects.get(pk=batch_id)
+    if not claimed:
+        return batch
+    tracker = _Progress(batch, progress)
+    try:
+        with _local_path(batch.file) as path:
+            _run(batch, path, tracker)
+    except Exception as error:
+        logger.exception("import batch %s failed", batch_id)
+        batch.status = ImportBatch.Status.FAILED
+        batch.created = batch.updated = batch.unchanged = 0
+        batch.skipped = batch.rows
+        batch.message = (
+            f"导入失败，本批次未写入任何数据（已整体回滚）：{type(error).__name__}: {error}"
+        )[:500]
+        batch.finished_at = timezone.now()
+        batch.save()
+    return batch
+
+
+def _run(batch: ImportBatch, path: Path, tracker: _Progress) -> None:
+    result = engine.validate(
+        batch.source,
+        path,
+        township_lookup(),
+        progress=tracker,
+        progress_span=VALIDATE_SPAN,
+    )
+    batch.rows = result.data_rows
+    batch.errors = [error.as_dict() for error in result.errors[:ERROR_LIMIT]]
+    notes = []
+    if len(result.errors) > ERROR_LIMIT:
+        notes.append(f"共{len(result.errors)}条错误，此处列出前{ERROR_LIMIT}条，全部错误见错误报告")
+    same = (
+        ImportBatch.objects.filter(
+            source=batch.source, sha256=batch.sha256, status=ImportBatch.Status.DONE
+        )
+        .exclude(pk=batch.pk)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if same:
+        notes.append(f"文件内容与批次{same}完全相同")
+
+    if result.file_error:
+        batch.status = ImportBatch.Status.REJECTED
+        batch.skipped = batch.rows
+        batch.message = result.file_error
+    elif result.errors and not batch.skip_invalid:
+        batch.status = ImportBatch.Status.REJECTED
+        batch.skipped = batch.rows
+        batch.message = (
+            f"{result.invalid_count}行有错误，按“严格模式”未写入任何数据。"
+            "请按错误说明修改后重新导入，或选择“跳过错误行”只导入正确的行"
+        )
+    else:
+        with transaction.atomic():
+            counts = _write(batch, result, tracker)
+        batch.status = ImportBatch.Status.DONE
+        batch.created, batch.updated, batch.unchanged = (
+            counts.created,
+            counts.updated,
+            counts.unchanged,
+        )
+        batch.skipped = result.invalid_count
+        summary = f"新增{counts.created}行，更新{counts.updated}行，未变{counts.unchanged}行"
+        if result.invalid_count:
+            summary += f"，跳过错误行{result.invalid_count}行"
+        if counts.created == counts.updated == 0 and result.data_rows:
+            summary += "。数据与系统中已有的完全相同，没有任何改动"
+        batch.message = "；".join([summary, *counts.notes])
+    if notes:
+        batch.message = "；".join([batch.message, *notes])
+    batch.message = batch.message[:500]
+    if result.errors:
+        _save_report(batch, path, result)
+    batch.progress = 100
+    batch.finished_at = timezone.now()
+    batch.save()
+    batch.townships.set(result.townships)
+    tracker(100, store=False)
+
+
+def _write(batch: ImportBatch, result: ValidationResult, tracker: _Progress):
+    def write_progress(percent: int) -> None:
+        # Inside the transaction: tell the caller, but do not touch the batch row.
+        tracker(VALIDATE_SPAN + percent * (100 - VALIDATE_SPAN) // 100, store=False)
+
+    out = writer.Writer(batch, user=batch.uploaded_by, progress=write_progress)
+    rows = result.valid_rows
+    if batch.source == Source.SURVEY:
+        return writer.write_survey(rows, out)
+    if batch.source == Source.ROSTER:
+        return writer.write_roster(
+            rows,
+            out,
+            townships=result.townships,
+            seen_ids=result.seen_ids,
+            seen_households=result.seen_households,
+        )
+    return writer.write_civil(rows, out, townships=result.townships, seen_keys=result.seen_keys)
+
+
+def _save_report(batch: ImportBatch, path: Path, result: ValidationResult) -> None:
+    try:
+        with tempfile.TemporaryFile() as handle:
+            write_error_report(path, result, handle)
+            handle.seek(0)
+            batch.error_report.save(
+                f"batch-{batch.pk}-errors.xlsx",
+                File(handle, name=report_name(batch.original_name)),
+                save=False,
+            )
+    except Exception:  # the import result stands even if the report cannot be written
+        logger.exception("error report for import batch %s could not be written", batch.pk)
+        batch.message = (batch.message + "；错误报告生成失败，请联系管理员")[:500]
+
+
+def import_summary(batch: ImportBatch) -> dict:
+    """The summary the CLI prints with --json (SPEC §9)."""
+    return {
+        "batch": batch.pk,
+        "source": batch.source,
+        "rows": batch.rows,
+        "created": batch.created,
+        "updated": batch.updated,
+        "unchanged": batch.unchanged,
+        "skipped": batch.skipped,
+        "errors": list(batch.errors),
+    }
+
+
+def _import_file(source, path, user, skip_invalid, progress=None) -> ImportBatch:
+    batch = import_create_batch(
+        source, path, original_name=Path(path).name, user=user, skip_invalid=skip_invalid
+    )
+    return import_run(batch.pk, progress=progress)
+
+
+def import_survey_file(path, *, user=None, skip_invalid: bool = False, progress=None):
+    return _import_file(Source.SURVEY, path, user, skip_invalid, progress)
+
+
+def import_roster_file(path, *, user=None, skip_invalid: bool = False, progress=None):
+    return _import_file(Source.ROSTER, path, user, skip_invalid, progress)
+
+
+def import_civil_file(path, *, user=None, skip_invalid: bool = False, progress=None):
+    return _import_file(Source.CIVIL, path, user, skip_invalid, progress)
