@@ -132,10 +132,18 @@ def test_header_names_user_role_and_scope(client):
     user.save()
     client.force_login(user)
     html = client.get(reverse("home")).content.decode()
-    assert 'class="who-name">三 张<' in html or 'class="who-name">张 三<' in html
+    assert 'class="who-name">张三<' in html
     assert 'class="who-role">乡镇工作人员<' in html
     assert 'data-testid="scope-label">河口镇<' in html
     assert f'action="{reverse("logout")}"' in html
+
+
+def test_header_falls_back_to_username_and_latin_names(client, hekou_user):
+    client.force_login(hekou_user)
+    assert 'class="who-name">hekou<' in client.get(reverse("home")).content.decode()
+    hekou_user.first_name, hekou_user.last_name = "Ming", "Li"
+    hekou_user.save()
+    assert 'class="who-name">Ming Li<' in client.get(reverse("home")).content.decode()
 
 
 def nav_keys(html: str) -> list[str]:

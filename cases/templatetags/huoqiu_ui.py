@@ -16,6 +16,22 @@ def masked_id(number: str) -> str:
     return mask_id_number(number or "")
 
 
+def _is_cjk(text: str) -> bool:
+    return bool(text) and all("\u3400" <= char <= "\u9fff" for char in text)
+
+
+@register.filter
+def staff_name(user) -> str:
+    """A user's display name: Chinese names family-name first without a space (张三)."""
+    first = (getattr(user, "first_name", "") or "").strip()
+    last = (getattr(user, "last_name", "") or "").strip()
+    if not first and not last:
+        return getattr(user, "username", "")
+    if _is_cjk(first + last):
+        return f"{last}{first}"
+    return f"{first} {last}".strip()
+
+
 @register.filter
 def masked_phone(number: str) -> str:
     return mask_phone(number or "")
