@@ -1171,30 +1171,28 @@ def _open_finding(user, finding):
 
 
 def _mark_handled(user, finding, action: str):
-    """待处理 → 已处理 with the action taken, the decider and a FindingEvent."""
-    from django.utils import timezone
+    """待处理 → 已处理 with the action taken: the basic handling of `monitoring.findings`
+    (writes the decision and its FindingEvent)."""
+    from monitoring.findings import FindingError, finding_handle
 
-    from monitoring.models import Finding, FindingEvent
-
-    action = action[:500]
-    finding.status = Finding.Status.HANDLED
-    finding.action_taken = action
-    finding.decided_by = user
-    finding.decided_at = timezone.now()
-    finding.save(update_fields=["status", "action_taken", "decided_by", "decided_at", "updated_at"])
-    FindingEvent.objects.create(
-        finding=finding,
-        actor=user,
-        from_status=Finding.Status.OPEN,
-        to_status=Finding.Status.HANDLED,
-        note=action,
-    )
-    return finding
+    try:
+        return finding_handle(finding, user, action[:500])
+    except FindingError as error:
+        raise CaseworkError(str(error), "finding") from None
 
 
 def _finding_household(finding) -> Household:
     if finding.household_id:
         return finding.household
+    from monitoring.models import SurveyRecord
+
+    survey = (
+        SurveyRecord.objects.select_related("household")
+        .filter(person=finding.person, household__isnull=False)
+        .first()
+    )
+    if survey is not None:
+        return survey.household
     membership = (
         HouseholdMember.objects.select_related("household").filter(person=finding.person).first()
     )
