@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from monitoring.schedule import BEAT_SCHEDULE
+
 from .env import (
     ImproperEnv,
     env_bool,
@@ -178,7 +180,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 5
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = 86400
-CELERY_BEAT_SCHEDULE: dict = {}  # filled by monitoring.schedule (nightly cross-check)
+CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE  # the nightly cross-check at 02:00 (monitoring/schedule.py)
 
 CACHES = {
     "default": (

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -704,12 +704,13 @@ def run_crosscheck(
         counts = empty_counts()
         civil_present = civil_roster_present()
         names = dict(Township.objects.values_list("id", "name"))
-        for key in partition_keys() if partitioned else [ALL]:
-            dataset = load_dataset(
-                as_of, policy, key, civil_present=civil_present, township_names=names
-            )
-            add_counts(counts, write_findings(run, evaluate(dataset), key))
-        finish_run(run, counts, policy)
+        with transaction.atomic():  # a run that fails changes no finding
+            for key in partition_keys() if partitioned else [ALL]:
+                dataset = load_dataset(
+                    as_of, policy, key, civil_present=civil_present, township_names=names
+                )
+                add_counts(counts, write_findings(run, evaluate(dataset), key))
+            finish_run(run, counts, policy)
     except BaseException as error:
         fail_run(run, error)
         raise
@@ -731,14 +732,19 @@ def merge_partitions(run_id: int, token: str, results: list) -> CrosscheckRun:
     try:
         policy = load_policy(run.as_of.year)
         counts = empty_counts()
-        for key, hits in results:
-            add_counts(counts, write_findings(run, [tuple(hit) for hit in hits], key))
-        finish_run(run, counts, policy)
+        with transaction.atomic():  # all partitions or none: a retry starts clean
+            for key, hits in results:
+                add_counts(counts, write_findings(run, [tuple(hit) for hit in hits], key))
+            finish_run(run, counts, policy)
+    except (OperationalError, InterfaceError):
+        # Transient database trouble: the task retries; the run stays RUNNING under the
+        # lock, and each partition's write is atomic and a diff, so a retry is safe.
+        raise
     except BaseException as error:
         fail_run(run, error)
-        raise
-    finally:
         release_lock(token)
+        raise
+    release_lock(token)
     return run
 
 

@@ -25,6 +25,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "care_subsidy_monthly": ("重度残疾人护理补贴标准", "amount"),
     "pension_contribution_tier": ("城乡居保代缴档次", "amount"),
 }
+LABELS = {**{field: label for field, (label, _) in FIELDS.items()}, "is_default": "系统默认值"}
 # Parameters that every year must have (the rules read them); the others are optional.
 REQUIRED = ("monitoring_line", "rigid_expenditure_threshold", "pension_contribution_tier")
 MAX_AMOUNT = Decimal("99999999.99")
@@ -67,7 +68,8 @@ def policy_for_year(year: int, require: tuple[str, ...] = REQUIRED) -> PolicyYea
     return policy
 
 
-def _clean(field: str, value):
+def clean_value(field: str, value):
+    """A parameter value checked and converted (Decimal amounts, bool flags) or PolicyError."""
     if field not in FIELDS:
         raise PolicyError(f"未知的政策参数“{field}” / unknown policy parameter {field}")
     label, kind = FIELDS[field]
@@ -105,7 +107,7 @@ def policy_set(year: int, *, actor=None, reason: str = "", **values) -> PolicyYe
     (`is_default` becomes False), which is recorded too.
     """
     year = _check_year(year)
-    cleaned = {field: _clean(field, value) for field, value in values.items()}
+    cleaned = {field: clean_value(field, value) for field, value in values.items()}
     policy = PolicyYear.objects.select_for_update().filter(year=year).first()
     fields = [*FIELDS, "is_default"]
     if policy is None:

@@ -110,6 +110,8 @@ class HouseholdMemberFactory(factory.django.DjangoModelFactory):
 
 # --- Imports, roster, benefits, task-area records (appended by the cross-check issue) ---
 
+import itertools  # noqa: E402
+
 from cases.models import AssistanceMeasure, EducationPlan, Pairing, RehabService  # noqa: E402
 from monitoring.models import (  # noqa: E402
     ImportBatch,
@@ -142,6 +144,15 @@ class SurveyRecordFactory(factory.django.DjangoModelFactory):
     survival_status = "alive"
 
 
+_sequence = itertools.count(1)
+
+
+def unique_id_number(birth: date, area: str = "341522") -> str:
+    """A valid ID number that no other call in this test session returns for that birth date."""
+    first17 = f"{area}{birth:%Y%m%d}{next(_sequence) % 1000:03d}"
+    return first17 + check_character(first17)
+
+
 def certified_person(
     category: int = 4,
     grade: int = 2,
@@ -157,8 +168,10 @@ def certified_person(
     `household` may be a Household, or True for a new household headed by the person.
     """
     extra = {"name": name} if name else {}
+    birth = birth or date(_rng.randint(1940, 2005), _rng.randint(1, 12), _rng.randint(1, 28))
     person = PersonFactory(
-        birth=birth or date(1980, 5, 20),
+        birth=birth,
+        id_number=unique_id_number(birth),
         township=Township.objects.get(name=township),
         village=village(township, village_name),
         **extra,

@@ -1,0 +1,89 @@
+"""Celery tasks of the monitoring app: thin wrappers around `monitoring.crosscheck`.
+
+`crosscheck_task` is what beat runs at 02:00 Asia/Shanghai (`monitoring.schedule`).
+Without a broker (eager mode) it runs the whole cross-check in-process. With a
+broker it takes the lock, records the run and fans out one `crosscheck_partition_task`
+per township in a chord; each returns plain hits and `crosscheck_merge_task` writes
+the findings and finishes the run record, then releases the lock. A failing header
+task triggers `crosscheck_failed_task`, which marks the run failed and releases the lock.
+All tasks are idempotent: partitions only read, the merge skips a run that is no
+longer running, and the findings writer is a diff.
+"""
+
+from datetime import date
+
+from celery import chord, shared_task
+from django.db import InterfaceError, OperationalError
+
+from . import crosscheck
+
+RETRY = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 30,
+    "retry_jitter": True,
+    "max_retries": 3,
+    "acks_late": True,
+}
+
+
+def _as_of(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+@shared_task(name="monitoring.crosscheck", time_limit=3300, soft_time_limit=3240, **RETRY)
+def crosscheck_task(as_of: str | None = None, user_id: int | None = None) -> dict:
+    """The nightly cross-check (also `crosscheck` on demand through a worker)."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    try:
+        if crosscheck_task.app.conf.task_always_eager:
+            return crosscheck.summary(crosscheck.run_crosscheck(_as_of(as_of), user))
+        return fan_out(_as_of(as_of), user)
+    except crosscheck.CrosscheckBusy as busy:
+        # A run is in progress: this one is skipped, not retried (the lock guarantees
+        # two runs never overlap; the next night runs again).
+        return {"skipped": True, "reason": str(busy)}
+
+
+def fan_out(as_of: date | None, user=None) -> dict:
+    """Start a partitioned run: one task per township, merged by a chord callback."""
+    from django.utils import timezone
+
+    as_of = as_of or timezone.localdate()
+    run, token, _policy = crosscheck.begin_run(as_of, user)
+    keys = crosscheck.partition_keys()
+    header = [crosscheck_partition_task.s(as_of.isoformat(), key) for key in keys]
+    callback = crosscheck_merge_task.s(run.pk, token).on_error(
+        crosscheck_failed_task.s(run.pk, token)
+    )
+    try:
+        chord(header)(callback)
+    except Exception as error:
+        crosscheck.fail_run(run, error)
+        crosscheck.release_lock(token)
+        raise
+    return {"run": run.pk, "as_of": as_of.isoformat(), "partitions": len(keys)}
+
+
+@shared_task(name="monitoring.crosscheck_partition", time_limit=1200, soft_time_limit=1140, **RETRY)
+def crosscheck_partition_task(as_of: str, key: int | None) -> list:
+    """Evaluate the rules for one township's persons; returns `[key, hits]` (plain lists)."""
+    return [key, [list(hit) for hit in crosscheck.evaluate_partition(_as_of(as_of), key)]]
+
+
+@shared_task(name="monitoring.crosscheck_merge", time_limit=2400, soft_time_limit=2340, **RETRY)
+def crosscheck_merge_task(results: list, run_id: int, token: str) -> dict:
+    """Chord callback: write every partition's findings and finish the run record."""
+    return crosscheck.summary(crosscheck.merge_partitions(run_id, token, results))
+
+
+@shared_task(name="monitoring.crosscheck_failed", time_limit=60, soft_time_limit=50, acks_late=True)
+def crosscheck_failed_task(request, exc, traceback, run_id: int, token: str) -> None:
+    """Chord error callback: record the failure on the run and release the lock."""
+    from .models import CrosscheckRun
+
+    run = CrosscheckRun.objects.filter(pk=run_id).first()
+    if run is not None:
+        crosscheck.fail_run(run, exc if isinstance(exc, BaseException) else RuntimeError(exc))
+    crosscheck.release_lock(token)
