@@ -31,15 +31,22 @@ def _as_of(value: str | None) -> date | None:
 
 
 @shared_task(name="monitoring.crosscheck", time_limit=3300, soft_time_limit=3240, **RETRY)
-def crosscheck_task(as_of: str | None = None, user_id: int | None = None) -> dict:
-    """The nightly cross-check (also `crosscheck` on demand through a worker)."""
+def crosscheck_task(
+    as_of: str | None = None, user_id: int | None = None, fanout: bool | None = None
+) -> dict:
+    """The nightly cross-check (also `crosscheck` on demand through a worker).
+
+    `fanout` None = fan out when a broker is configured, in-process otherwise.
+    """
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    if fanout is None:
+        fanout = not crosscheck_task.app.conf.task_always_eager
     try:
-        if crosscheck_task.app.conf.task_always_eager:
-            return crosscheck.summary(crosscheck.run_crosscheck(_as_of(as_of), user))
-        return fan_out(_as_of(as_of), user)
+        if fanout:
+            return fan_out(_as_of(as_of), user)
+        return crosscheck.summary(crosscheck.run_crosscheck(_as_of(as_of), user))
     except crosscheck.CrosscheckBusy as busy:
         # A run is in progress: this one is skipped, not retried (the lock guarantees
         # two runs never overlap; the next night runs again).
@@ -87,3 +94,64 @@ def crosscheck_failed_task(request, exc, traceback, run_id: int, token: str) -> 
     if run is not None:
         crosscheck.fail_run(run, exc if isinstance(exc, BaseException) else RuntimeError(exc))
     crosscheck.release_lock(token)
+
+
+# --- imports (SPEC §4.4) ---------------------------------------------------------------------
+
+IMPORT_TIME_LIMIT = 1800  # a county-scale roster takes well under a minute (docs/PERFORMANCE.md)
+
+
+@shared_task(
+    name="monitoring.import_batch",
+    time_limit=IMPORT_TIME_LIMIT,
+    soft_time_limit=IMPORT_TIME_LIMIT - 60,
+    acks_late=True,
+    bind=True,
+)
+def import_batch_task(self, batch_id: int) -> dict:
+    """Validate and write one pending import batch (`monitoring.services.import_run`).
+
+    Idempotent: `import_run` claims only a pending batch, so a duplicate delivery
+    returns the finished batch unchanged. A redelivery after the worker died
+    mid-import (acks_late) finds the batch "running": its write transaction was
+    rolled back with the connection, so the batch is marked failed instead of
+    being left running forever. A soft time limit inside the write raises, the
+    transaction rolls back and `import_run` records the batch as failed.
+    """
+    from .services import import_run
+
+    if (self.request.delivery_info or {}).get("redelivered"):
+        _fail_interrupted(batch_id)
+    batch = import_run(batch_id)
+    return {
+        "batch": batch.pk,
+        "status": batch.status,
+        "rows": batch.rows,
+        "created": batch.created,
+        "updated": batch.updated,
+        "unchanged": batch.unchanged,
+        "skipped": batch.skipped,
+        "errors": len(batch.errors),
+    }
+
+
+def _fail_interrupted(batch_id: int) -> None:
+    from django.utils import timezone
+
+    from .models import ImportBatch
+
+    ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.RUNNING).update(
+        status=ImportBatch.Status.FAILED,
+        message="导入进程意外中断（服务器重启或内存不足），本批次未写入任何数据，请重新上传",
+        finished_at=timezone.now(),
+    )
+
+
+def queue_import(batch_id: int) -> None:
+    """Queue `import_batch_task` once the surrounding transaction commits.
+
+    Without a broker (no REDIS_URL) Celery runs eagerly: the import runs in-process.
+    """
+    from django.db import transaction
+
+    transaction.on_commit(lambda: import_batch_task.delay(batch_id))
