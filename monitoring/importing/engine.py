@@ -5,7 +5,7 @@ Township id) the caller passes in, so the engine runs the same from the CLI, a
 worker, the admin preview or a test, and never writes anything.
 
 Rows the engine does not count as data: blank rows (every mapped cell blank),
-footer rows (`合计…`, `填表人：…`, `审核人…` with the ID cell blank) and repeated
+footer rows (`合计…`, `填表人：…`, `审核人…` whose ID cell holds no ID) and repeated
 header rows (multi-page exports).
 """
 
@@ -166,10 +166,10 @@ def _validate(spec: SourceSpec, path, townships, result, progress, progress_span
         if all(v.is_blank(raw) for _, raw in raw_values):
             continue
         key_raw = cells[key_index] if key_index < width else None
-        if v.is_blank(key_raw):
-            if _FOOTER.match(_first_text(cells)):
-                continue
-        elif header_key(key_raw) == key_header:
+        key_text = "" if v.is_blank(key_raw) else v.text(key_raw)
+        if len(key_text) < 10 and _FOOTER.match(_first_text(cells)):
+            continue  # 合计 / 填表人 rows (a count such as “50人” may sit in any column)
+        if key_text and header_key(key_raw) == key_header:
             continue  # the header repeated (page breaks in an export)
         result.data_rows += 1
         if progress is not None and result.data_rows % PROGRESS_EVERY == 0 and estimated:
