@@ -211,3 +211,7 @@ class FindingEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return scoped(request.user, super().get_queryset(request))
+
+
+# Imports: ImportBatch (two-step import, downloads), SurveyRecord, roster households and members.
+from . import admin_imports  # noqa: E402, F401

@@ -1,0 +1,229 @@
+"""Spreadsheet exports shared by every view and command: .xlsx and .csv, formula-safe.
+
+- `safe_cell(value)`: text beginning with = + - @ tab or carriage return gets a leading
+  apostrophe so Excel/WPS shows it as text and never evaluates it (CSV/formula
+  injection). Numbers, dates and None pass through unchanged.
+- `write_xlsx(target, headers, rows, ...)` / `write_csv(stream, headers, rows)`: write a
+  file or stream, return the number of data rows.
+- `xlsx_response(...)` / `csv_response(...)`: an attachment response (CSV is UTF-8
+  with a BOM so Excel opens Chinese correctly); with `request=` and `label=` the
+  export is audited (`cases.audit.audit_export`: filters and row count).
+
+Personal numbers in lists and exports are masked by the caller (`cases.identity.
+mask_id_number` / `mask_phone`); only county-admin documents carry full numbers.
+"""
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_TYPE = "text/csv; charset=utf-8"
+
+
+def safe_cell(value):
+    """Neutralise a cell against formula injection (see the module docstring)."""
+    if isinstance(value, str):
+        if value.startswith(FORMULA_PREFIXES):
+            return "'" + value
+        return value
+    if value is None or isinstance(value, bool | int | float | Decimal | date | datetime):
+        return value
+    return safe_cell(str(value))
+
+
+def _xlsx_value(value):
+    value = safe_cell(value)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.replace(tzinfo=None)  # Excel has no time zones; local time expected
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def write_xlsx(
+    target,
+    headers: Sequence[str],
+    rows: Iterable[Sequence],
+    *,
+    sheet_title: str = "数据",
+    text_columns: Iterable[int] = (),
+    widths: Sequence[int] | None = None,
+) -> int:
+    """Write a one-sheet workbook (streaming mode) to a path or binary stream.
+
+    Every string cell is stored as text (type `s`), never as a formula; columns in
+    `text_columns` (0-based, e.g. ID numbers) get the text number format `@`.
+    """
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_title[:31] or "数据")
+    if widths:
+        from openpyxl.utils import get_column_letter
+
+        for index, width in enumerate(widths, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = width
+    bold = Font(bold=True)
+    header_cells = []
+    for header in headers:
+        cell = WriteOnlyCell(sheet, value=safe_cell(str(header)))
+        cell.font = bold
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    text_columns = set(text_columns)
+    count = 0
+    for row in rows:
+        cells = []
+        for index, raw in enumerate(row):
+            value = _xlsx_value(raw)
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # text, even if it looks like a formula
+            if index in text_columns:
+                cell.number_format = "@"
+            cells.append(cell)
+        sheet.append(cells)
+        count += 1
+    workbook.save(target)
+    return count
+
+
+def write_csv(stream, headers: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Write CSV rows (header first) to a text stream; returns the number of data rows."""
+    writer = csv.writer(stream)
+    writer.writerow([safe_cell(str(header)) for header in headers])
+    count = 0
+    for row in rows:
+        writer.writerow(["" if value is None else safe_cell(value) for value in row])
+        count += 1
+    return count
+
+
+def _attachment(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _audit(request, label, filters, count, fmt):
+    if request is not None and label:
+        from .audit import audit_export
+
+        audit_export(
+            request, label, filters if filters is not None else request.GET, count, fmt=fmt
+        )
+
+
+def xlsx_response(
+    filename: str,
+    headers: Sequence[str],
+    rows: Iterable[Sequence],
+    *,
+    sheet_title: str = "数据",
+    text_columns: Iterable[int] = (),
+    widths: Sequence[int] | None = None,
+    request=None,
+    label: str = "",
+    filters=None,
+) -> HttpResponse:
+    """An .xlsx attachment; audited as an export when `request` and `label` are given."""
+    buffer = io.BytesIO()
+    count = write_xlsx(
+        buffer, headers, rows, sheet_title=sheet_title, text_columns=text_columns, widths=widths
+    )
+    _audit(request, label, filters, count, "xlsx")
+    response = _attachment(buffer.getvalue(), XLSX_TYPE, filename)
+    response.row_count = count
+    return response
+
+
+def csv_response(
+    filename: str,
+    headers: Sequence[str],
+    rows: Iterable[Sequence],
+    *,
+    request=None,
+    label: str = "",
+    filters=None,
+) -> HttpResponse:
+    """A .csv attachment, UTF-8 with BOM (Excel opens Chinese text correctly)."""
+    buffer = io.StringIO()
+    count = write_csv(buffer, headers, rows)
+    _audit(request, label, filters, count, "csv")
+    response = _attachment(("\ufeff" + buffer.getvalue()).encode("utf-8"), CSV_TYPE, filename)
+    response.row_count = count
+    return response
+
+
+# --- exports of the cases app ----------------------------------------------------------------
+
+PERSON_HEADERS = (
+    "姓名",
+    "公民身份号码",
+    "性别",
+    "出生日期",
+    "乡镇",
+    "村（社区）",
+    "联系电话",
+    "残疾人证号",
+    "残疾类别",
+    "残疾等级",
+)
+
+
+def person_rows(queryset):
+    """Rows of the person export with full numbers (county-admin documents only)."""
+    queryset = queryset.select_related("township", "village", "certificate")
+    for person in queryset.iterator(chunk_size=2000):
+        certificate = getattr(person, "certificate", None)  # None when not certified
+        yield (
+            person.name,
+            person.id_number,
+            person.get_gender_display(),
+            person.birth_date,
+            person.township.name if person.township_id else "",
+            person.village.name if person.village_id else "",
+            person.phone,
+            certificate.number if certificate else "",
+            certificate.get_category_display() if certificate else "",
+            certificate.get_grade_display() if certificate else "",
+        )
+
+
+def persons_xlsx_response(queryset, *, user=None, request=None) -> HttpResponse:
+    """The admin's person export (full ID numbers; the admin is for county admins only).
+
+    Audited as an export with the row count; `user` (the admin user) or `request`.
+    """
+    from .audit import audit_export, current_request
+
+    request = request or current_request()
+    buffer = io.BytesIO()
+    count = write_xlsx(
+        buffer,
+        PERSON_HEADERS,
+        person_rows(queryset),
+        sheet_title="人员",
+        text_columns=(1, 6, 7),
+        widths=(10, 22, 6, 12, 12, 14, 14, 26, 9, 9),
+    )
+    audit_export(
+        request if request is not None else user,
+        "cases.person",
+        {"selected": count},
+        count,
+        fmt="xlsx",
+        details={"full_numbers": True},
+    )
+    response = _attachment(buffer.getvalue(), XLSX_TYPE, "人员名单.xlsx")
+    response.row_count = count
+    return response

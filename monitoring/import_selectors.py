@@ -1,0 +1,55 @@
+"""Reads of import batches, scoped (SPEC §8: downloads of import error reports too).
+
+An import batch holds personal data of every township its file named (the original
+file and the error report are copies of the sheet), so a user sees a batch only
+when all of its townships lie within their scope:
+
+- county admins and county viewers: every batch;
+- township staff: batches whose townships (`ImportBatch.townships`, filled by the
+  engine from the rows' township column) are their own township only — a batch
+  naming no township (a file that could not be read) or another township stays hidden;
+- village committee members and users without a role: none (a batch covers whole
+  townships, never a single village).
+"""
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from cases.scope import scope_for
+
+from .models import ImportBatch
+
+BatchTownship = ImportBatch.townships.through
+
+
+def import_batches(user) -> QuerySet:
+    """The batches the user may see, newest first."""
+    queryset = ImportBatch.objects.select_related("uploaded_by").order_by("-pk")
+    scope = scope_for(user)
+    if scope.sees_nothing:
+        return queryset.none()
+    if scope.is_county:
+        return queryset
+    if scope.village_id is not None or scope.township_id is None:
+        return queryset.none()
+    township_id = scope.township_id
+    own = BatchTownship.objects.filter(importbatch_id=OuterRef("pk"), township_id=township_id)
+    other = BatchTownship.objects.filter(importbatch_id=OuterRef("pk")).exclude(
+        township_id=township_id
+    )
+    return queryset.filter(Exists(own)).exclude(Exists(other))
+
+
+def import_batch_or_404(user, pk):
+    """One batch in the user's scope, or 404 (never 403: existence is private)."""
+    from django.http import Http404
+
+    try:
+        return import_batches(user).get(pk=pk)
+    except (ImportBatch.DoesNotExist, ValueError, TypeError):
+        raise Http404("不存在或不在您的数据范围内") from None
+
+
+def can_import(user) -> bool:
+    """Only county admins upload (SPEC §8)."""
+    scope = scope_for(user)
+    return scope.is_county_admin and scope.can_write
