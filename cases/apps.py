@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class CasesConfig(AppConfig):
     name = "cases"
     verbose_name = "残疾人与家庭"
+
+    def ready(self):
+        # Auth signals: one session per account and the audit of logins (issue 7).
+        from . import sessions  # noqa: F401

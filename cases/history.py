@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db.models import Model
 
+from .audit import audit_change_record
 from .models import ChangeRecord
 
 
@@ -62,4 +63,6 @@ def record_change(
 ) -> ChangeRecord:
     row = change_row(instance, action, changes, actor=actor, reason=reason, source=source)
     row.save()
+    # Inside a web request the write is also audited (field-level, masked); issue 7.
+    audit_change_record(row, instance)
     return row

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
+from django.utils import timezone
 
 # Lets constraints say `number__length__in=[20, 22]`.
 models.CharField.register_lookup(Length)
@@ -1166,3 +1167,122 @@ class CommitteeMember(TimeStamped):
 
     def __str__(self):
         return f"{self.name}（{self.get_level_display()}）"
+
+
+# --- Security (issue 7): the append-only audit trail and the one-session-per-account table ---
+
+
+class AuditImmutable(Exception):
+    """Audit rows are append-only: the application never updates or deletes them."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Refuses update() and delete(); only `cases.audit.prune_audit` removes old rows (raw SQL)."""
+
+    def update(self, **kwargs):
+        raise AuditImmutable("审计记录只能追加，不能修改 / audit events cannot be updated")
+
+    def delete(self):
+        raise AuditImmutable("审计记录只能追加，不能删除 / audit events cannot be deleted")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AuditImmutable("审计记录只能追加，不能修改 / audit events cannot be updated")
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, from where, to which record, with what result (append-only).
+
+    Written by `cases.audit` (views, services, auth signals, the audit middleware);
+    ID and phone numbers in `target_label` and `details` are masked before saving.
+    Three layers keep it append-only: `save()` refuses an existing row, the queryset
+    refuses update()/delete(), and on PostgreSQL a trigger (migration
+    `0005_auditevent_append_only`) raises on UPDATE and on DELETE except for rows older
+    than 183 days removed by `manage.py prune_audit`.
+    """
+
+    class Action(models.TextChoices):
+        LOGIN = "login", "登录"
+        LOGOUT = "logout", "退出"
+        LOGIN_FAILED = "login_failed", "登录失败"
+        VIEW = "view", "查看"
+        LIST = "list", "列表"
+        SEARCH = "search", "查询"
+        EXPORT = "export", "导出"
+        CREATE = "create", "新增"
+        UPDATE = "update", "修改"
+        DELETE = "delete", "删除"
+        REVEAL = "reveal", "查看完整号码"
+        IMPORT = "import", "导入"
+        CROSSCHECK = "crosscheck", "比对"
+        DOWNLOAD = "download", "下载"
+
+    class Result(models.TextChoices):
+        OK = "ok", "成功"
+        DENIED = "denied", "拒绝"
+        ERROR = "error", "错误"
+
+    created_at = models.DateTimeField("时间", default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="操作人",
+    )
+    username = models.CharField("用户名", max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField("IP地址", null=True, blank=True)
+    action = models.CharField("操作", max_length=16, choices=Action.choices)
+    target_model = models.CharField("对象类型", max_length=64, blank=True)
+    target_id = models.CharField("对象编号", max_length=64, blank=True)
+    target_label = models.CharField("对象（已脱敏）", max_length=200, blank=True)
+    details = models.JSONField("详情（已脱敏）", default=dict, blank=True)
+    result = models.CharField("结果", max_length=8, choices=Result.choices, default=Result.OK)
+    method = models.CharField("请求方法", max_length=8, blank=True)
+    path = models.CharField("请求路径", max_length=500, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = verbose_name_plural = "审计日志"
+        indexes = [
+            models.Index(fields=["action", "created_at"], name="audit_action_time_idx"),
+            models.Index(fields=["username", "created_at"], name="audit_user_time_idx"),
+            models.Index(fields=["target_model", "target_id"], name="audit_target_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.username or '-'} {self.get_action_display()} {self.target_label}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditImmutable("审计记录只能追加，不能修改 / audit events cannot be updated")
+        kwargs.pop("force_update", None)
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditImmutable("审计记录只能追加，不能删除 / audit events cannot be deleted")
+
+
+class UserSession(models.Model):
+    """The session keys of an account, written at login, so a new login can end the others
+    without decoding every session in the table (`cases.sessions`)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name="用户",
+    )
+    session_key = models.CharField("会话", max_length=40, unique=True)
+    created_at = models.DateTimeField("登录时间", default=timezone.now)
+    ip_address = models.GenericIPAddressField("IP地址", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = verbose_name_plural = "登录会话"
+
+    def __str__(self):
+        return f"{self.user_id}:{self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,460 @@
+"""The audit trail (issue 7): who did what, when, from which address, to what, with what result.
+
+Service API — call these from views, services, admin actions and commands:
+
+- `audit(request_or_user, action, *, target=None, details=None, result="ok")` — one event.
+  `request_or_user` is the request (user, address, path are taken from it), a user
+  (commands, tasks) or None (the system; inside a request the current request is used).
+  `target` is a model instance, a `(model_label, object_id, label)` tuple or a label.
+- `audit_view(request, instance)` — a person or household page was shown.
+- `audit_list(request, queryset_label, filters, row_count)` — a list or search (filters and
+  the number of rows shown); `action` is `search` when any filter has a value.
+- `audit_export(request, queryset_label, filters, row_count, *, fmt)` — an export.
+- `audit_download(request, target, filename)` — a stored file was downloaded.
+- `audit_changes(request, instance, changes, *, action="update")` — field-level old → new,
+  `changes` in the `cases.history.diff` shape `{field: [old, new]}`.
+- `audit_import_batch(batch)` / `audit_crosscheck_run(run)` — called by those services.
+- `audit_many(events)` with `build_event(...)` — many events in one bulk insert.
+
+Automatic parts:
+- `AuditMiddleware` keeps the current request in a context variable and, after the
+  response, records a `view` event for every authenticated request that did not record
+  an event itself (and a `denied`/`error` event for a refused or failed POST), so no page
+  goes unaudited even before its view calls `audit_list` / `audit_view`.
+- `cases.history.record_change` calls `audit_change_record`, so every single-object write
+  a service makes during a request is audited with its field-level diff (once per object
+  and action per request, even if the view also calls `audit_changes`).
+- Login, logout and failed logins are recorded by `cases.sessions` (auth signals).
+
+Everything stored is masked first: ID numbers as 6 + ******** + 4, phone numbers as
+3 + **** + 4 (`mask_data`), by field name and by pattern inside any text.
+"""
+
+import contextvars
+import ipaddress
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Model
+from django.http import HttpRequest, QueryDict
+from django.utils import timezone
+
+from .identity import mask_id_number
+from .masking import MaskingFilter, mask_data, mask_text
+from .models import AuditEvent
+
+__all__ = ["MaskingFilter", "mask_data", "mask_text"]
+
+logger = logging.getLogger(__name__)
+
+Action = AuditEvent.Action
+Result = AuditEvent.Result
+
+MINIMUM_RETENTION_DAYS = 183  # six months: the trigger refuses younger deletions too
+
+_current_request: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar(
+    "huoqiu_audit_request", default=None
+)
+
+# --- who, where ----------------------------------------------------------------------------
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    """The client address. Behind the TLS proxy (BEHIND_TLS_PROXY) the proxy appends the
+    address it saw to X-Forwarded-For: the last entry is the one we can trust."""
+    if request is None:
+        return None
+    candidate = request.META.get("REMOTE_ADDR", "")
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        if forwarded:
+            candidate = forwarded[-1]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
+
+
+def current_request() -> HttpRequest | None:
+    return _current_request.get()
+
+
+def _is_request(value) -> bool:
+    return isinstance(value, HttpRequest) or hasattr(value, "META")
+
+
+def _resolve(request_or_user):
+    """(request or None, user or None)."""
+    if request_or_user is None:
+        request = current_request()
+        return request, getattr(request, "user", None) if request is not None else None
+    if _is_request(request_or_user):
+        return request_or_user, getattr(request_or_user, "user", None)
+    # A user: inside that user's request, take the address and path from the request.
+    request = current_request()
+    if request is not None and getattr(request, "user", None) == request_or_user:
+        return request, request_or_user
+    return None, request_or_user
+
+
+def _target(target) -> tuple[str, str, str]:
+    if target is None:
+        return "", "", ""
+    if isinstance(target, Model):
+        return target._meta.label_lower, str(target.pk or ""), audit_label(target)
+    if isinstance(target, tuple):
+        model, object_id, label = (*target, "", "", "")[:3]
+        return str(model), str(object_id or ""), mask_text(str(label))
+    return "", "", mask_text(str(target))
+
+
+def audit_label(instance: Model) -> str:
+    """A short, masked description of a record: name and masked ID when it has one."""
+    label = str(instance)
+    id_number = getattr(instance, "id_number", None) or getattr(instance, "head_id_number", None)
+    if id_number and isinstance(id_number, str):
+        label = f"{label}（{mask_id_number(id_number)}）"
+    return mask_text(label)[:200]
+
+
+def _mark_audited(request) -> None:
+    if request is not None:
+        request._huoqiu_audited = True
+
+
+def build_event(
+    request_or_user,
+    action: str,
+    *,
+    target=None,
+    details: Mapping | None = None,
+    result: str = Result.OK,
+    path: str | None = None,
+) -> AuditEvent:
+    """An unsaved, masked event (for `audit_many`)."""
+    request, user = _resolve(request_or_user)
+    authenticated = bool(getattr(user, "is_authenticated", False))
+    model, object_id, label = _target(target)
+    return AuditEvent(
+        created_at=timezone.now(),
+        actor=user if authenticated else None,
+        username=(user.get_username() if authenticated else "")[:150],
+        ip_address=client_ip(request),
+        action=Action(action),
+        target_model=model[:64],
+        target_id=object_id[:64],
+        target_label=label[:200],
+        details=mask_data(dict(details or {})),
+        result=Result(result),
+        method=(request.method or "")[:8] if request is not None else "",
+        path=mask_text(path if path is not None else (request.path if request else ""))[:500],
+    )
+
+
+def audit(
+    request_or_user,
+    action: str,
+    *,
+    target=None,
+    details: Mapping | None = None,
+    result: str = Result.OK,
+    path: str | None = None,
+) -> AuditEvent:
+    """Record one event now (see the module docstring)."""
+    event = build_event(
+        request_or_user, action, target=target, details=details, result=result, path=path
+    )
+    event.save()
+    request, _ = _resolve(request_or_user)
+    _mark_audited(request)
+    return event
+
+
+def audit_many(events: Iterable[AuditEvent]) -> int:
+    """Insert many prepared events in one statement per 500."""
+    events = list(events)
+    AuditEvent.objects.bulk_create(events, batch_size=500)
+    _mark_audited(current_request())
+    return len(events)
+
+
+def plain_filters(filters) -> dict:
+    """Request parameters as a JSON-safe dict (single values unwrapped, CSRF token dropped)."""
+    if filters is None:
+        return {}
+    if isinstance(filters, QueryDict):
+        items = {key: filters.getlist(key) for key in filters}
+    else:
+        items = dict(filters)
+    plain = {}
+    for key, value in items.items():
+        if key == "csrfmiddlewaretoken":
+            continue
+        if isinstance(value, list | tuple) and len(value) == 1:
+            value = value[0]
+        plain[str(key)] = value
+    return plain
+
+
+def _has_filter_value(filters: dict) -> bool:
+    return any(
+        value not in ("", None, [], ()) for key, value in filters.items() if key not in ("page",)
+    )
+
+
+def audit_view(request, instance: Model, *, details: Mapping | None = None) -> AuditEvent:
+    """A detail page (person, household, case…) was shown."""
+    return audit(request, Action.VIEW, target=instance, details=details)
+
+
+def audit_list(
+    request, queryset_label: str, filters, row_count: int, *, details: Mapping | None = None
+) -> AuditEvent:
+    """A list page or search: what was listed, with which filters, how many rows were shown."""
+    plain = plain_filters(filters)
+    action = Action.SEARCH if _has_filter_value(plain) else Action.LIST
+    return audit(
+        request,
+        action,
+        target=queryset_label,
+        details={"filters": plain, "rows": int(row_count), **(details or {})},
+    )
+
+
+def audit_export(
+    request_or_user,
+    queryset_label: str,
+    filters,
+    row_count: int,
+    *,
+    fmt: str = "",
+    details: Mapping | None = None,
+) -> AuditEvent:
+    """An export (xlsx/csv/json…): what, with which filters, how many rows, which format."""
+    return audit(
+        request_or_user,
+        Action.EXPORT,
+        target=queryset_label,
+        details={
+            "filters": plain_filters(filters),
+            "rows": int(row_count),
+            "format": fmt,
+            **(details or {}),
+        },
+    )
+
+
+def audit_download(request, target, filename: str, *, result: str = Result.OK) -> AuditEvent:
+    """A stored file (an import's original or error report…) was downloaded."""
+    return audit(request, Action.DOWNLOAD, target=target, details={"file": filename}, result=result)
+
+
+def _already(request, key) -> bool:
+    """True when this request already audited `key`; remembers it otherwise."""
+    if request is None:
+        return False
+    seen = getattr(request, "_huoqiu_audited_changes", None)
+    if seen is None:
+        seen = set()
+        request._huoqiu_audited_changes = seen
+    if key in seen:
+        return True
+    seen.add(key)
+    return False
+
+
+def audit_changes(
+    request_or_user,
+    instance: Model,
+    changes: Mapping,
+    *,
+    action: str = Action.UPDATE,
+    reason: str = "",
+) -> AuditEvent | None:
+    """Field-level old → new of one write (`changes` as `cases.history.diff` returns it).
+
+    Once per object and action per request: a write already audited through
+    `cases.history.record_change` is not recorded twice.
+    """
+    request, _ = _resolve(request_or_user)
+    key = (instance._meta.label_lower, str(instance.pk), str(action))
+    if _already(request, key):
+        return None
+    details = {"changes": dict(changes)}
+    if reason:
+        details["reason"] = reason
+    return audit(request_or_user, action, target=instance, details=details)
+
+
+def audit_change_record(record, instance: Model | None = None) -> AuditEvent | None:
+    """Called by `cases.history.record_change`: audit a service's write made during a request.
+
+    Outside a request (imports, commands, tasks) the history row itself is the record
+    and the run is audited once (`audit_import_batch`, `audit_crosscheck_run`).
+    """
+    request = current_request()
+    if request is None:
+        return None
+    key = (record.model, str(record.object_id), str(record.action))
+    if _already(request, key):
+        return None
+    label = audit_label(instance) if instance is not None else f"{record.model}#{record.object_id}"
+    target = (record.model, record.object_id, label)
+    details = {"changes": record.changes}
+    if record.reason:
+        details["reason"] = record.reason
+    if record.source:
+        details["source"] = record.source
+    return audit(request, record.action, target=target, details=details)
+
+
+def audit_import_batch(batch, request_or_user=None) -> AuditEvent:
+    """One event per import run: source, file, outcome and counts."""
+    status = str(batch.status)
+    result = Result.OK if status == "done" else Result.ERROR
+    return audit(
+        request_or_user if request_or_user is not None else batch.uploaded_by,
+        Action.IMPORT,
+        target=(batch._meta.label_lower, batch.pk, f"导入批次{batch.pk}（{batch.original_name}）"),
+        details={
+            "source": str(batch.source),
+            "status": status,
+            "sha256": batch.sha256,
+            "rows": batch.rows,
+            "created": batch.created,
+            "updated": batch.updated,
+            "unchanged": batch.unchanged,
+            "skipped": batch.skipped,
+            "errors": len(batch.errors or ()),
+            "message": batch.message,
+        },
+        result=result,
+        path=None if request_or_user is not None else "",
+    )
+
+
+def audit_crosscheck_run(run, request_or_user=None) -> AuditEvent:
+    """One event per finished or failed cross-check run."""
+    status = str(run.status)
+    return audit(
+        request_or_user if request_or_user is not None else run.triggered_by,
+        Action.CROSSCHECK,
+        target=(run._meta.label_lower, run.pk, f"比对#{run.pk}（基准日{run.as_of}）"),
+        details={
+            "as_of": str(run.as_of),
+            "status": status,
+            "new": run.new,
+            "still_open": run.still_open,
+            "cleared": run.cleared,
+            "message": run.message,
+        },
+        result=Result.OK if status == "done" else Result.ERROR,
+        path=None if request_or_user is not None else "",
+    )
+
+
+# --- the middleware ------------------------------------------------------------------------
+
+_UNAUDITED_PREFIXES = ("/static/", "/favicon")
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _result_for(status: int) -> str:
+    if status >= 500:
+        return Result.ERROR
+    if status in (401, 403, 404, 405):
+        return Result.DENIED
+    return Result.OK
+
+
+class AuditMiddleware:
+    """Keeps the request in a context variable; audits every page nobody audited explicitly.
+
+    Place it after AuthenticationMiddleware.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _current_request.set(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            _current_request.reset(token)
+        self._fallback(request, response)
+        return response
+
+    def _fallback(self, request, response) -> None:
+        if getattr(request, "_huoqiu_audited", False):
+            return
+        if request.path.startswith(_UNAUDITED_PREFIXES):
+            return
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return  # login page and anonymous redirects; logins are audited by signals
+        status = response.status_code
+        safe = request.method in _SAFE_METHODS
+        if not safe and status < 400:
+            return  # a successful write audits itself (history → audit_change_record)
+        details = {"status": status}
+        query = plain_filters(request.GET)
+        if query:
+            details["query"] = query
+        try:
+            audit(
+                request,
+                Action.VIEW if safe else Action.UPDATE,
+                details=details,
+                result=_result_for(status),
+            )
+        except Exception:
+            # Never turn a served page into an error page; the failure itself is logged.
+            logger.exception(
+                "audit event for %s %s could not be written", request.method, request.path
+            )
+
+
+# --- retention -----------------------------------------------------------------------------
+
+
+def retention_days() -> int:
+    return max(
+        int(getattr(settings, "AUDIT_RETENTION_DAYS", MINIMUM_RETENTION_DAYS)),
+        MINIMUM_RETENTION_DAYS,
+    )
+
+
+def prune_audit(days: int | None = None, *, user=None, dry_run: bool = False) -> int:
+    """Delete audit events older than the retention (never fewer than 183 days).
+
+    The only code path that deletes audit rows: raw SQL inside a transaction that sets
+    `huoqiu.audit_prune` for that transaction only, which the PostgreSQL trigger checks.
+    The prune itself is recorded as an event.
+    """
+    days = max(int(days if days is not None else retention_days()), MINIMUM_RETENTION_DAYS)
+    cutoff = timezone.now() - timedelta(days=days)
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    column = connection.ops.quote_name("created_at")
+    if dry_run:
+        return AuditEvent.objects.filter(created_at__lt=cutoff).count()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL huoqiu.audit_prune = 'on'")
+        cursor.execute(f"DELETE FROM {table} WHERE {column} < %s", [cutoff])  # noqa: S608
+        deleted = cursor.rowcount
+    audit(
+        user,
+        Action.DELETE,
+        target=(AuditEvent._meta.label_lower, "", "审计日志清理"),
+        details={"deleted": deleted, "older_than": cutoff.isoformat(), "retention_days": days},
+        path="",
+    )
+    return deleted
