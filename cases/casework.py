@@ -24,6 +24,7 @@ from .casework_base import (
     TransitionError,
     choice,
     household_place,
+    lock_row,
     optional_text,
     person_place,
     require_writer,
@@ -111,7 +112,7 @@ def case_open(
     if person is not None:
         _require_member(person, household)
     with transaction.atomic():
-        Household.objects.select_for_update().filter(pk=household.pk).first()
+        lock_row(Household, household.pk)
         active = (
             MonitoringCase.objects.filter(
                 household=household, status__in=MonitoringCase.ACTIVE_STATUSES
@@ -520,7 +521,7 @@ def pairing_start(
         raise CaseworkError("帮扶人身份应为党员、干部或其他", "helper_kind")
     started_on = required_date(started_on, "结对日期", "started_on")
     with transaction.atomic():
-        Household.objects.select_for_update().filter(pk=household.pk).first()
+        lock_row(Household, household.pk)
         current = (
             Pairing.objects.filter(household=household)
             .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=started_on))

@@ -81,6 +81,17 @@ def household_place(household) -> tuple[int | None, int | None]:
     return household.township_id, household.village_id
 
 
+def lock_row(model: type[models.Model], pk) -> None:
+    """Lock one row for the rest of the transaction (serialises writes about it).
+
+    Ordered by pk so no default-ordering join is added (PostgreSQL refuses FOR UPDATE on
+    the nullable side of an outer join).
+    """
+    model.objects.select_for_update().filter(pk=pk).order_by("pk").values_list(
+        "pk", flat=True
+    ).first()
+
+
 def today() -> date:
     return timezone.localdate()
 

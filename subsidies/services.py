@@ -15,6 +15,7 @@ from cases.casework_base import (
     CaseworkError,
     TransitionError,
     choice,
+    lock_row,
     optional_text,
     person_place,
     require_writer,
@@ -145,7 +146,7 @@ def benefit_application_create(
     label = BenefitType(benefit_type).label
     applied_on = required_date(applied_on or today(), "申请日期", "applied_on")
     with transaction.atomic():
-        Person.objects.select_for_update().filter(pk=person.pk).first()
+        lock_row(Person, person.pk)
         if receiving_record(person, benefit_type) is not None:
             raise CaseworkError(f"{person.name}已在享受{label}，无需申请", "benefit_type")
         pending = BenefitApplication.objects.filter(
