@@ -22,6 +22,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from cases.casework_base import today
 from cases.models import Township
@@ -367,7 +368,8 @@ POLICY_STANDARD = {
 
 def payment_rows(benefit_type: str, month: date, township_id: int | None = None):
     """The monthly payment roster of one benefit: every current 在保 record covering the
-    month (with civil-affairs precedence, one row per person, civil first).
+    month (with civil-affairs precedence, one row per person, civil first). A record
+    belongs to the township the civil-affairs roster lists it under, else the person's.
 
     Returns (policy or None, missing, rows): `missing` counts rows with neither a monthly
     amount on the record nor a county standard for the year (the roster writer refuses
@@ -391,8 +393,14 @@ def payment_rows(benefit_type: str, month: date, township_id: int | None = None)
     )
     if benefit_type in CIVIL_TYPES and civil_roster_present():
         records = records.filter(origin=BenefitRecord.Origin.CIVIL)
+    # The township that pays: the one the civil-affairs roster lists, else the person's.
+    records = records.annotate(
+        paying_township=Coalesce("township_id", "person__township_id"),
+        paying_code=Coalesce("township__code", "person__township__code"),
+        paying_name=Coalesce("township__name", "person__township__name"),
+    )
     if township_id:
-        records = records.filter(person__township_id=township_id)
+        records = records.filter(paying_township=township_id)
     missing = 0
     if standard is None:
         missing = records.filter(monthly_amount__isnull=True).values("person_id").distinct().count()
@@ -404,7 +412,7 @@ def payment_rows(benefit_type: str, month: date, township_id: int | None = None)
     qs = (
         records.annotate(dead=ExpressionWrapper(dead, output_field=BooleanField()))
         .order_by(
-            "person__township__code",
+            "paying_code",
             "person__village__name",
             "person__name",
             "person__id_number",
@@ -412,7 +420,7 @@ def payment_rows(benefit_type: str, month: date, township_id: int | None = None)
         )
         .values_list(
             "person_id",
-            "person__township__name",
+            "paying_name",
             "person__village__name",
             "person__name",
             "person__gender",

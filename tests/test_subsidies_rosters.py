@@ -230,3 +230,25 @@ def test_payment_command_refuses_bad_input(tmp_path, args, message):
 def test_pension_command_without_policy_year(tmp_path):
     with pytest.raises(CommandError, match="2040年度政策参数未设置"):
         call_command("pension_roster", "--year", "2040", "--output", str(tmp_path / "p.xlsx"))
+
+
+def test_payment_roster_follows_the_township_the_civil_roster_lists(admin_user):
+    moved = certified(township="城关镇")
+    factories.BenefitRecordFactory(
+        person=moved.person,
+        benefit_type="tekun",
+        origin=BenefitRecord.Origin.CIVIL,
+        monthly_amount=Decimal("600"),
+        township=factories.township("河口镇"),
+    )
+    hekou = BytesIO()
+    result = write_payment_roster(
+        hekou, "tekun", date(2026, 6, 1), township=factories.township("河口镇"), user=admin_user
+    )
+    assert result.rows == 1
+    _, rows = read(hekou)
+    assert (rows[3][1], rows[3][5]) == ("河口镇", moved.person.id_number)
+    chengguan = write_payment_roster(
+        BytesIO(), "tekun", date(2026, 6, 1), township=factories.township("城关镇"), user=admin_user
+    )
+    assert chengguan.rows == 0
