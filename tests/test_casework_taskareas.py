@@ -384,3 +384,47 @@ def test_story_association_and_committee_member(chengguan_user, hekou_user, vill
         )
     with pytest.raises(NotPermitted):
         casework.association_save(village_user, village, chair_name="x")
+
+
+# --- every case-work model is scoped ---
+
+CASEWORK_MODELS = [
+    "MonitoringCase",
+    "MonitoringCaseStep",
+    "TrackingVisit",
+    "LabourProfile",
+    "WelfarePostPlacement",
+    "Training",
+    "EmploymentBase",
+    "BaseEmployment",
+    "RehabNeed",
+    "FamilyDoctorContract",
+    "AccessibilityModification",
+    "CustodialCare",
+    "ExemplaryStory",
+    "VillageAssociation",
+    "CommitteeMember",
+]
+
+
+@pytest.mark.parametrize("name", CASEWORK_MODELS)
+def test_scope_paths_are_real_lookups(name, village_user, hekou_user):
+    from django.apps import apps
+
+    from cases.scope import scoped
+
+    model = apps.get_model("cases", name)
+    township_path, village_path = model.SCOPE_PATHS
+    assert scoped(village_user, model.objects.all()).count() == 0
+    assert scoped(hekou_user, model.objects.all()).count() == 0
+    assert township_path and village_path
+    assert str(model._meta.verbose_name) and model._meta.ordering
+    assert {"created_at", "updated_at"} <= {f.name for f in model._meta.fields}
+
+
+def test_a_visit_is_seen_only_in_its_scope(chengguan_user, hekou_user, village_user):
+    household = factories.certified_person(household=True, village_name="西关村").household
+    casework.visit_record(chengguan_user, household, visited_on=days(1))
+    assert selectors_casework.visits(chengguan_user).count() == 1
+    assert selectors_casework.visits(hekou_user).count() == 0
+    assert selectors_casework.visits(village_user).count() == 0  # 东关村 member
