@@ -241,7 +241,8 @@ def _case_measures(case: MonitoringCase):
 
 def case_start_assistance(user, case: MonitoringCase, *, reason: str, on: date | None = None):
     """已纳入监测 → 帮扶中; needs at least one assistance measure recorded for the household."""
-    current = MonitoringCase.objects.get(pk=case.pk)
+    current = MonitoringCase.objects.select_related("household").get(pk=case.pk)
+    require_writer(user, *household_place(current.household))
     if current.status == Status.INCLUDED and not _case_measures(current).exists():
         raise CaseworkError("请先登记至少一项帮扶措施，再将监测对象转为“帮扶中”", "status")
     on = on or today()
@@ -275,7 +276,8 @@ def case_transition(user, case: MonitoringCase, to_status: str, **kwargs) -> Mon
         Status.CLEARED: case_clear,
     }
     if to_status not in handlers:
-        current = MonitoringCase.objects.get(pk=case.pk)
+        current = MonitoringCase.objects.select_related("household").get(pk=case.pk)
+        require_writer(user, *household_place(current.household))
         _refuse_transition(current, to_status if to_status in Status.values else Status.PENDING)
     return handlers[to_status](user, case, **kwargs)
 
