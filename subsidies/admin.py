@@ -104,3 +104,6 @@ class PolicyYearAdmin(CountyAdminMixin, admin.ModelAdmin):
                 "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows
             ),
         )
+
+
+from . import admin_benefits  # noqa: E402, F401
