@@ -10,6 +10,7 @@ from django.contrib.auth.views import LoginView
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from .audit import audit_list, audit_view
 from .forms import LoginForm
 from .scope import scope_for, scope_safe
 from .selectors import (
@@ -41,6 +42,7 @@ def _person_list_context(request) -> dict:
         parse_page_number(request.GET.get("page")),
         PERSONS_PER_PAGE,
     )
+    audit_list(request, "cases.person", request.GET, len(page.rows))
     return {
         "scope": scope,
         "query": query,
@@ -76,4 +78,5 @@ def persons(request):
 def person(request, pk: int):
     """One person's basic record; 404 outside the user's scope."""
     record = person_detail(request.user, pk)
+    audit_view(request, record)
     return render(request, "cases/person_detail.html", {"person": record, "nav": "persons"})
