@@ -40,7 +40,7 @@ from .models import (
     Township,
     Village,
 )
-from .scope import scope_for
+from .scope import scope_for, scoped
 from .services import ServiceError
 
 ADMIN_SOURCE = "管理后台"
@@ -127,9 +127,19 @@ class SearchNormalisingMixin:
 
 
 class HistoryAdmin(CountyAdminMixin, VillageQuerysetMixin, admin.ModelAdmin):
-    """Saves and deletes of simple records through `services.record_save/record_delete`."""
+    """Saves and deletes of simple records through `services.record_save/record_delete`.
+
+    Lists go through `scoped()` like every other read of personal data (a county
+    admin's scope is the whole county, so this changes nothing for them).
+    """
 
     form = ReasonForm
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if getattr(self.model, "SCOPE_PATHS", None):
+            queryset = scoped(request.user, queryset)
+        return queryset
 
     def save_model(self, request, obj, form, change):
         if not change and hasattr(obj, "recorded_by_id") and obj.recorded_by_id is None:
@@ -888,6 +898,7 @@ class RehabServiceAdmin(SearchNormalisingMixin, HistoryAdmin):
     list_filter = ("service_type", ("person__township", admin.RelatedFieldListFilter))
     search_fields = ("person__name", "person__id_number", "provider", "service_type")
     autocomplete_fields = ("person",)
+    raw_id_fields = ("need",)
     readonly_fields = ("recorded_by",)
     date_hierarchy = "served_on"
 
@@ -903,6 +914,7 @@ class PairingAdmin(SearchNormalisingMixin, HistoryAdmin):
     list_filter = (("household__township", admin.RelatedFieldListFilter), "ended_on")
     search_fields = ("household__head_name", "household__head_id_number", "helper_name")
     autocomplete_fields = ("household",)
+    raw_id_fields = ("case",)
     readonly_fields = ("recorded_by",)
 
     @admin.display(description="乡镇", ordering="household__township__code")
@@ -917,8 +929,16 @@ class AssistanceMeasureAdmin(SearchNormalisingMixin, HistoryAdmin):
     list_filter = ("kind", ("household__township", admin.RelatedFieldListFilter))
     search_fields = ("household__head_name", "household__head_id_number", "responsible_unit")
     autocomplete_fields = ("household",)
+    raw_id_fields = ("case",)
     readonly_fields = ("recorded_by",)
 
     @admin.display(description="乡镇", ordering="household__township__code")
     def township(self, obj):
         return obj.household.township.name
+
+
+# Admin of the case-work records of the six task areas (registers the models not above).
+from . import admin_taskareas  # noqa: E402, F401
+
+# The audit trail (read-only, searchable, exportable; issue 7).
+from . import admin_audit  # noqa: E402, F401

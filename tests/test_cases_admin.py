@@ -492,3 +492,12 @@ def test_village_names_in_person_form_need_no_query_each(
     Village.objects.bulk_create(Village(township=township, name=f"村{i}") for i in range(40))
     with django_assert_max_num_queries(25):
         assert admin_client.get(reverse("admin:cases_person_add")).status_code == 200
+
+
+def test_task_area_admin_is_loaded_with_the_registry_admin(admin_client):
+    from cases.models import MonitoringCase, TrackingVisit
+
+    for model in (MonitoringCase, TrackingVisit):
+        assert model in admin.site._registry
+        url = reverse(f"admin:cases_{model._meta.model_name}_changelist")
+        assert admin_client.get(url).status_code == 200
