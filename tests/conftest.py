@@ -133,3 +133,25 @@ def hekou_user(db):
 def village_user(db):
     village = factories.village("城关镇", "东关村")
     return factories.user_with_role("village_member", village=village, username="cunwei")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every transactional test starts with the rows that data migrations load.
+
+    A transactional test (`transaction=True`, `transactional_db`, `live_server`) ends with a
+    flush that also deletes what migrations loaded (the 31 townships, default policy years),
+    so the next transactional test would find none, depending on test order. Turning on
+    `serialized_rollback` for each of them makes Django restore that data at its start.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        fixtures = getattr(item, "fixturenames", ())
+        kwargs = dict(marker.kwargs) if marker else {}
+        if marker and marker.args:
+            kwargs.setdefault("transaction", marker.args[0])
+        transactional = kwargs.get("transaction") or any(
+            name in fixtures for name in ("transactional_db", "live_server")
+        )
+        if transactional and not kwargs.get("serialized_rollback"):
+            kwargs.update(transaction=True, serialized_rollback=True)
+            item.add_marker(pytest.mark.django_db(**kwargs), append=False)
