@@ -734,7 +734,7 @@ class HouseholdMemberAdmin(SearchNormalisingMixin, HistoryAdmin):
 @admin.register(ChangeRecord)
 class ChangeRecordAdmin(CountyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "actor", "action", "model", "object_id", "source", "reason")
-    list_filter = ("action", "model", "source")
+    list_filter = ("action", "model")  # no filter on source: unindexed on a large table
     search_fields = ("object_id", "reason", "actor__username", "source")
     list_select_related = ("actor",)
     date_hierarchy = "created_at"
