@@ -33,6 +33,7 @@ Lifecycle of a finding (one per rule and person, SPEC §5):
 all findings, so an open finding not written by the latest run was confirmed by it.
 """
 
+import io
 import logging
 import time
 import uuid
@@ -42,7 +43,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -513,25 +514,9 @@ def write_findings(run: CrosscheckRun, hits: Iterable[Hit], key=ALL) -> dict[str
                     last_run=run,
                 )
             )
-    created = [
-        Finding(
-            rule=code,
-            person_id=person_id,
-            reason=reason,
-            household_id=household_id,
-            township_id=township_id,
-            village_id=village_id,
-            status=Finding.Status.OPEN,
-            first_run=run,
-            last_run=run,
-            opened_at=now,
-        )
-        for code, person_id, reason, household_id, township_id, village_id in desired.values()
-    ]
-    for finding in created:
-        counts[finding.rule]["new"] += 1
-    Finding.objects.bulk_create(created, batch_size=BATCH_SIZE)
-    events.extend(_event(f.pk, run, "", Finding.Status.OPEN, "比对发现") for f in created)
+    for code, *_ in desired.values():
+        counts[code]["new"] += 1
+    insert_new_findings(run, desired.values(), now)
     for objects, fields in (
         (refreshed, ["reason", "household_id", "township_id", "village_id", "last_run"]),
         (cleared, ["status", "cleared_at", "last_run"]),
@@ -543,6 +528,86 @@ def write_findings(run: CrosscheckRun, hits: Iterable[Hit], key=ALL) -> dict[str
             Finding.objects.bulk_update(objects, [*fields, "updated_at"], batch_size=BATCH_SIZE)
     FindingEvent.objects.bulk_create(events, batch_size=BATCH_SIZE)
     return counts
+
+
+NEW_FINDING_FIELDS = (
+    "rule",
+    "person",
+    "reason",
+    "household",
+    "township",
+    "village",
+    "status",
+    "action_taken",
+    "dismiss_reason",
+    "first_run",
+    "last_run",
+    "opened_at",
+    "created_at",
+    "updated_at",
+)
+
+
+def insert_new_findings(run: CrosscheckRun, hits: Iterable[Hit], now) -> None:
+    """Insert new findings and their creation events, set-based.
+
+    Tens of thousands of new findings are normal on a first run, so this skips model
+    instances: COPY on PostgreSQL (psycopg2), one executemany elsewhere; the events
+    are one INSERT … SELECT over the findings this run created that have no event yet.
+    """
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    fixed = (Finding.Status.OPEN.value, "", "", run.pk, run.pk, stamp, stamp, stamp)
+    rows = [(code, pid, reason, hh, tw, vil, *fixed) for code, pid, reason, hh, tw, vil in hits]
+    if not rows:
+        return
+    meta, event_meta = Finding._meta, FindingEvent._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(meta.get_field(name).column) for name in NEW_FINDING_FIELDS)
+    with connection.cursor() as cursor:
+        raw = getattr(cursor, "cursor", None)
+        if connection.vendor == "postgresql" and hasattr(raw, "copy_expert"):
+            for start in range(0, len(rows), 50000):
+                text = "".join(
+                    "\t".join(_copy_text(value) for value in row) + "\n"
+                    for row in rows[start : start + 50000]
+                )
+                cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.StringIO(text))
+        else:
+            marks = ", ".join(["%s"] * len(NEW_FINDING_FIELDS))
+            for start in range(0, len(rows), BATCH_SIZE):
+                cursor.executemany(
+                    f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608
+                    rows[start : start + BATCH_SIZE],
+                )
+        events = quote(event_meta.db_table)
+        event_columns = ", ".join(
+            quote(event_meta.get_field(name).column)
+            for name in ("finding", "created_at", "run", "from_status", "to_status", "note")
+        )
+        cursor.execute(
+            f"INSERT INTO {events} ({event_columns}) "  # noqa: S608 (identifiers from _meta)
+            f"SELECT f.id, %s, %s, '', %s, %s FROM {table} f "
+            f"WHERE f.{quote(meta.get_field('first_run').column)} = %s AND NOT EXISTS "
+            f"(SELECT 1 FROM {events} e WHERE e.{quote(event_meta.get_field('finding').column)}"
+            f" = f.id AND e.{quote(event_meta.get_field('run').column)} = %s)",
+            [stamp, run.pk, Finding.Status.OPEN.value, "比对发现", run.pk, run.pk],
+        )
+
+
+def _copy_text(value) -> str:
+    """A value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    text = str(value)
+    if any(c in text for c in "\\\t\n\r"):
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
 
 
 REOPEN_FIELDS = (

@@ -239,3 +239,12 @@ def test_the_loader_uses_a_fixed_number_of_queries(django_assert_max_num_queries
         hits = evaluate(load_dataset(AS_OF, policy, ALL))
     assert len(large.captured_queries) == len(small.captured_queries)
     assert len({hit[1] for hit in hits}) == 12
+
+
+def test_reasons_with_backslashes_and_tabs_are_stored_exactly():
+    record = f.certified_person(name="张\\三")
+    member = monitored_member(record, household_type="left_poverty", risk_cleared=None)
+    member.name = "李\t四\\n"
+    member.save()
+    run_crosscheck(AS_OF)
+    assert Finding.objects.get(rule="D01").reason == "调查姓名“张\\三”与监测名单姓名“李四\\n”不一致"
