@@ -76,6 +76,7 @@ logger = logging.getLogger(__name__)
 
 ALL = "all"  # partition key: the whole county in one pass
 BATCH_SIZE = 2000
+READ_CHUNK = 10000  # rows per fetch of a streamed (server-side cursor) read
 LOCK_KEY = "huoqiu:crosscheck:lock"
 LOCK_TIMEOUT = 3600  # seconds; also how long a crashed run blocks the next one at most
 CIVIL_TYPES = (
@@ -213,15 +214,16 @@ def load_dataset(
                 "household_id"
             )
         )
-    member_rows = members.values_list(*MEMBER_FIELDS).iterator(chunk_size=BATCH_SIZE)
+    member_rows = members.order_by().values_list(*MEMBER_FIELDS).iterator(chunk_size=READ_CHUNK)
     links, roster_only = _assemble_roster(member_rows, key)
 
     benefit_rows = (
         BenefitRecord.objects.filter(
             in_partition, is_current=True, status=BenefitRecord.Status.ACTIVE
         )
+        .order_by()
         .values_list("person_id", "benefit_type", "origin")
-        .iterator(chunk_size=BATCH_SIZE)
+        .iterator(chunk_size=READ_CHUNK)
     )
     receipts = _Receipts(benefit_rows, civil_present)
 
@@ -231,29 +233,35 @@ def load_dataset(
         as_of=as_of,
         policy=policy,
         education_plans=frozenset(
-            EducationPlan.objects.filter(in_partition).values_list("person_id", flat=True)
+            EducationPlan.objects.filter(in_partition)
+            .order_by()
+            .values_list("person_id", flat=True)
         ),
         rehab_served=frozenset(
             RehabService.objects.filter(
                 in_partition, served_on__gte=date(as_of.year, 1, 1), served_on__lte=as_of
-            ).values_list("person_id", flat=True)
+            )
+            .order_by()
+            .values_list("person_id", flat=True)
         ),
         paired_households=frozenset(
             _scoped_households(Pairing.objects, key, households)
             .filter(started_on__lte=as_of)
             .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=as_of))
+            .order_by()
             .values_list("household_id", flat=True)
         ),
         assisted_households=frozenset(
             _scoped_households(AssistanceMeasure.objects, key, households)
             .filter(started_on__lte=as_of)
+            .order_by()
             .values_list("household_id", flat=True)
         ),
         township_names=township_names,
     )
     certified = [
         _certified(row, as_of, links.get(row[0]), receipts)
-        for row in survey.values_list(*SURVEY_FIELDS).iterator(chunk_size=BATCH_SIZE)
+        for row in survey.order_by().values_list(*SURVEY_FIELDS).iterator(chunk_size=READ_CHUNK)
     ]
     return Dataset(certified, roster_only, ctx)
 
@@ -468,8 +476,19 @@ def write_findings(run: CrosscheckRun, hits: Iterable[Hit], key=ALL) -> dict[str
     counts = empty_counts()
     now = timezone.now()
     desired: dict[tuple[str, int], Hit] = {(hit[0], hit[1]): hit for hit in hits}
-    existing = Finding.objects.filter(_in_partition(key), rule__in=codes).values_list(
-        "id", "rule", "person_id", "status", "reason", "household_id", "township_id", "village_id"
+    existing = (
+        Finding.objects.filter(_in_partition(key), rule__in=codes)
+        .order_by()
+        .values_list(
+            "id",
+            "rule",
+            "person_id",
+            "status",
+            "reason",
+            "household_id",
+            "township_id",
+            "village_id",
+        )
     )
     refreshed: list[Finding] = []
     cleared: list[Finding] = []
@@ -484,7 +503,7 @@ def write_findings(run: CrosscheckRun, hits: Iterable[Hit], key=ALL) -> dict[str
         household_id,
         township_id,
         village_id,
-    ) in existing.iterator(chunk_size=BATCH_SIZE):
+    ) in existing.iterator(chunk_size=READ_CHUNK):
         hit = desired.pop((code, person_id), None)
         if hit is None:
             if status in (Finding.Status.OPEN, Finding.Status.HANDLED):
@@ -567,9 +586,11 @@ def insert_new_findings(run: CrosscheckRun, hits: Iterable[Hit], now) -> None:
     with connection.cursor() as cursor:
         raw = getattr(cursor, "cursor", None)
         if connection.vendor == "postgresql" and hasattr(raw, "copy_expert"):
+            suffix = "\t" + "\t".join(_copy_text(value) for value in fixed) + "\n"
             for start in range(0, len(rows), 50000):
                 text = "".join(
-                    "\t".join(_copy_text(value) for value in row) + "\n"
+                    f"{row[0]}\t{row[1]}\t{_copy_text(row[2])}\t{_copy_text(row[3])}"
+                    f"\t{_copy_text(row[4])}\t{_copy_text(row[5])}{suffix}"
                     for row in rows[start : start + 50000]
                 )
                 cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.StringIO(text))

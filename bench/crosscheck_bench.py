@@ -1,0 +1,189 @@
+"""Cross-check benchmark (issue 4 speed goals), run by `make bench` or on its own:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench python bench/crosscheck_bench.py
+    python bench/crosscheck_bench.py --persons 1000000
+
+Builds a synthetic county (bench/county_data.py: N certified persons with survey
+answers, about 2.5 × N roster members, a civil-affairs roster, task-area records) in
+the database DATABASE_URL names, after emptying its registry, import and findings
+tables. Then, each in a fresh process so peak memory is the cross-check's own:
+
+1. a full cross-check (first run: every finding is new);
+2. a re-run with nothing changed, which must write nothing (asserted: no finding row
+   updated, no event, no new finding);
+3. the same re-run evaluated township by township (the fan-out's partitions run
+   one after another in one process).
+
+Prints one JSON line of figures. Targets on PostgreSQL with 2 cores: full ≤ 10 s and
+re-run ≤ 10 s at 60,000 persons; ≤ 3 minutes at 1,000,000.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+AS_OF = "2026-06-30"
+TARGETS = {60000: 10.0, 1000000: 180.0}
+
+
+def setup_django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huoqiu.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijkl")
+    os.environ.pop("REDIS_URL", None)  # in-process, like run_all.py
+    import django
+
+    django.setup()
+
+
+def peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def empty_tables():
+    """Remove earlier data the cross-check would read (the bench database only)."""
+    from django.db import connection
+
+    from cases.models import (
+        AssistanceMeasure,
+        Certificate,
+        EducationPlan,
+        Household,
+        HouseholdMember,
+        Pairing,
+        Person,
+        RehabService,
+    )
+    from monitoring.models import (
+        CrosscheckRun,
+        Finding,
+        FindingEvent,
+        ImportBatch,
+        RosterHousehold,
+        RosterMember,
+        SurveyRecord,
+    )
+    from subsidies.models import BenefitRecord
+
+    models = [
+        FindingEvent,
+        Finding,
+        CrosscheckRun,
+        BenefitRecord,
+        SurveyRecord,
+        RosterMember,
+        RosterHousehold,
+        EducationPlan,
+        RehabService,
+        Pairing,
+        AssistanceMeasure,
+        HouseholdMember,
+        Certificate,
+        Household,
+        Person,
+        ImportBatch,
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
+            cursor.execute(f"TRUNCATE {tables} CASCADE")
+        else:
+            for model in models:
+                model.objects.all()._raw_delete(model.objects.db)
+
+
+def phase_generate(persons: int) -> dict:
+    setup_django()
+    from bench.county_data import build
+
+    started = time.perf_counter()
+    empty_tables()
+    counts = build(persons)
+    return {"generate_s": round(time.perf_counter() - started, 1), "rows": counts}
+
+
+def phase_run(mode: str) -> dict:
+    setup_django()
+    from datetime import date
+
+    from django.db.models import Max
+
+    from monitoring.crosscheck import run_crosscheck
+    from monitoring.models import Finding, FindingEvent
+
+    as_of = date.fromisoformat(AS_OF)
+    before_events = FindingEvent.objects.count()
+    before_updated = Finding.objects.aggregate(m=Max("updated_at"))["m"]
+    started = time.perf_counter()
+    run = run_crosscheck(as_of, partitioned=mode == "partitioned")
+    seconds = time.perf_counter() - started
+    result = {
+        "seconds": round(seconds, 2),
+        "peak_mb": peak_mb(),
+        "new": run.new,
+        "still_open": run.still_open,
+        "cleared": run.cleared,
+    }
+    if mode != "full":
+        updated = (
+            Finding.objects.filter(updated_at__gt=before_updated).count() if before_updated else 0
+        )
+        result["rows_written"] = updated + FindingEvent.objects.count() - before_events
+        assert run.new == 0 and run.cleared == 0, "a re-run over unchanged data changed findings"
+        assert result["rows_written"] == 0, "a re-run over unchanged data wrote finding rows"
+    else:
+        result["findings"] = Finding.objects.count()
+    return result
+
+
+def child(*args) -> dict:
+    completed = subprocess.run(
+        [sys.executable, __file__, *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stderr[-4000:])
+        raise SystemExit(f"{args[0]} failed")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=60000)
+    parser.add_argument("--phase", choices=["generate", "full", "rerun", "partitioned"])
+    parser.add_argument("--skip-generate", action="store_true", help="reuse the data in the DB")
+    args = parser.parse_args()
+    if args.phase == "generate":
+        print(json.dumps(phase_generate(args.persons), ensure_ascii=False))
+        return 0
+    if args.phase:
+        print(json.dumps(phase_run(args.phase)))
+        return 0
+
+    setup_django()
+    from django.db import connection
+
+    figures = {"bench": "crosscheck", "persons": args.persons, "backend": connection.vendor}
+    connection.close()
+    if not args.skip_generate:
+        figures.update(child("--phase", "generate", "--persons", str(args.persons)))
+    figures["full"] = child("--phase", "full")
+    figures["rerun"] = child("--phase", "rerun")
+    figures["rerun_partitioned"] = child("--phase", "partitioned")
+    target = TARGETS.get(args.persons)
+    if target and connection.vendor == "postgresql":
+        figures["target_s"] = target
+        figures["within_target"] = (
+            figures["full"]["seconds"] <= target and figures["rerun"]["seconds"] <= target
+        )
+    print(json.dumps(figures, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
