@@ -51,10 +51,13 @@ from .geography import COUNTY_CODE
 from .history import change_row
 from .identity import check_character
 from .models import (
+    AssistanceMeasure,
     Certificate,
     ChangeRecord,
+    EducationPlan,
     Household,
     HouseholdMember,
+    Pairing,
     Person,
     Role,
     Township,
@@ -97,6 +100,9 @@ class DemoSummary:
     roster_households_monitored: int = 0
     roster_members: int = 0
     roster_only_households: int = 0
+    pairings: int = 0
+    assistance_measures: int = 0
+    education_plans: int = 0
     users: list = field(default_factory=list)  # (username, description, scope label)
     seconds: float = 0.0
 
@@ -472,6 +478,9 @@ class _Tables:
         self.survey = _Table(SurveyRecord, SURVEY_FIELDS)
         self.roster_households = _Table(RosterHousehold, ROSTER_HOUSEHOLD_FIELDS)
         self.roster_members = _Table(RosterMember, ROSTER_MEMBER_FIELDS)
+        self.pairings = _Table(Pairing, PAIRING_FIELDS)
+        self.measures = _Table(AssistanceMeasure, MEASURE_FIELDS)
+        self.education_plans = _Table(EducationPlan, EDUCATION_FIELDS)
 
     def in_order(self) -> list[_Table]:
         """Referenced tables first."""
@@ -483,6 +492,9 @@ class _Tables:
             self.survey,
             self.roster_households,
             self.roster_members,
+            self.pairings,
+            self.measures,
+            self.education_plans,
         ]
 
 
@@ -534,6 +546,40 @@ ROSTER_HOUSEHOLD_FIELDS = (
     "is_current",
     "batch",
 )
+PAIRING_FIELDS = (
+    "household",
+    "helper_name",
+    "helper_unit",
+    "helper_phone",
+    "started_on",
+    "ended_on",
+    "helper_kind",
+    "end_reason",
+)
+MEASURE_FIELDS = (
+    "household",
+    "kind",
+    "description",
+    "responsible_unit",
+    "started_on",
+    "ended_on",
+    "result",
+)
+EDUCATION_FIELDS = ("person", "placement", "school", "not_enrolled_reason", "verified_on")
+HELPER_UNITS = ["县残联", "县乡村振兴局", "县民政局", "县卫健委", "县教育局", "镇政府", "村委会"]
+MEASURE_BY_RISK = {
+    "因残": (AssistanceMeasure.Kind.HEALTH, "康复服务与辅具适配", "乡镇卫生院"),
+    "因病": (AssistanceMeasure.Kind.HEALTH, "医疗救助与家庭医生签约", "县卫健委"),
+    "因学": (AssistanceMeasure.Kind.EDUCATION, "教育资助", "县教育局"),
+    "因灾": (AssistanceMeasure.Kind.HOUSING, "危房改造", "县住建局"),
+    "因意外事故": (AssistanceMeasure.Kind.TEMPORARY_RELIEF, "临时救助", "县民政局"),
+    "因务工就业不稳": (AssistanceMeasure.Kind.EMPLOYMENT, "公益性岗位安置", "县人社局"),
+    "缺劳动力": (AssistanceMeasure.Kind.SAFETY_NET, "纳入低保", "县民政局"),
+    "其他": (AssistanceMeasure.Kind.INDUSTRY, "产业奖补", "镇政府"),
+}
+ROSTER_TYPE = ROSTER_HOUSEHOLD_FIELDS.index("household_type")
+ROSTER_IDENTIFIED = ROSTER_HOUSEHOLD_FIELDS.index("identified_on")
+ROSTER_RISKS = ROSTER_HOUSEHOLD_FIELDS.index("risk_types")
 ROSTER_MEMBER_FIELDS = (
     "household",
     "person",
@@ -747,7 +793,59 @@ def _plan_survey(builder: _Builder, households: list[_Household], batch, tables:
             household.income = _money(max(1800.0, rng.lognormvariate(math.log(11000), 0.42)))
         for member in household.members:
             if member.certified:
-                tables.survey.add(*_survey_row(builder, member, household, batch.pk))
+                row = _survey_row(builder, member, household, batch.pk)
+                tables.survey.add(*row)
+                if 6 <= member.age <= 15 and row[IN_SCHOOL] == TriState.NO:
+                    _maybe_education_plan(builder, member, row[SURVEYED_ON], tables)
+
+
+IN_SCHOOL = SURVEY_FIELDS.index("in_school")
+SURVEYED_ON = SURVEY_FIELDS.index("surveyed_on")
+
+
+def _maybe_education_plan(builder: _Builder, member: _Member, surveyed_on: date, tables):
+    """Most school-age children out of school already have a plan (一人一案); some do not."""
+    rng = builder.rng
+    if rng.random() >= 0.6:
+        return
+    placement = rng.choices(list(EducationPlan.Placement), weights=[10, 25, 50, 15])[0]
+    school, reason = "", ""
+    if placement == EducationPlan.Placement.NOT_ENROLLED:
+        reason = rng.choice(["病情较重，暂缓入学", "家长暂不同意", "正在康复治疗"])
+    elif placement == EducationPlan.Placement.SPECIAL_SCHOOL:
+        school = "霍邱县特殊教育学校"
+    else:
+        school = f"霍邱县第{rng.randint(1, 9)}小学"
+    verified = min(surveyed_on + timedelta(days=rng.randint(5, 60)), builder.as_of)
+    tables.education_plans.add(member.person_id, placement, school, reason, verified)
+
+
+def _plan_help(builder: _Builder, household: _Household, row: tuple, tables):
+    """Pairing and assistance for most monitored households (rules P01 and Q01 see the rest)."""
+    rng = builder.rng
+    if row[ROSTER_TYPE] != HouseholdType.MONITORED:
+        return
+    identified = row[ROSTER_IDENTIFIED]
+    if rng.random() < 0.85:
+        started = identified + timedelta(days=rng.randint(3, 40))
+        if started <= builder.as_of:
+            male = rng.random() < 0.6
+            tables.pairings.add(
+                household.pk,
+                builder.surname() + builder.given_name(male),
+                rng.choice(HELPER_UNITS),
+                f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
+                started,
+                None,
+                "party_member" if rng.random() < 0.6 else "cadre",
+                "",
+            )
+    if rng.random() < 0.8:
+        started = identified + timedelta(days=rng.randint(5, 60))
+        if started <= builder.as_of:
+            risk = (row[ROSTER_RISKS] or ["其他"])[0]
+            kind, description, unit = MEASURE_BY_RISK.get(risk, MEASURE_BY_RISK["其他"])
+            tables.measures.add(household.pk, kind, description, unit, started, None, "")
 
 
 def _roster_household_row(builder: _Builder, number: str, village, head_name, income, batch_id):
@@ -836,6 +934,7 @@ def _plan_roster(builder, households, villages, batch, tables: _Tables) -> int:
         roster_pk = tables.roster_households.add(*row)
         pairs += [(roster_pk, member) for member in household.members]
         covered += 1
+        _plan_help(builder, household, row, tables)
 
     roster_only = max(1, covered // 4)
     for _ in range(roster_only):
@@ -884,7 +983,7 @@ def _plan_roster(builder, households, villages, batch, tables: _Tables) -> int:
 
 
 def _summarise(summary: DemoSummary, tables: _Tables, roster_only: int):
-    type_index = ROSTER_HOUSEHOLD_FIELDS.index("household_type") + 1
+    type_index = ROSTER_TYPE + 1  # rows start with the primary key
     summary.certified = len(tables.certificates.rows)
     summary.persons = len(tables.persons.rows)
     summary.households = len(tables.households.rows)
@@ -899,6 +998,9 @@ def _summarise(summary: DemoSummary, tables: _Tables, roster_only: int):
     )
     summary.roster_only_households = roster_only
     summary.roster_members = len(tables.roster_members.rows)
+    summary.pairings = len(tables.pairings.rows)
+    summary.assistance_measures = len(tables.measures.rows)
+    summary.education_plans = len(tables.education_plans.rows)
 
 
 def _ensure_users(password: str, villages: list[Village]) -> list[tuple[str, str, str]]:

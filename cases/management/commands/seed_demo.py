@@ -77,6 +77,8 @@ class Command(BaseCommand):
             f"监测户 monitored {summary.roster_households_monitored}，"
             f"仅在名单中 roster only {summary.roster_only_households}）",
             f"  监测名单成员 roster members: {summary.roster_members}",
+            f"  结对帮扶 pairings: {summary.pairings}，帮扶措施 assistance measures:"
+            f" {summary.assistance_measures}，一人一案 education plans: {summary.education_plans}",
             f"演示账号 / demo logins（密码 password: {options['password']}）:",
         ]
         lines += [
