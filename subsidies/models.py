@@ -11,7 +11,7 @@ class PolicyYear(TimeStamped):
     """The county's parameters for one year. Rules read them for the as-of year.
 
     A fresh installation carries defaults for 2021–2030 marked `is_default` so the
-    county knows to confirm them; changes go through `subsidies.services.policy_set`,
+    county knows to confirm them; changes go through `subsidies.policy.policy_set`,
     which records history.
     """
 
