@@ -16,6 +16,14 @@ from tests import factories as f
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _keep_test_connection(monkeypatch):
+    # run_from_argv closes every connection when a command ends: keep the test's one open.
+    from django.core.management import base
+
+    monkeypatch.setattr(base.connections, "close_all", lambda: None)
+
+
 def run_cli(*args) -> tuple[int, str, str]:
     """Run like `python manage.py ...` in this process; returns (exit code, stdout, stderr)."""
     out, err = StringIO(), StringIO()
