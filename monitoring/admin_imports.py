@@ -122,6 +122,15 @@ def _forget(request, token: str) -> None:
     request.session[STAGING_SESSION_KEY] = kept
 
 
+def _remember_outcome(request, token: str, result) -> None:
+    """Keep the preview's outcome with the staged file (the confirm step reads it)."""
+    for entry in request.session.get(STAGING_SESSION_KEY, []):
+        if entry["token"] == token:
+            entry["invalid"] = result.invalid_count
+            entry["file_error"] = bool(result.file_error)
+            request.session.modified = True
+
+
 class ConfirmForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)
     skip_invalid = forms.BooleanField(label="跳过错误行", required=False)
@@ -304,6 +313,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def _preview(self, request, entry: dict, confirm_error: str = ""):
         result = import_validate(entry["source"], _staging_dir() / entry["file"])
+        _remember_outcome(request, entry["token"], result)
         form = ConfirmForm(initial={"token": entry["token"], "skip_invalid": entry["skip_invalid"]})
         return TemplateResponse(
             request,
@@ -332,17 +342,16 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         entry = _staged_entry(request, form.cleaned_data["token"])
         skip_invalid = form.cleaned_data["skip_invalid"]
         staged = _staging_dir() / entry["file"]
-        if not skip_invalid:
-            result = import_validate(entry["source"], staged)
-            if result.file_error:
-                return self._preview(request, entry, "文件无法导入：请按上面的说明修改后重新上传")
-            if result.errors:
-                return self._preview(
-                    request,
-                    entry,
-                    f"文件中有{result.invalid_count}行错误：按严格模式不会写入任何数据。"
-                    "请勾选“跳过错误行”只导入正确的行，或修改文件后重新上传",
-                )
+        # The staged file cannot change after the preview: its outcome decides here.
+        if entry.get("file_error"):
+            return self._preview(request, entry, "文件无法导入：请按上面的说明修改后重新上传")
+        if entry.get("invalid") and not skip_invalid:
+            return self._preview(
+                request,
+                entry,
+                f"文件中有{entry['invalid']}行错误：按严格模式不会写入任何数据。"
+                "请勾选“跳过错误行”只导入正确的行，或修改文件后重新上传",
+            )
         batch = import_create_batch(
             entry["source"],
             staged,

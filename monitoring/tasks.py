@@ -151,7 +151,26 @@ def queue_import(batch_id: int) -> None:
     """Queue `import_batch_task` once the surrounding transaction commits.
 
     Without a broker (no REDIS_URL) Celery runs eagerly: the import runs in-process.
+    If the broker cannot be reached the batch is marked failed (nothing was written)
+    rather than left waiting forever.
     """
     from django.db import transaction
 
-    transaction.on_commit(lambda: import_batch_task.delay(batch_id))
+    def send() -> None:
+        try:
+            import_batch_task.delay(batch_id)
+        except Exception:
+            import logging
+
+            from django.utils import timezone
+
+            from .models import ImportBatch
+
+            logging.getLogger(__name__).exception("could not queue import batch %s", batch_id)
+            ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.PENDING).update(
+                status=ImportBatch.Status.FAILED,
+                message="后台任务队列暂时不可用，本批次未写入任何数据。请稍后重新上传，或联系管理员",
+                finished_at=timezone.now(),
+            )
+
+    transaction.on_commit(send)

@@ -138,3 +138,21 @@ def test_real_worker_runs_a_queued_import(tmp_path, worker_media, celery_worker_
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.DONE
     assert Person.objects.count() == 3
+
+
+def test_unreachable_broker_fails_the_batch_instead_of_leaving_it_queued(
+    media, survey_file, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("Connection refused")
+
+    monkeypatch.setattr(import_batch_task, "delay", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = pending_batch(survey_file)
+        queue_import(batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.FAILED
+    assert "任务队列" in batch.message
+    assert not Person.objects.exists()
