@@ -35,6 +35,8 @@ all findings, so an open finding not written by the latest run was confirmed by 
 
 import io
 import logging
+import os
+import socket
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -47,7 +49,10 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from cases.audit import audit_crosscheck_run
+from cases.faults import fault_point
 from cases.identity import age_on
+from cases.locks import LockBusy, is_locked, process_lock
 from cases.models import AssistanceMeasure, EducationPlan, Pairing, RehabService, Township
 from subsidies.models import BenefitRecord, BenefitType
 from subsidies.policy import policy_for_year
@@ -79,6 +84,8 @@ BATCH_SIZE = 2000
 READ_CHUNK = 10000  # rows per fetch of a streamed (server-side cursor) read
 LOCK_KEY = "huoqiu:crosscheck:lock"
 LOCK_TIMEOUT = 3600  # seconds; also how long a crashed run blocks the next one at most
+RUNNER_LOCK = "crosscheck-runner"  # cases.locks process lock of in-process runs
+IN_PROCESS_MARK = "进程内运行 pid "  # message of a RUNNING in-process run (see begin_run)
 CIVIL_TYPES = (
     BenefitType.DIBAO,
     BenefitType.TEKUN,
@@ -681,19 +688,31 @@ def add_counts(total: dict[str, Counter], part: dict[str, Counter]) -> dict[str,
 # --- lock and run record ----------------------------------------------------------------
 
 
-def acquire_lock() -> str:
+def acquire_lock(kind: str = "fanout") -> str:
     """Take the cross-check lock (cache `add`: atomic in Redis) or raise CrosscheckBusy.
 
     With REDIS_URL the lock is shared by every process and worker; without a broker the
     cache is in-process and a RUNNING run row (younger than the lock timeout) guards
     against a second process as well (see `begin_run`).
+
+    `kind="process"` is an in-process run (`run_crosscheck`), which also holds the
+    process lock `RUNNER_LOCK` (released by the database when the process dies). A
+    cache lock left by a killed in-process run is taken over at once instead of
+    blocking every run until it expires (issue 7: a killed run can be run again).
     """
-    token = uuid.uuid4().hex
+    token = f"{kind}:{uuid.uuid4().hex}"
     if not cache.add(LOCK_KEY, token, timeout=LOCK_TIMEOUT):
-        raise CrosscheckBusy(
-            "另一次比对正在运行，本次未执行，请稍后再试 / another cross-check is running; "
-            "this one was not started"
+        holder = cache.get(LOCK_KEY) or ""
+        holder_dead = holder.startswith("process:") and (
+            kind == "process" or not is_locked(RUNNER_LOCK)
         )
+        if not holder_dead:
+            raise CrosscheckBusy(
+                "另一次比对正在运行，本次未执行，请稍后再试 / another cross-check is running; "
+                "this one was not started"
+            )
+        logger.warning("cross-check lock of a killed run taken over (%s)", holder)
+        cache.set(LOCK_KEY, token, timeout=LOCK_TIMEOUT)
     return token
 
 
@@ -717,15 +736,29 @@ def latest_batches() -> list[ImportBatch]:
     return batches
 
 
-def begin_run(as_of: date, user=None) -> tuple[CrosscheckRun, str, Policy]:
+def begin_run(
+    as_of: date, user=None, *, in_process: bool = False
+) -> tuple[CrosscheckRun, str, Policy]:
     """Take the lock, create the RUNNING run record with its batches, load the policy.
 
     Raises CrosscheckBusy (nothing recorded) or PolicyMissing (the run is recorded as
     failed with the reason, so the nightly job's failure shows in the admin).
+
+    `in_process=True` (from `run_crosscheck`, holding `RUNNER_LOCK`): a RUNNING run
+    that an in-process run left behind is one whose process died (a live one would hold
+    the runner lock): it is marked failed at once, so the run can simply be started again.
     """
-    token = acquire_lock()
+    token = acquire_lock("process" if in_process else "fanout")
     try:
         now = timezone.now()
+        if in_process:
+            CrosscheckRun.objects.filter(
+                status=CrosscheckRun.Status.RUNNING, message__startswith=IN_PROCESS_MARK
+            ).update(
+                status=CrosscheckRun.Status.FAILED,
+                finished_at=now,
+                message="运行中断（进程被终止），本次未改动任何比对结果",
+            )
         stale_before = now - timedelta(seconds=LOCK_TIMEOUT)
         CrosscheckRun.objects.filter(
             status=CrosscheckRun.Status.RUNNING, started_at__lt=stale_before
@@ -741,6 +774,9 @@ def begin_run(as_of: date, user=None) -> tuple[CrosscheckRun, str, Policy]:
             status=CrosscheckRun.Status.RUNNING,
             triggered_by=user if getattr(user, "is_authenticated", False) else None,
             started_at=now,
+            message=f"{IN_PROCESS_MARK}{os.getpid()}@{socket.gethostname()}"[:500]
+            if in_process
+            else "",
         )
         run.batches.set(latest_batches())
         try:
@@ -761,18 +797,22 @@ def finish_run(run: CrosscheckRun, counts: dict[str, Counter], policy: Policy) -
     run.by_rule = {code: dict(counts[code]) for code in sorted(counts)}
     for name in COUNT_KEYS:
         setattr(run, name, sum(counter[name] for counter in counts.values()))
-    if policy.is_default:
-        run.message = f"{policy.year}年度政策参数为系统默认值，尚待县残联确认"
+    run.message = (
+        f"{policy.year}年度政策参数为系统默认值，尚待县残联确认" if policy.is_default else ""
+    )
     run.save()
+    audit_crosscheck_run(run)
     return run
 
 
 def fail_run(run: CrosscheckRun, error: BaseException) -> None:
-    CrosscheckRun.objects.filter(pk=run.pk, status=CrosscheckRun.Status.RUNNING).update(
+    failed = CrosscheckRun.objects.filter(pk=run.pk, status=CrosscheckRun.Status.RUNNING).update(
         status=CrosscheckRun.Status.FAILED,
         finished_at=timezone.now(),
         message=(str(error) or type(error).__name__)[:500],
     )
+    if failed:
+        audit_crosscheck_run(CrosscheckRun.objects.get(pk=run.pk))
 
 
 def run_crosscheck(
@@ -784,7 +824,20 @@ def run_crosscheck(
     same findings); the default loads the county in one pass.
     """
     as_of = as_of or timezone.localdate()
-    run, token, policy = begin_run(as_of, user)
+    # One in-process run at a time, across processes; the database drops this lock when
+    # the process dies, which is how a killed run's leftovers are recognised (begin_run).
+    try:
+        with process_lock(RUNNER_LOCK, wait=False):
+            return _run_in_process(as_of, user, partitioned)
+    except LockBusy:
+        raise CrosscheckBusy(
+            "另一次比对正在运行，本次未执行，请稍后再试 / another cross-check is running; "
+            "this one was not started"
+        ) from None
+
+
+def _run_in_process(as_of: date, user, partitioned: bool) -> CrosscheckRun:
+    run, token, policy = begin_run(as_of, user, in_process=True)
     started = time.monotonic()
     try:
         counts = empty_counts()
@@ -796,6 +849,7 @@ def run_crosscheck(
                     as_of, policy, key, civil_present=civil_present, township_names=names
                 )
                 add_counts(counts, write_findings(run, evaluate(dataset), key))
+                fault_point("crosscheck.written")  # fault tests kill the process here
             finish_run(run, counts, policy)
     except BaseException as error:
         fail_run(run, error)

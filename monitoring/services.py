@@ -35,6 +35,8 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from cases.audit import audit_import_batch
+from cases.locks import process_lock
 from cases.models import Township
 
 from .importing import engine, writer
@@ -136,7 +138,18 @@ class _Progress:
 
 
 def import_run(batch_id: int, progress: Callable[[int], None] | None = None) -> ImportBatch:
-    """Run a pending batch. A batch that is not pending is returned as it is."""
+    """Run a pending batch. A batch that is not pending is returned as it is.
+
+    Two runs of the same source never interleave: the whole run holds that source's
+    process lock (`cases.locks`: a PostgreSQL advisory lock), so a second import of the
+    source waits until the first has finished. Each run is audited (issue 7).
+    """
+    source = ImportBatch.objects.filter(pk=batch_id).values_list("source", flat=True).first()
+    with process_lock(f"import:{source}"):
+        return _import_run(batch_id, progress)
+
+
+def _import_run(batch_id: int, progress) -> ImportBatch:
     claimed = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.PENDING).update(
         status=ImportBatch.Status.RUNNING, started_at=timezone.now(), progress=0
     )
@@ -157,6 +170,7 @@ def import_run(batch_id: int, progress: Callable[[int], None] | None = None) -> 
         )[:500]
         batch.finished_at = timezone.now()
         batch.save()
+    audit_import_batch(batch)
     return batch
 
 
