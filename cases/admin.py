@@ -937,8 +937,9 @@ class AssistanceMeasureAdmin(SearchNormalisingMixin, HistoryAdmin):
         return obj.household.township.name
 
 
-# Admin of the case-work records of the six task areas (registers the models not above).
-from . import admin_taskareas  # noqa: E402, F401
-
-# The audit trail (read-only, searchable, exportable; issue 7).
-from . import admin_audit  # noqa: E402, F401
+# Loaded last, they build on the classes above: the case-work records of the six task
+# areas (registers the models not above) and the audit trail (read-only; issue 7).
+from . import (  # noqa: E402
+    admin_audit,  # noqa: F401
+    admin_taskareas,  # noqa: F401
+)
