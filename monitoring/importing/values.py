@@ -174,6 +174,9 @@ def decimal_amount(raw, *, label: str = "金额", allow_negative: bool = True) -
             value = Decimal(cleaned)
         except InvalidOperation:  # pragma: no cover - the pattern already guards this
             raise ValueProblem(f"{label}“{shown(raw)}”不是有效的数字") from None
+    # The limit first: quantizing a huge number (1e+26) exceeds Decimal's precision.
+    if abs(value) >= _MONEY_LIMIT:
+        raise ValueProblem(f"{label}“{shown(raw)}”过大，请核对（单位是元）")
     value = value.quantize(_CENT, rounding=ROUND_HALF_UP)
     if abs(value) >= _MONEY_LIMIT:
         raise ValueProblem(f"{label}“{shown(raw)}”过大，请核对（单位是元）")
