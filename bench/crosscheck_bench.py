@@ -108,6 +108,23 @@ def phase_generate(persons: int) -> dict:
     return {"generate_s": round(time.perf_counter() - started, 1), "rows": counts}
 
 
+def phase_reset() -> dict:
+    """Remove the findings and runs, keeping the county: the next run is a first run."""
+    setup_django()
+    from django.db import connection
+
+    from monitoring.models import CrosscheckRun, Finding, FindingEvent, SurveyRecord
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            tables = [m._meta.db_table for m in (FindingEvent, Finding, CrosscheckRun)]
+            cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+        else:
+            for model in (FindingEvent, Finding, CrosscheckRun):
+                model.objects.all()._raw_delete(model.objects.db)
+    return {"persons_in_db": SurveyRecord.objects.count()}
+
+
 def phase_run(mode: str) -> dict:
     setup_django()
     from datetime import date
@@ -155,11 +172,18 @@ def child(*args) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=60000)
-    parser.add_argument("--phase", choices=["generate", "full", "rerun", "partitioned"])
-    parser.add_argument("--skip-generate", action="store_true", help="reuse the data in the DB")
+    parser.add_argument("--phase", choices=["generate", "reset", "full", "rerun", "partitioned"])
+    parser.add_argument(
+        "--skip-generate",
+        action="store_true",
+        help="reuse the county already in the database (its findings are removed first)",
+    )
     args = parser.parse_args()
     if args.phase == "generate":
         print(json.dumps(phase_generate(args.persons), ensure_ascii=False))
+        return 0
+    if args.phase == "reset":
+        print(json.dumps(phase_reset()))
         return 0
     if args.phase:
         print(json.dumps(phase_run(args.phase)))
@@ -170,7 +194,9 @@ def main() -> int:
 
     figures = {"bench": "crosscheck", "persons": args.persons, "backend": connection.vendor}
     connection.close()
-    if not args.skip_generate:
+    if args.skip_generate:
+        figures.update(child("--phase", "reset"))
+    else:
         figures.update(child("--phase", "generate", "--persons", str(args.persons)))
     figures["full"] = child("--phase", "full")
     figures["rerun"] = child("--phase", "rerun")
