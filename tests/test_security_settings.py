@@ -15,22 +15,40 @@ REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery"
 
 
+def env_example() -> dict[str, str]:
+    """deploy/huoqiu.env.example as a dict (what operators copy to /etc/huoqiu/huoqiu.env)."""
+    values = {}
+    for line in (REPO / "deploy" / "huoqiu.env.example").read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
 def production_env(tmp_path, **overrides) -> dict:
-    """What deploy/huoqiu.env.example sets, with a fresh key; nothing from this process."""
+    """The shipped env example with a fresh key and local paths; nothing from this process."""
     env = {
+        **env_example(),
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "huoqiu.settings",
         "SECRET_KEY": secrets.token_urlsafe(50),
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "huoqiu.example.cn",
-        "CSRF_TRUSTED_ORIGINS": "https://huoqiu.example.cn",
-        "SECURE_SSL_REDIRECT": "1",
-        "BEHIND_TLS_PROXY": "1",
         "VAR_DIR": str(tmp_path / "var"),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",  # check --deploy needs no server
+        "REDIS_URL": "",
     }
     env.update(overrides)
     return {key: value for key, value in env.items() if value is not None}
+
+
+def test_env_example_is_production_like():
+    example = env_example()
+    assert example["DEBUG"] == "0" and example["SECURE_SSL_REDIRECT"] == "1"
+    assert int(example["SECURE_HSTS_SECONDS"]) >= 31536000
+    assert int(example["AUDIT_RETENTION_DAYS"]) >= 183
+    assert example["SECRET_KEY"].startswith("change-me")  # never a real key in the repository
 
 
 def manage(env, *args) -> subprocess.CompletedProcess:
