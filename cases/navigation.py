@@ -1,8 +1,8 @@
 """The main navigation: one list, filtered by the user's role.
 
-An item with `url_name=None` is a placeholder for a page a later issue builds
-(工作台, 家庭, 比对发现, 导入, 统计): it is not shown until it gets a URL name.
-To add a page, give its item a URL name and the roles that may use it.
+An item with `url_name=None` is a placeholder for a page not built yet: it is not
+shown until it gets a URL name. To add a page, give its item a URL name and the roles
+that may use it. Pages check the role themselves too (a hidden link is no protection).
 """
 
 from dataclasses import dataclass
@@ -26,22 +26,23 @@ class NavItem:
 
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("home", "首页", "home", ALL_ROLES),
-    # issue 6: the township/village work queue
-    NavItem(
-        "workbench",
-        "工作台",
-        None,
-        frozenset({Role.COUNTY_ADMIN, Role.TOWNSHIP_STAFF, Role.VILLAGE_MEMBER}),
-    ),
+    # issue 6: key counts, charts and rates for the user's scope
+    NavItem("workbench", "工作台", "cases:dashboard", ALL_ROLES),
+    # issue 6: the work queue of cross-check findings (read-only for county viewers)
+    NavItem("findings", "比对发现", "monitoring:finding_list", COUNTY | {Role.TOWNSHIP_STAFF}),
     NavItem("persons", "人员", "cases:person_list", ALL_ROLES),
     # issue 6: households and their monitoring cases
-    NavItem("households", "家庭", None, ALL_ROLES),
-    # issue 6: cross-check findings (read-only for county viewers)
-    NavItem("findings", "比对发现", None, COUNTY | {Role.TOWNSHIP_STAFF}),
-    # issue 6: upload page for the three sources (county admins only)
-    NavItem("imports", "导入", None, frozenset({Role.COUNTY_ADMIN})),
-    # issue 6: indicators per township and county
-    NavItem("stats", "统计", None, COUNTY | {Role.TOWNSHIP_STAFF}),
+    NavItem("households", "家庭", "cases:household_list", ALL_ROLES),
+    # issue 6: visits (village committee members record home visits)
+    NavItem("visits", "走访", "cases:visit_list", ALL_ROLES),
+    # issue 6: indicators per township and county (SPEC §7)
+    NavItem("stats", "统计", "cases:stats", COUNTY | {Role.TOWNSHIP_STAFF}),
+    # upload page for the three sources (county admins only)
+    NavItem("imports", "导入", "monitoring:import_list", frozenset({Role.COUNTY_ADMIN})),
+    # issue 6: cross-check runs and "run now" (county admins only)
+    NavItem("runs", "比对运行", "monitoring:run_list", frozenset({Role.COUNTY_ADMIN})),
+    # issue 6: policy parameters per year (county admins only)
+    NavItem("policy", "政策参数", "subsidies:policy_list", frozenset({Role.COUNTY_ADMIN})),
     NavItem("admin", "管理后台", "admin:index", frozenset({Role.COUNTY_ADMIN})),
 )
 

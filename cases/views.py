@@ -10,7 +10,7 @@ from django.contrib.auth.views import LoginView
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from .audit import audit_list, audit_view
+from .audit import audit_list
 from .forms import LoginForm
 from .scope import scope_for, scope_safe
 from .selectors import (
@@ -18,7 +18,6 @@ from .selectors import (
     PersonFilter,
     page_of,
     parse_page_number,
-    person_detail,
     person_list,
 )
 
@@ -72,11 +71,4 @@ def persons(request):
     return render(request, "cases/person_list.html", context)
 
 
-@scope_safe(how="one person via selectors.person_detail (get_in_scope_or_404)")
-@login_required
-@require_GET
-def person(request, pk: int):
-    """One person's basic record; 404 outside the user's scope."""
-    record = person_detail(request.user, pk)
-    audit_view(request, record)
-    return render(request, "cases/person_detail.html", {"person": record, "nav": "persons"})
+# The person page (`cases:person_detail`) is `cases.views_household.person` (issue 6).

@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+"""Pages of the subsidies app, namespaced `subsidies:` (issue 6)."""
+
+from django.urls import path
+
+from . import views
 
 app_name = "subsidies"
-urlpatterns: list = []
+urlpatterns = [
+    path("persons/<int:pk>/benefits/new/", views.benefit_create, name="benefit_create"),
+    path("policy/", views.policy_list, name="policy_list"),
+    path("policy/<int:pk>/", views.policy_edit, name="policy_edit"),
+]

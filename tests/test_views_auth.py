@@ -151,17 +151,57 @@ def nav_keys(html: str) -> list[str]:
 
 
 def test_navigation_shows_only_what_the_role_may_use(client, hekou_user, village_user):
+    # Township staff: their work; no imports, runs, policy or admin (issue 6 pages).
     client.force_login(hekou_user)
-    assert nav_keys(client.get(reverse("home")).content.decode()) == ["home", "persons"]
+    assert nav_keys(client.get(reverse("home")).content.decode()) == [
+        "home",
+        "workbench",
+        "findings",
+        "persons",
+        "households",
+        "visits",
+        "stats",
+    ]
 
+    # Village committee members: their village's persons, households and visits.
     client.force_login(village_user)
-    assert nav_keys(client.get(reverse("home")).content.decode()) == ["home", "persons"]
+    assert nav_keys(client.get(reverse("home")).content.decode()) == [
+        "home",
+        "workbench",
+        "persons",
+        "households",
+        "visits",
+    ]
 
     admin = factories.user_with_role("county_admin", username="boss")
     admin.is_staff = True
     admin.save()
     client.force_login(admin)
-    assert nav_keys(client.get(reverse("home")).content.decode()) == ["home", "persons", "admin"]
+    assert nav_keys(client.get(reverse("home")).content.decode()) == [
+        "home",
+        "workbench",
+        "findings",
+        "persons",
+        "households",
+        "visits",
+        "stats",
+        "imports",
+        "runs",
+        "policy",
+        "admin",
+    ]
+
+    viewer = factories.user_with_role("county_viewer", username="reader")
+    client.force_login(viewer)
+    assert nav_keys(client.get(reverse("home")).content.decode()) == [
+        "home",
+        "workbench",
+        "findings",
+        "persons",
+        "households",
+        "visits",
+        "stats",
+    ]
 
     nobody = factories.UserFactory(username="nobody")
     client.force_login(nobody)
