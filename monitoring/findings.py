@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from django.db import transaction
 from django.utils import timezone
 
+from cases.exports import FORMULA_PREFIXES, safe_cell
 from cases.scope import scope_for, scoped
 
 from .models import Finding, FindingEvent
@@ -173,12 +174,11 @@ def export_rows(status: str = "open") -> Iterator[dict]:
         }
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = FORMULA_PREFIXES
 
 
 def neutralise(value):
     """Spreadsheet formula injection: a text cell starting with = + - @ tab or CR gets a
-    leading apostrophe, so Excel/WPS show it as text instead of running it."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    leading apostrophe, so Excel/WPS show it as text instead of running it.
+    The project's one implementation is `cases.exports.safe_cell`."""
+    return safe_cell(value)

@@ -20,6 +20,7 @@ from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.worksheet import Worksheet
 
 from cases.casework_base import NotPermitted, today
+from cases.exports import safe_cell
 from cases.geography import COUNTY_NAME
 from cases.scope import scope_for
 
@@ -27,7 +28,6 @@ from .models import BenefitType
 from .selectors import PAYMENT_BENEFITS, payment_rows, pension_contribution_rows
 
 REPORTING_UNIT = "霍邱县残疾人联合会"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 HEADERS = (
     ("序号", 6),
     ("乡镇", 14),
@@ -56,10 +56,9 @@ class RosterResult:
 
 
 def safe_text(value):
-    """Neutralise formula injection: text starting with = + - @ tab or CR gets a leading '."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    """Neutralise formula injection: text starting with = + - @ tab or CR gets a leading '
+    (the project's one implementation, `cases.exports.safe_cell`)."""
+    return safe_cell(value)
 
 
 def _require_county_admin(user):

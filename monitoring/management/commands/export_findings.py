@@ -12,7 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from monitoring.findings import EXPORT_HEADERS, EXPORT_KEYS, export_rows, neutralise
+from cases.exports import safe_cell
+from monitoring.findings import EXPORT_HEADERS, EXPORT_KEYS, export_rows
 
 SHEET_COLUMNS = (
     "rule",
@@ -78,7 +79,7 @@ def write_csv(rows, stream) -> int:
     writer.writerow([EXPORT_HEADERS[key] for key in SHEET_COLUMNS])
     count = 0
     for row in rows:
-        writer.writerow([neutralise(row[key]) for key in SHEET_COLUMNS])
+        writer.writerow([safe_cell(row[key]) for key in SHEET_COLUMNS])
         count += 1
     return count
 
@@ -91,7 +92,7 @@ def write_xlsx(rows, path: Path) -> int:
     for row in rows:
         cells = []
         for key in SHEET_COLUMNS:
-            cell = WriteOnlyCell(sheet, value=neutralise(row[key]))
+            cell = WriteOnlyCell(sheet, value=safe_cell(row[key]))
             cell.number_format = "@"  # text: IDs never become numbers
             cells.append(cell)
         sheet.append(cells)
