@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import django_filters
+from django import forms
 from django.db.models import (
     Count,
     DateField,
@@ -450,7 +451,10 @@ def households(user) -> QuerySet:
 
 def household_list(user, data, place_list: list[Place]) -> tuple[QuerySet, HouseholdFilter]:
     filterset = HouseholdFilter(
-        data=data or None, queryset=households(user), places=place_list, scope=scope_for(user)
+        data=data if data is not None else {},
+        queryset=households(user),
+        places=place_list,
+        scope=scope_for(user),
     )
     if not filterset.is_valid():
         return filterset.queryset.none(), filterset
@@ -1008,7 +1012,7 @@ class VisitFilter(django_filters.FilterSet):
         label="村（社区）", field_name="household__village_id", empty_label="全部村"
     )
     overdue = django_filters.BooleanFilter(
-        label="只看逾期未访", method="filter_overdue", widget=django_filters.widgets.BooleanWidget()
+        label="只看逾期未访", method="filter_overdue", widget=forms.CheckboxInput
     )
     since = django_filters.DateFilter(
         label="走访日期起", field_name="visited_on", lookup_expr="gte"
@@ -1049,7 +1053,10 @@ def visit_list(user, data, place_list: list[Place]) -> tuple[QuerySet, VisitFilt
         ).order_by("-visited_on", "-pk"),
     )
     filterset = VisitFilter(
-        data=data or None, queryset=queryset, places=place_list, scope=scope_for(user)
+        data=data if data is not None else {},
+        queryset=queryset,
+        places=place_list,
+        scope=scope_for(user),
     )
     if not filterset.is_valid():
         return queryset.none(), filterset

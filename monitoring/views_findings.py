@@ -161,11 +161,24 @@ def _detail(request, finding, *, status=200, **forms):
         "nav": "findings",
         "next": next_url(request, ""),
     }
+    posted = [form for form in forms.values() if form is not None and form.errors]
+    context["problems"] = [
+        error for form in posted for errors in form.errors.values() for error in errors
+    ]
     if writer and decidable:
         context["handle_form"] = forms.get("handle_form") or FindingHandleForm()
         context["dismiss_form"] = forms.get("dismiss_form") or FindingDismissForm()
         if finding.rule in M_RULES and finding.status == Finding.Status.OPEN:
             context["open_case_form"] = forms.get("open_case_form") or FindingOpenCaseForm()
+    # Errors of a posted form the page does not show (e.g. a case for a non-M rule).
+    shown = [value for value in context.values() if hasattr(value, "errors")]
+    context["problems"] = [
+        error
+        for form in forms.values()
+        if form is not None and form not in shown
+        for errors in form.errors.values()
+        for error in errors
+    ]
     return render(request, "monitoring/finding_detail.html", context, status=status)
 
 
