@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
 from cases.models import Certificate, ChangeRecord, Household, HouseholdMember, Person, Village
+from monitoring.importing.bulk import BulkTable
 from monitoring.models import ImportBatch, RosterHousehold, RosterMember, SurveyRecord
 from monitoring.services import (
     import_civil_file,
@@ -179,10 +180,14 @@ def test_unreadable_file_is_rejected_with_a_message(tmp_path):
 
 
 def test_database_error_rolls_back_everything(tmp_path, monkeypatch):
-    def broken_bulk_create(*args, **kwargs):
-        raise IntegrityError("simulated failure")
+    original = BulkTable.insert
 
-    monkeypatch.setattr(SurveyRecord.objects, "bulk_create", broken_bulk_create)
+    def failing_insert(self, rows, *args, **kwargs):
+        if self.model is SurveyRecord:
+            raise IntegrityError("simulated failure")
+        return original(self, rows, *args, **kwargs)
+
+    monkeypatch.setattr(BulkTable, "insert", failing_insert)
     batch = import_survey_file(survey_file(tmp_path, [survey_row(1), survey_row(2)]))
     assert batch.status == "failed"
     assert "未写入任何数据" in batch.message and "simulated failure" in batch.message
@@ -232,7 +237,13 @@ def test_survey_builds_the_registry(tmp_path, admin_user):
     assert person.certificate.number == child["残疾人证号"]
     history = ChangeRecord.objects.filter(source=f"导入批次 {batch.pk}")
     assert history.filter(model="cases.person", action="create").count() == 2
-    assert history.filter(model="monitoring.surveyrecord", action="create").count() == 2
+    assert history.filter(model="cases.certificate", action="create").count() == 2
+    assert history.filter(model="cases.household", action="create").count() == 1
+    assert history.filter(model="cases.householdmember", action="create").count() == 2
+    # source-data rows carry their batch; only their changes get history rows
+    assert not history.filter(model="monitoring.surveyrecord").exists()
+    created = history.get(model="cases.person", object_id=str(person.pk)).changes
+    assert created["name"] == [None, child["姓名"]] and created["id_number"] == [None, make_id(2)]
     assert history.filter(actor=admin_user).count() == history.count() > 0
 
 

@@ -195,7 +195,27 @@ BENEFIT_STATUS = {
 
 
 def _yes_no(label, extra_yes=(), extra_no=()):
-    return v.yes_no_parser(label, extra_yes, extra_no)
+    return v.cached(v.yes_no_parser(label, extra_yes, extra_no))
+
+
+def _choice(label, mapping, hint=None):
+    return v.cached(v.choice_parser(label, mapping, hint))
+
+
+# One memory for person and head ID columns: a head's ID is usually a row's own ID.
+_id = v.cached(v.id_number)
+_category = v.cached(v.category)
+_grade = v.cached(v.grade)
+_township = v.cached(v.township)
+_date = v.cached(v.date_parser())
+_month_or_date = v.cached(v.date_parser(allow_month=True))
+_village = v.cached(v.plain_text(64, "村（社区）"))
+_roster_village = v.cached(v.plain_text(64, "村"))
+_relation = v.cached(v.plain_text(16, "与户主关系"))
+
+
+def _money(label, allow_negative=True):
+    return v.cached(v.money(label, allow_negative))
 
 
 def _require_values(values: dict, ctx: RowContext) -> None:
@@ -220,7 +240,7 @@ SURVEY_COLUMNS = (
     Column(
         "id_number",
         "公民身份号码",
-        v.id_number,
+        _id,
         ("身份证号", "身份证号码", "证件号码", "公民身份证号", "公民身份证号码", "身份证"),
         required=True,
         not_blank=True,
@@ -231,12 +251,12 @@ SURVEY_COLUMNS = (
         certificate_text,
         ("残疾证号", "残疾人证号码", "残疾证号码", "残疾人证编号", "残疾证编号"),
     ),
-    Column("category", "残疾类别", v.category, required=True, not_blank=True),
-    Column("grade", "残疾等级", v.grade, required=True, not_blank=True),
+    Column("category", "残疾类别", _category, required=True, not_blank=True),
+    Column("grade", "残疾等级", _grade, required=True, not_blank=True),
     Column(
         "township",
         "乡镇（街道）",
-        v.township,
+        _township,
         ("乡镇", "乡镇街道", "乡（镇）", "所属乡镇"),
         required=True,
         not_blank=True,
@@ -244,7 +264,7 @@ SURVEY_COLUMNS = (
     Column(
         "village",
         "村（社区）",
-        v.plain_text(64, "村（社区）"),
+        _village,
         ("村", "行政村", "村社区", "社区", "村居", "所属村"),
         required=True,
         not_blank=True,
@@ -253,20 +273,20 @@ SURVEY_COLUMNS = (
     Column(
         "head_id",
         "户主身份证号",
-        v.id_number,
+        _id,
         ("户主身份证号码", "户主公民身份号码", "户主证件号码"),
     ),
-    Column("relation", "与户主关系", v.plain_text(16, "与户主关系")),
+    Column("relation", "与户主关系", _relation),
     Column(
         "household_size",
         "家庭人口数",
-        v.whole_number("家庭人口数", 1, 99),
+        v.cached(v.whole_number("家庭人口数", 1, 99)),
         ("家庭人口", "户人口数", "家庭成员数"),
     ),
     Column(
         "income",
         "家庭年人均收入（元）",
-        v.money("家庭年人均收入"),
+        _money("家庭年人均收入"),
         ("家庭人均年收入", "人均收入", "家庭人均收入", "年人均收入"),
     ),
     Column("dibao", "享受低保", _yes_no("享受低保"), ("低保",)),
@@ -300,17 +320,17 @@ SURVEY_COLUMNS = (
     Column(
         "employment_status",
         "就业状况",
-        v.choice_parser("就业状况", EMPLOYMENT, "、".join(EmploymentStatus.labels)),
+        _choice("就业状况", EMPLOYMENT, "、".join(EmploymentStatus.labels)),
         ("就业情况",),
     ),
     Column("employment_willing", "就业意愿", _yes_no("就业意愿")),
     Column(
         "in_school",
         "在校情况",
-        v.choice_parser("在校情况", IN_SCHOOL, "是、否、不适用"),
+        _choice("在校情况", IN_SCHOOL, "是、否、不适用"),
         ("在校", "是否在校"),
     ),
-    Column("rehab_needs", "康复需求", v.list_parser("康复需求")),
+    Column("rehab_needs", "康复需求", v.cached(v.list_parser("康复需求"))),
     Column(
         "rehab_received",
         "已获康复服务",
@@ -328,16 +348,16 @@ SURVEY_COLUMNS = (
     Column(
         "rigid_expenditure",
         "大额刚性支出（元）",
-        v.money("大额刚性支出", allow_negative=False),
+        _money("大额刚性支出", allow_negative=False),
         ("大额刚性支出",),
     ),
     Column(
         "survival_status",
         "存活状态",
-        v.choice_parser("存活状态", SURVIVAL, "正常、死亡"),
+        _choice("存活状态", SURVIVAL, "正常、死亡"),
         ("生存状态",),
     ),
-    Column("surveyed_on", "调查日期", v.date_parser(), ("调查时间",)),
+    Column("surveyed_on", "调查日期", _date, ("调查时间",)),
 )
 
 SURVEY_ANSWER_FIELDS = (
@@ -391,7 +411,14 @@ def build_survey(values: dict, ctx: RowContext):
     number, gender, birth = _id_fields(values)
     category, grade = values.get("category"), values.get("grade")
     cert_number, cert_reissue = values.get("cert_number"), None
-    if cert_number is not None and not ctx.has_error("cert_number"):
+    if (
+        cert_number is not None
+        and number is not None
+        and len(cert_number) == 20
+        and cert_number == f"{number}{category}{grade}"
+    ):
+        pass  # the common case: ID + category + grade, all already checked
+    elif cert_number is not None and not ctx.has_error("cert_number"):
         try:
             parsed = parse_certificate_number(
                 cert_number,
@@ -482,7 +509,7 @@ ROSTER_COLUMNS = (
     Column(
         "township",
         "乡镇",
-        v.township,
+        _township,
         ("乡镇（街道）", "乡镇街道", "所属乡镇"),
         required=True,
         not_blank=True,
@@ -490,7 +517,7 @@ ROSTER_COLUMNS = (
     Column(
         "village",
         "村",
-        v.plain_text(64, "村"),
+        _roster_village,
         ("村（社区）", "行政村", "村社区", "社区", "所属村"),
         required=True,
         not_blank=True,
@@ -500,16 +527,16 @@ ROSTER_COLUMNS = (
     Column(
         "id_number",
         "证件号码",
-        v.id_number,
+        _id,
         ("身份证号", "公民身份号码", "身份证号码", "成员身份证号", "成员证件号码"),
         required=True,
         not_blank=True,
     ),
-    Column("relation", "与户主关系", v.plain_text(16, "与户主关系")),
+    Column("relation", "与户主关系", _relation),
     Column(
         "household_type",
         "户类型",
-        v.choice_parser("户类型", HOUSEHOLD_TYPES, "脱贫户、监测户、一般户"),
+        _choice("户类型", HOUSEHOLD_TYPES, "脱贫户、监测户、一般户"),
         ("户类别",),
         required=True,
         not_blank=True,
@@ -517,25 +544,27 @@ ROSTER_COLUMNS = (
     Column(
         "monitoring_category",
         "监测对象类别",
-        v.choice_parser(
+        _choice(
             "监测对象类别", MONITORING_CATEGORIES, "脱贫不稳定户、边缘易致贫户、突发严重困难户"
         ),
         ("监测类型", "监测对象类型"),
     ),
-    Column("risk_types", "风险类型", v.list_parser("风险类型", RISK_TYPES), ("致贫返贫风险",)),
+    Column(
+        "risk_types", "风险类型", v.cached(v.list_parser("风险类型", RISK_TYPES)), ("致贫返贫风险",)
+    ),
     Column("is_disabled", "是否残疾", _yes_no("是否残疾", ("残疾",), ("非残疾",))),
-    Column("category", "残疾类别", v.category),
-    Column("grade", "残疾等级", v.grade),
+    Column("category", "残疾类别", _category),
+    Column("grade", "残疾等级", _grade),
     Column(
         "income",
         "家庭人均纯收入（元）",
-        v.money("家庭人均纯收入"),
+        _money("家庭人均纯收入"),
         ("人均纯收入", "家庭人均纯收入"),
     ),
     Column(
         "identified_on",
         "识别监测时间",
-        v.date_parser(allow_month=True),
+        _month_or_date,
         ("识别时间", "纳入监测时间"),
     ),
     Column(
@@ -544,20 +573,20 @@ ROSTER_COLUMNS = (
         _yes_no("风险是否消除", ("已消除",), ("未消除",)),
         ("风险消除",),
     ),
-    Column("cleared_on", "风险消除时间", v.date_parser(allow_month=True)),
+    Column("cleared_on", "风险消除时间", _month_or_date),
     Column(
         "clear_method",
         "风险消除方式",
-        v.choice_parser("风险消除方式", CLEAR_METHODS, "帮扶消除、自然消除"),
+        _choice("风险消除方式", CLEAR_METHODS, "帮扶消除、自然消除"),
     ),
-    Column("wage_income", "工资性收入", v.money("工资性收入")),
-    Column("business_income", "生产经营性收入", v.money("生产经营性收入")),
-    Column("property_income", "财产性收入", v.money("财产性收入")),
-    Column("transfer_income", "转移性收入", v.money("转移性收入")),
+    Column("wage_income", "工资性收入", _money("工资性收入")),
+    Column("business_income", "生产经营性收入", _money("生产经营性收入")),
+    Column("property_income", "财产性收入", _money("财产性收入")),
+    Column("transfer_income", "转移性收入", _money("转移性收入")),
     Column(
         "status",
         "人员状态",
-        v.choice_parser("人员状态", SURVIVAL, "正常、死亡、迁出"),
+        _choice("人员状态", SURVIVAL, "正常、死亡、迁出"),
         ("成员状态",),
     ),
 )
@@ -638,7 +667,7 @@ CIVIL_COLUMNS = (
     Column(
         "id_number",
         "身份证号",
-        v.id_number,
+        _id,
         ("公民身份号码", "身份证号码", "证件号码", "公民身份证号"),
         required=True,
         not_blank=True,
@@ -646,7 +675,7 @@ CIVIL_COLUMNS = (
     Column(
         "township",
         "乡镇",
-        v.township,
+        _township,
         ("乡镇（街道）", "乡镇街道", "所属乡镇"),
         required=True,
         not_blank=True,
@@ -654,14 +683,14 @@ CIVIL_COLUMNS = (
     Column(
         "village",
         "村",
-        v.plain_text(64, "村"),
+        _roster_village,
         ("村（社区）", "行政村", "村社区", "社区", "所属村"),
         required=True,
     ),
     Column(
         "benefit_type",
         "项目",
-        v.choice_parser(
+        _choice(
             "项目",
             BENEFITS,
             "城乡低保、特困供养、困难残疾人生活补贴、重度残疾人护理补贴、临时救助",
@@ -673,19 +702,19 @@ CIVIL_COLUMNS = (
     Column(
         "monthly_amount",
         "月标准（元）",
-        v.money("月标准", allow_negative=False),
+        _money("月标准", allow_negative=False),
         ("月标准", "月保障金额", "月补贴标准", "月发放标准"),
     ),
     Column(
         "start_month",
         "起始年月",
-        v.date_parser(allow_month=True),
+        _month_or_date,
         ("起始时间", "开始年月", "享受起始年月"),
     ),
     Column(
         "status",
         "状态",
-        v.choice_parser("状态", BENEFIT_STATUS, "在保、停保"),
+        _choice("状态", BENEFIT_STATUS, "在保、停保"),
         ("保障状态", "享受状态"),
         required=True,
         not_blank=True,

@@ -52,12 +52,46 @@ def text(raw) -> str:
 
 
 def is_blank(raw) -> bool:
-    if raw is None:
+    if raw is None or raw == "":
         return True
-    if isinstance(raw, str):
+    if type(raw) is str:
         stripped = raw.strip()
+        if len(stripped) > 5:  # longer than any placeholder
+            return False
         return not stripped or text(stripped).lower() in _PLACEHOLDERS
     return False
+
+
+def cached(parse: Callable, size: int = 20000) -> Callable:
+    """Memoise a parser of low-cardinality cells (yes/no, grades, townships, dates, amounts).
+
+    The key includes the value's type (1, 1.0 and True are equal in Python but not
+    as cells); a value that fails is remembered with its message.
+    """
+    memory: dict = {}
+
+    def wrapper(raw):
+        try:
+            key = (type(raw), raw)
+            outcome = memory.get(key)
+        except TypeError:  # unhashable: parse directly
+            return parse(raw)
+        if outcome is None:
+            try:
+                outcome = (True, parse(raw))
+            except ValueProblem as problem:
+                outcome = (False, str(problem))
+            if len(memory) >= size:
+                memory.clear()
+            memory[key] = outcome
+        if outcome[0]:
+            value = outcome[1]
+            return list(value) if type(value) is list else value
+        raise ValueProblem(outcome[1])
+
+    wrapper.__name__ = getattr(parse, "__name__", "parse")
+    wrapper.__wrapped__ = parse
+    return wrapper
 
 
 def shown(raw) -> str:

@@ -1,24 +1,33 @@
 """Write validated rows: set-based upserts per source, with history rows.
 
-Called inside one transaction by `monitoring.services.import_run`. Existing rows
-are loaded with a few chunked `in` queries keyed by the file's IDs; new rows are
-bulk-created, changed rows bulk-updated (only when a normalised value differs from
-what is stored), and one `ChangeRecord` is written per created or changed registry
-row (source "导入批次 N"). Never a query per row.
+Called inside one transaction by `monitoring.services.import_run`. For each table
+the writer builds the wanted values per natural key (ID number, head ID, 户编号…),
+loads the stored values for those keys with a few chunked `in` queries, and then
+inserts the new rows and updates only the rows whose normalised values differ
+(`bulk.BulkTable`: plain dicts, no model instances, never a query per row).
+Every created or changed registry row (Person, Village, Certificate, Household,
+HouseholdMember) and every changed source-data row (SurveyRecord, RosterHousehold,
+RosterMember, BenefitRecord — whose `batch` already says which import created
+them) gets a `ChangeRecord` with source "导入批次 N" and the import's user.
 
 Shared rules:
-- a blank cell (None) never overwrites a stored value;
+- a blank value (None, "", []) never overwrites a stored value, except where a
+  value is wrapped in `Force` (snapshot flags and values that must follow others);
 - a row whose values all equal what is stored is "unchanged" and is not written;
 - persons are never deleted; snapshot imports only clear `is_current`.
 """
 
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
 
-from django.db.models import Exists, Model, OuterRef
+from django.db import models
+from django.db.models import Model
 from django.utils import timezone
 
-from cases.history import _plain, change_row
 from cases.models import (
     Certificate,
     ChangeRecord,
@@ -30,11 +39,27 @@ from cases.models import (
 from monitoring.models import HouseholdType, RosterHousehold, RosterMember, SurveyRecord
 from subsidies.models import BenefitRecord
 
-BATCH_SIZE = 1000
-CHUNK = 2000
+from .bulk import BulkTable
+
+CHUNK = 900
+FULL_SCAN_KEYS = 10000  # from this many keys on, `load` reads the table once instead
 HEAD_WORDS = frozenset({"户主", "本人", "户主本人"})
 
 UNCHANGED, UPDATED, CREATED = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Force:
+    """A wanted value that is written even when blank (it is not "unknown")."""
+
+    value: object
+
+
+@dataclass
+class Upserted:
+    pks: dict  # key -> pk (stored and new)
+    created: set
+    changed: set
 
 
 @dataclass
@@ -62,27 +87,164 @@ def _empty(value) -> bool:
     return value is None or value == "" or value == []
 
 
+def _plain(value):
+    """JSON-safe value for history (the same as `cases.history`, by exact type: fast)."""
+    kind = type(value)
+    if kind is Decimal:
+        return str(value)
+    if kind is date or kind is datetime:
+        return value.isoformat()
+    return value
+
+
+# Source-data tables keep the batch that created or last changed each row, so their
+# creation needs no history row; their changes (and snapshot flags) get one.
+CREATE_HISTORY = frozenset({Person, Village, Certificate, Household, HouseholdMember})
+
+
 class Writer:
-    """Bulk helpers shared by the three sources: load, apply, create, update, history."""
+    """Upsert helpers shared by the three sources."""
 
     def __init__(self, batch, user=None, progress: Callable[[int], None] | None = None):
         self.batch = batch
-        self.user = user
-        self.source = f"导入批次 {batch.pk}"
+        self.actor_id = user.pk if getattr(user, "is_authenticated", False) else None
+        self.source = f"导入批次 {batch.pk}"[:64]
         self.progress = progress or (lambda percent: None)
-        self.history: list[ChangeRecord] = []
         self.now = timezone.now()
+        self._tables: dict[type[Model], BulkTable] = {}
 
-    # --- loading -------------------------------------------------------------------------
+    def table(self, model) -> BulkTable:
+        if model not in self._tables:
+            self._tables[model] = BulkTable(model, self.now)
+        return self._tables[model]
 
-    def load(self, queryset, key: str, keys: Iterable) -> dict:
-        """{key value: instance} for the given keys, in chunked `in` queries."""
-        keys = sorted(set(keys) - {None})
+    # --- loading ----------------------------------------------------------------------------
+
+    def load(self, queryset, key: Sequence[str], keys: Iterable, fields: Sequence[str]) -> dict:
+        """{key: record} for the given keys; a record is a named tuple (pk, key fields, fields).
+
+        A one-field key is a plain value, a longer key a tuple. Few keys are looked up
+        with chunked `in` queries; many keys with one pass over the table.
+        """
+        composite = len(key) > 1
+        keys = {k for k in keys if k is not None}
+        if not keys:
+            return {}
+        names = ("pk", *key, *(name for name in fields if name not in key))
+        record = _record_type(names)
+        width = len(key)
         found = {}
-        for part in chunks(keys):
-            for obj in queryset.filter(**{f"{key}__in": part}):
-                found[getattr(obj, key)] = obj
+
+        def keep(values: tuple) -> None:
+            value = values[1 : 1 + width] if composite else values[1]
+            if value in keys:
+                found[value] = record._make(values)
+
+        if len(keys) >= FULL_SCAN_KEYS:
+            for values in queryset.values_list(*names).iterator(chunk_size=10000):
+                keep(values)
+            return found
+        firsts = sorted({k[0] for k in keys} if composite else keys, key=str)
+        for part in chunks(firsts):
+            for values in queryset.filter(**{f"{key[0]}__in": part}).values_list(*names):
+                keep(values)
         return found
+
+    def pks(self, model, key: str, keys: Iterable) -> dict:
+        return {k: row.pk for k, row in self.load(model.objects.all(), (key,), keys, ()).items()}
+
+    # --- upsert -----------------------------------------------------------------------------
+
+    def upsert(
+        self,
+        model,
+        key: Sequence[str],
+        wanted: dict,
+        *,
+        queryset=None,
+        on_create: dict | None = None,
+        on_change: dict | None = None,
+    ) -> Upserted:
+        """Create missing rows and update changed ones; `wanted` is {key: {field: value}}.
+
+        `on_create` values are set only on new rows (e.g. origin); `on_change` values
+        on new and changed rows (e.g. the batch) without counting as a change. The
+        wanted dicts of new rows are reused as the rows to insert (modified in place).
+        """
+        fields = sorted({name for want in wanted.values() for name in want})
+        existing = self.load(
+            queryset if queryset is not None else model.objects.all(), key, wanted, fields
+        )
+        extra = {**(on_create or {}), **(on_change or {})}
+        composite = len(key) > 1
+        creates, create_keys, updates, changed, history = [], [], [], set(), []
+        for k, want in wanted.items():
+            stored = existing.get(k)
+            if stored is None:
+                for name, value in list(want.items()):
+                    if value.__class__ is Force:
+                        want[name] = value.value
+                    elif value is None or value == "" or value == []:
+                        del want[name]
+                want.update(zip(key, k if composite else (k,), strict=True))
+                want.update(extra)
+                creates.append(want)
+                create_keys.append(k)
+                continue
+            changes, diff = {}, {}
+            for name, value in want.items():
+                if value.__class__ is Force:
+                    value = value.value
+                elif value is None or value == "" or value == []:
+                    continue
+                old = getattr(stored, name)
+                if old != value:
+                    changes[name] = value
+                    diff[name] = [_plain(old), _plain(value)]
+            if changes:
+                changes.update(on_change or {})
+                updates.append((stored.pk, changes))
+                history.append((stored.pk, "update", diff))
+                changed.add(k)
+        table = self.table(model)
+        new_ids = table.insert(creates, key=key, queryset=queryset)
+        table.update(updates)
+        pks = {k: row.pk for k, row in existing.items()}
+        del existing
+        pks.update(zip(create_keys, new_ids, strict=True))
+        if model in CREATE_HISTORY:
+            skip = set(on_change or ())
+            convert = _plain_fields(model)
+            for pk, row in zip(new_ids, creates, strict=True):
+                snapshot = {
+                    name: [None, value]
+                    for name, value in row.items()
+                    if value is not None and value != "" and value != [] and name not in skip
+                }
+                for name in convert.intersection(snapshot):
+                    snapshot[name][1] = _plain(snapshot[name][1])
+                history.append((pk, "create", snapshot))
+        del creates
+        self.write_history(model, history)
+        return Upserted(pks, set(create_keys), changed)
+
+    def write_history(self, model, entries: list[tuple[int, str, dict]]) -> None:
+        label = model._meta.label_lower
+        table = self.table(ChangeRecord)
+        for part in chunks(entries, 20000):
+            table.insert(
+                [
+                    {
+                        "actor_id": self.actor_id,
+                        "source": self.source,
+                        "model": label,
+                        "object_id": str(pk),
+                        "action": action,
+                        "changes": changes,
+                    }
+                    for pk, action, changes in part
+                ]
+            )
 
     def villages(self, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
         """Village ids for (township id, name); villages not known so far are created."""
@@ -94,121 +256,60 @@ class Writer:
                 township_id__in=township_ids
             ).values_list("pk", "township_id", "name")
         }
-        missing = [
-            Village(township_id=township_id, name=name)
-            for township_id, name in sorted(pairs - known.keys())
-        ]
+        missing = sorted(pairs - known.keys())
         if missing:
-            self.create(Village, missing, ("township_id", "name"), key=("township_id", "name"))
-            for village in missing:
-                known[(village.township_id, village.name)] = village.pk
+            result = self.upsert(Village, ("township_id", "name"), {pair: {} for pair in missing})
+            known.update(result.pks)
         return known
 
-    # --- changes ---------------------------------------------------------------------------
-
-    @staticmethod
-    def apply(obj: Model, want: dict, force: dict | None = None) -> dict:
-        """Set changed values on obj; return {field: [old, new]}. Blank `want` values are skipped."""
-        changes = {}
-        for name, new in want.items():
-            if _empty(new):
-                continue
-            old = getattr(obj, name)
-            if old != new:
-                changes[name] = [_plain(old), _plain(new)]
-                setattr(obj, name, new)
-        for name, new in (force or {}).items():
-            old = getattr(obj, name)
-            if old != new:
-                changes[name] = [_plain(old), _plain(new)]
-                setattr(obj, name, new)
-        return changes
-
-    def create(self, model, objs: list, fields: Sequence[str], key: Sequence[str] = ()) -> None:
-        """bulk_create, make sure every object has its pk, write "create" history rows.
-
-        `key` names the fields that identify a row, for databases that cannot return
-        the new ids from a bulk insert (PostgreSQL and SQLite ≥ 3.35 can).
-        """
-        if not objs:
-            return
-        model.objects.bulk_create(objs, batch_size=BATCH_SIZE)
-        if any(obj.pk is None for obj in objs):
-            key = tuple(key) or (fields[0],)
-            by_key = {tuple(getattr(obj, name) for name in key): obj for obj in objs}
-            firsts = sorted({value[0] for value in by_key})
-            for part in chunks(firsts):
-                for found in model.objects.filter(**{f"{key[0]}__in": part}).values_list(
-                    "pk", *key
-                ):
-                    obj = by_key.get(tuple(found[1:]))
-                    if obj is not None:
-                        obj.pk = found[0]
-        for obj in objs:
-            snapshot = {}
-            for name in fields:
-                value = getattr(obj, name)
-                if not _empty(value):
-                    snapshot[name] = [None, _plain(value)]
-            self.history.append(
-                change_row(obj, "create", snapshot, actor=self.user, source=self.source)
-            )
-
-    def update(self, model, changed: list[tuple[Model, dict]]) -> None:
-        """bulk_update the changed fields, write "update" history rows."""
-        if not changed:
-            return
-        names = set()
-        for obj, changes in changed:
-            names.update(changes)
-            if hasattr(obj, "updated_at"):
-                obj.updated_at = self.now
-        extra = ["updated_at"] if hasattr(changed[0][0], "updated_at") else []
-        objs = [obj for obj, _ in changed]
-        model.objects.bulk_update(objs, sorted(names) + extra, batch_size=BATCH_SIZE)
-        for obj, changes in changed:
-            self.history.append(
-                change_row(obj, "update", changes, actor=self.user, source=self.source)
-            )
-
-    def flush_history(self) -> None:
-        ChangeRecord.objects.bulk_create(self.history, batch_size=BATCH_SIZE)
-        self.history = []
-
     def deactivate(self, model, pks: list[int]) -> int:
-        count = 0
-        for part in chunks(sorted(pks)):
-            count += model.objects.filter(pk__in=part).update(is_current=False, updated_at=self.now)
+        if not pks:
+            return 0
+        count = self.table(model).set_flag(sorted(pks), is_current=False)
+        self.write_history(
+            model, [(pk, "update", {"is_current": [True, False]}) for pk in sorted(pks)]
+        )
         return count
 
-    # --- persons -----------------------------------------------------------------------------
-
-    def persons(self, ids: Iterable[str], with_survey_flag: bool = False) -> dict[str, Person]:
-        queryset = Person.objects.only(
-            "id", "id_number", "name", "gender", "birth_date", "township_id", "village_id"
-        )
-        if with_survey_flag:
-            queryset = queryset.annotate(
-                has_survey=Exists(SurveyRecord.objects.filter(person_id=OuterRef("pk")))
-            )
-        return self.load(queryset, "id_number", ids)
-
-    def link_household_heads(self, persons: Iterable[Person]) -> None:
+    def link_household_heads(self, persons: dict[str, int]) -> None:
         """Survey households whose head had no Person yet now point at it."""
-        by_number = {person.id_number: person.pk for person in persons}
-        changed = []
-        for household in self.load(
-            Household.objects.filter(head__isnull=True).only("id", "head_id_number", "head_id"),
-            "head_id_number",
-            by_number,
-        ).values():
-            changes = self.apply(household, {"head_id": by_number[household.head_id_number]})
-            if changes:
-                changed.append((household, changes))
-        self.update(Household, changed)
+        found = self.load(
+            Household.objects.filter(head__isnull=True), ("head_id_number",), persons, ()
+        )
+        if found:
+            self.table(Household).update(
+                [(row.pk, {"head_id": persons[number]}) for number, row in found.items()]
+            )
+            self.write_history(
+                Household,
+                [
+                    (row.pk, "update", {"head_id": [None, persons[number]]})
+                    for number, row in found.items()
+                ],
+            )
 
 
-PERSON_FIELDS = ("id_number", "name", "gender", "birth_date", "township_id", "village_id")
+@lru_cache(maxsize=32)
+def _plain_fields(model) -> frozenset[str]:
+    """Attnames whose values need converting for JSON history (dates, decimals)."""
+    return frozenset(
+        field.attname
+        for field in model._meta.concrete_fields
+        if isinstance(field, models.DateField | models.DecimalField)
+    )
+
+
+@lru_cache(maxsize=64)
+def _record_type(names: tuple[str, ...]):
+    return namedtuple("Stored", names)
+
+
+def _mark(states: list[int], index: int, state: int) -> None:
+    if state > states[index]:
+        states[index] = state
+
+
+# --- survey -------------------------------------------------------------------------------------
 
 # typed survey field -> SurveyRecord field
 SURVEY_RECORD_FIELDS = {
@@ -253,74 +354,63 @@ def write_survey(rows: list, writer: Writer) -> WriteCounts:
     person) is new, "updated" when any stored value of the row's person,
     certificate, membership, household or survey answers changed, "unchanged"
     otherwise. A household's values come from the head's own row when the head is
-    in the file, else from the household's first row.
+    in the file, else from the household's first row. A certificate number left
+    blank keeps the stored one unless the category or grade changed, when the
+    number becomes ID + category + grade.
     """
     states = [UNCHANGED] * len(rows)
     villages = writer.villages({(row.township_id, row.village) for row in rows})
     heads = [_household_head(row) for row in rows]
 
-    # Persons (the survey is the registry's baseline: it sets name and location).
-    persons = writer.persons({row.id_number for row in rows} | {h for h in heads if h})
-    new_persons, changed = [], []
+    # Persons: the survey is the registry's baseline and sets name and location.
+    persons = writer.upsert(
+        Person,
+        ("id_number",),
+        {
+            row.id_number: {
+                "name": row.name,
+                "gender": row.gender,
+                "birth_date": row.birth_date,
+                "township_id": row.township_id,
+                "village_id": villages[(row.township_id, row.village)],
+            }
+            for row in rows
+        },
+    )
     for index, row in enumerate(rows):
-        want = {
-            "name": row.name,
-            "gender": row.gender,
-            "birth_date": row.birth_date,
-            "township_id": row.township_id,
-            "village_id": villages[(row.township_id, row.village)],
-        }
-        person = persons.get(row.id_number)
-        if person is None:
-            person = Person(id_number=row.id_number, **want)
-            persons[row.id_number] = person
-            new_persons.append(person)
-            states[index] = CREATED
-        else:
-            changes = writer.apply(person, want)
-            if changes:
-                changed.append((person, changes))
-                states[index] = UPDATED
-    writer.create(Person, new_persons, PERSON_FIELDS, key=("id_number",))
-    writer.update(Person, changed)
+        if row.id_number in persons.created:
+            _mark(states, index, CREATED)
+        elif row.id_number in persons.changed:
+            _mark(states, index, UPDATED)
+    person_pk = persons.pks
     writer.progress(20)
 
     # Certificates.
-    person_ids = [persons[row.id_number].pk for row in rows]
-    certificates = writer.load(
-        Certificate.objects.only("id", "person_id", "number", "category", "grade", "reissue"),
-        "person_id",
-        person_ids,
+    without_number = [person_pk[row.id_number] for row in rows if row.cert_number is None]
+    stored = writer.load(
+        Certificate.objects.all(), ("person_id",), without_number, ("number", "category", "grade")
     )
-    new_certs, changed = [], []
-    for index, row in enumerate(rows):
-        person_id = person_ids[index]
-        certificate = certificates.get(person_id)
+    wanted = {}
+    for row in rows:
+        person_id = person_pk[row.id_number]
         number, reissue = row.cert_number, row.cert_reissue
         if number is None:
-            if (
-                certificate is not None
-                and certificate.category == row.category
-                and certificate.grade == row.grade
-            ):
+            old = stored.get(person_id)
+            if old is not None and (old.category, old.grade) == (row.category, row.grade):
                 continue  # no number in the file and nothing to change
             number, reissue = f"{row.id_number}{row.category}{row.grade}", None
-        want = {"number": number, "category": row.category, "grade": row.grade}
-        if certificate is None:
-            new_certs.append(Certificate(person_id=person_id, reissue=reissue, **want))
-            states[index] = max(states[index], UPDATED)
-        else:
-            changes = writer.apply(certificate, want, force={"reissue": reissue})
-            if changes:
-                changed.append((certificate, changes))
-                states[index] = max(states[index], UPDATED)
-    writer.create(
-        Certificate,
-        new_certs,
-        ("person_id", "number", "category", "grade", "reissue"),
-        key=("person_id",),
-    )
-    writer.update(Certificate, changed)
+        wanted[person_id] = {
+            "number": number,
+            "category": row.category,
+            "grade": row.grade,
+            "reissue": Force(reissue),
+        }
+    certificates = writer.upsert(Certificate, ("person_id",), wanted)
+    del wanted
+    touched = certificates.created | certificates.changed
+    for index, row in enumerate(rows):
+        if person_pk[row.id_number] in touched:
+            _mark(states, index, UPDATED)
     writer.progress(35)
 
     # Households, keyed by the head's ID.
@@ -328,121 +418,96 @@ def write_survey(rows: list, writer: Writer) -> WriteCounts:
     for index, head in enumerate(heads):
         if head:
             groups.setdefault(head, []).append(index)
-    households = writer.load(
-        Household.objects.only(
-            "id", "head_id_number", "head_name", "head_id", "township_id", "village_id", "size"
-        ),
-        "head_id_number",
-        groups,
-    )
-    new_households, changed, touched = [], [], []
+    head_pk = dict(person_pk)
+    head_pk.update(writer.pks(Person, "id_number", set(groups) - set(person_pk)))
+    wanted = {}
     for head, indexes in groups.items():
-        source = next((i for i in indexes if rows[i].id_number == head), indexes[0])
-        row = rows[source]
-        head_person = persons.get(head)
-        want = {
+        row = rows[next((i for i in indexes if rows[i].id_number == head), indexes[0])]
+        wanted[head] = {
             "head_name": row.head_name or (row.name if row.id_number == head else None),
-            "head_id": head_person.pk if head_person is not None else None,
+            "head_id": head_pk.get(head),
             "township_id": row.township_id,
             "village_id": villages[(row.township_id, row.village)],
             "size": row.household_size,
         }
-        household = households.get(head)
-        if household is None:
-            want = {key: value for key, value in want.items() if value is not None}
-            household = Household(head_id_number=head, **want)
-            households[head] = household
-            new_households.append(household)
-            touched.append(indexes)
-        else:
-            changes = writer.apply(household, want)
-            if changes:
-                changed.append((household, changes))
-                touched.append(indexes)
-    writer.create(
-        Household,
-        new_households,
-        ("head_id_number", "head_name", "head_id", "township_id", "village_id", "size"),
-        key=("head_id_number",),
-    )
-    writer.update(Household, changed)
-    for indexes in touched:
-        for index in indexes:
-            states[index] = max(states[index], UPDATED)
+    households = writer.upsert(Household, ("head_id_number",), wanted)
+    del wanted
+    for head in households.created | households.changed:
+        for index in groups[head]:
+            _mark(states, index, UPDATED)
     writer.progress(50)
 
     # Household members.
-    members = writer.load(
-        HouseholdMember.objects.only("id", "person_id", "household_id", "relation"),
-        "person_id",
-        person_ids,
-    )
-    new_members, changed = [], []
+    wanted = {
+        person_pk[row.id_number]: {
+            "household_id": households.pks[heads[index]],
+            "relation": row.relation,
+        }
+        for index, row in enumerate(rows)
+        if heads[index]
+    }
+    members = writer.upsert(HouseholdMember, ("person_id",), wanted)
+    del wanted
+    touched = members.created | members.changed
     for index, row in enumerate(rows):
-        head = heads[index]
-        if not head:
-            continue
-        want = {"household_id": households[head].pk, "relation": row.relation}
-        member = members.get(person_ids[index])
-        if member is None:
-            new_members.append(
-                HouseholdMember(
-                    person_id=person_ids[index],
-                    household_id=want["household_id"],
-                    relation=row.relation or "",
-                )
-            )
-            states[index] = max(states[index], UPDATED)
-        else:
-            changes = writer.apply(member, want)
-            if changes:
-                changed.append((member, changes))
-                states[index] = max(states[index], UPDATED)
-    writer.create(
-        HouseholdMember,
-        new_members,
-        ("person_id", "household_id", "relation"),
-        key=("person_id",),
-    )
-    writer.update(HouseholdMember, changed)
+        if person_pk[row.id_number] in touched:
+            _mark(states, index, UPDATED)
     writer.progress(65)
 
     # Survey answers.
-    records = writer.load(SurveyRecord.objects.all(), "person_id", person_ids)
-    new_records, changed = [], []
-    record_fields = ["household_id", *SURVEY_RECORD_FIELDS.values()]
+    wanted = {}
     for index, row in enumerate(rows):
-        head = heads[index]
-        want = {"household_id": households[head].pk if head else None}
+        want = {"household_id": households.pks[heads[index]] if heads[index] else None}
         for typed, model_field in SURVEY_RECORD_FIELDS.items():
             want[model_field] = getattr(row, typed)
-        record = records.get(person_ids[index])
-        if record is None:
-            values = {key: value for key, value in want.items() if value is not None}
-            new_records.append(
-                SurveyRecord(person_id=person_ids[index], batch_id=writer.batch.pk, **values)
-            )
-            states[index] = CREATED
-        else:
-            changes = writer.apply(record, want)
-            if changes:
-                record.batch_id = writer.batch.pk
-                changes["batch_id"] = [None, writer.batch.pk]
-                changed.append((record, changes))
-                states[index] = max(states[index], UPDATED)
-    writer.create(SurveyRecord, new_records, ["person_id", *record_fields], key=("person_id",))
-    writer.update(SurveyRecord, changed)
-    writer.progress(85)
-    writer.flush_history()
+        wanted[person_pk[row.id_number]] = want
+    records = writer.upsert(
+        SurveyRecord, ("person_id",), wanted, on_change={"batch_id": writer.batch.pk}
+    )
+    del wanted
+    for index, row in enumerate(rows):
+        person_id = person_pk[row.id_number]
+        if person_id in records.created:
+            _mark(states, index, CREATED)
+        elif person_id in records.changed:
+            _mark(states, index, UPDATED)
     writer.progress(100)
     return WriteCounts.from_states(states)
 
 
-# --- roster -----------------------------------------------------------------------------------
+# --- persons named by other sources -------------------------------------------------------------
+
+
+def _upsert_outside_persons(rows: list, writer: Writer, villages: dict) -> dict[str, int]:
+    """Persons for roster/civil rows: created when missing. Persons with survey answers keep
+    the survey's name and location; other persons follow the newer roster."""
+    numbers = {row.id_number for row in rows}
+    with_survey = SurveyRecord.objects.values_list("person__id_number", flat=True)
+    if len(numbers) >= FULL_SCAN_KEYS:
+        surveyed = {n for n in with_survey.iterator(chunk_size=10000) if n in numbers}
+    else:
+        surveyed = set()
+        for part in chunks(sorted(numbers)):
+            surveyed.update(with_survey.filter(person__id_number__in=part))
+    wanted = {}
+    for row in rows:
+        want = {"gender": row.gender, "birth_date": row.birth_date}
+        if row.id_number not in surveyed:
+            want.update(
+                name=row.name,
+                township_id=row.township_id,
+                village_id=villages.get((row.township_id, row.village)),
+            )
+        wanted[row.id_number] = want
+    persons = writer.upsert(Person, ("id_number",), wanted)
+    del wanted
+    writer.link_household_heads({number: persons.pks[number] for number in persons.created})
+    return persons.pks
+
+
+# --- roster ---------------------------------------------------------------------------------------
 
 ROSTER_MODEL_FIELDS = {
-    "township_id": "township_id",
-    "village": "village_id",
     "head_name": "head_name",
     "household_type": "household_type",
     "monitoring_category": "monitoring_category",
@@ -467,37 +532,6 @@ MEMBER_FIELDS = {
 }
 
 
-def _upsert_outside_persons(rows: list, writer: Writer, villages: dict) -> dict[str, Person]:
-    """Persons for roster/civil rows: created if missing; persons with survey answers keep
-    the survey's name and location, others follow the newer roster."""
-    persons = writer.persons({row.id_number for row in rows}, with_survey_flag=True)
-    new_persons, changed = [], []
-    for row in rows:
-        village_id = villages.get((row.township_id, row.village))
-        person = persons.get(row.id_number)
-        if person is None:
-            person = Person(
-                id_number=row.id_number,
-                name=row.name,
-                gender=row.gender,
-                birth_date=row.birth_date,
-                township_id=row.township_id,
-                village_id=village_id,
-            )
-            person.has_survey = False
-            persons[row.id_number] = person
-            new_persons.append(person)
-        elif not person.has_survey:
-            want = {"name": row.name, "township_id": row.township_id, "village_id": village_id}
-            changes = writer.apply(person, want)
-            if changes:
-                changed.append((person, changes))
-    writer.create(Person, new_persons, PERSON_FIELDS, key=("id_number",))
-    writer.update(Person, changed)
-    writer.link_household_heads(new_persons)
-    return persons
-
-
 def write_roster(
     rows: list,
     writer: Writer,
@@ -511,24 +545,28 @@ def write_roster(
     Counting is per member row: "created" when the RosterMember is new, "updated"
     when the member or its household changed (including becoming current again),
     "unchanged" otherwise. A household's values come from the head's row (与户主关系
-    户主), blanks there filled from the household's other rows. Current members and
-    households of the file's townships that the file does not name (not even in an
-    invalid row) stop being current; nothing is deleted.
+    户主), blanks there filled from the household's other rows; a household that is
+    not 监测户 has no 监测对象类别, and one whose risk is not cleared has no clearing
+    date or method. Current members and households of the file's townships that the
+    file does not name (not even in an invalid row) stop being current; nothing is
+    deleted.
     """
     states = [UNCHANGED] * len(rows)
     villages = writer.villages({(row.township_id, row.village) for row in rows})
-    persons = _upsert_outside_persons(rows, writer, villages)
+    person_pk = _upsert_outside_persons(rows, writer, villages)
     writer.progress(30)
 
     groups: dict[str, list[int]] = {}
     for index, row in enumerate(rows):
         groups.setdefault(row.household_number, []).append(index)
-    households = writer.load(RosterHousehold.objects.all(), "household_number", groups)
-    new_households, changed, touched = [], [], []
+    wanted = {}
     for number, indexes in groups.items():
         ordered = sorted(indexes, key=lambda i: rows[i].relation not in HEAD_WORDS)
         first = rows[ordered[0]]
-        want = {}
+        want = {
+            "township_id": first.township_id,
+            "village_id": villages[(first.township_id, first.village)],
+        }
         for typed, model_field in ROSTER_MODEL_FIELDS.items():
             value = None
             for i in ordered:
@@ -536,67 +574,38 @@ def write_roster(
                 if not _empty(value):
                     break
             want[model_field] = value
-        # Location as a pair from the same row, so village and township agree.
-        want["township_id"] = first.township_id
-        want["village_id"] = villages[(first.township_id, first.village)]
-        force = {"is_current": True}
+        want["is_current"] = Force(True)
         if want["household_type"] != HouseholdType.MONITORED:
-            force["monitoring_category"] = ""
+            want["monitoring_category"] = Force("")
         if want["risk_cleared"] is False:
-            force.update(cleared_on=None, clear_method="")
-        household = households.get(number)
-        if household is None:
-            values = {key: value for key, value in want.items() if value is not None}
-            values.update(force)
-            household = RosterHousehold(household_number=number, batch_id=writer.batch.pk, **values)
-            households[number] = household
-            new_households.append(household)
-        else:
-            changes = writer.apply(household, want, force)
-            if changes:
-                household.batch_id = writer.batch.pk
-                changed.append((household, changes))
-                touched.append(indexes)
-    writer.create(
-        RosterHousehold,
-        new_households,
-        ["household_number", *ROSTER_MODEL_FIELDS.values()],
-        key=("household_number",),
+            want["cleared_on"] = Force(None)
+            want["clear_method"] = Force("")
+        wanted[number] = want
+    households = writer.upsert(
+        RosterHousehold, ("household_number",), wanted, on_change={"batch_id": writer.batch.pk}
     )
-    writer.update(RosterHousehold, [(h, {**c, "batch_id": [None, h.batch_id]}) for h, c in changed])
-    for indexes in touched:
-        for index in indexes:
-            states[index] = UPDATED
+    del wanted
+    for number in households.changed:
+        for index in groups[number]:
+            _mark(states, index, UPDATED)
     writer.progress(55)
 
-    person_ids = [persons[row.id_number].pk for row in rows]
-    members = writer.load(RosterMember.objects.all(), "person_id", person_ids)
-    new_members, changed = [], []
-    for index, row in enumerate(rows):
-        want = {"household_id": households[row.household_number].pk}
+    wanted = {}
+    for row in rows:
+        want = {"household_id": households.pks[row.household_number], "is_current": Force(True)}
         for typed, model_field in MEMBER_FIELDS.items():
             want[model_field] = getattr(row, typed)
-        member = members.get(person_ids[index])
-        if member is None:
-            values = {key: value for key, value in want.items() if value is not None}
-            new_members.append(
-                RosterMember(person_id=person_ids[index], batch_id=writer.batch.pk, **values)
-            )
-            states[index] = CREATED
-        else:
-            changes = writer.apply(member, want, {"is_current": True})
-            if changes:
-                member.batch_id = writer.batch.pk
-                changes["batch_id"] = [None, writer.batch.pk]
-                changed.append((member, changes))
-                states[index] = UPDATED
-    writer.create(
-        RosterMember,
-        new_members,
-        ["person_id", "household_id", *MEMBER_FIELDS.values()],
-        key=("person_id",),
+        wanted[person_pk[row.id_number]] = want
+    members = writer.upsert(
+        RosterMember, ("person_id",), wanted, on_change={"batch_id": writer.batch.pk}
     )
-    writer.update(RosterMember, changed)
+    del wanted
+    for index, row in enumerate(rows):
+        person_id = person_pk[row.id_number]
+        if person_id in members.created:
+            _mark(states, index, CREATED)
+        elif person_id in members.changed:
+            _mark(states, index, UPDATED)
     writer.progress(80)
 
     counts = WriteCounts.from_states(states)
@@ -622,7 +631,6 @@ def write_roster(
             f"本次名单所含乡镇中有{gone_members}名成员、{gone_households}户不在新名单中，"
             "已标记为“不在当前名单”（未删除）"
         )
-    writer.flush_history()
     writer.progress(100)
     return counts
 
@@ -638,67 +646,42 @@ def write_civil(
     Counting is per row (one person, one benefit): "created" when the civil
     BenefitRecord is new, "updated" when a stored value changed (including becoming
     current again), "unchanged" otherwise. Current civil records listed under the
-    file's townships that the file no longer names stop being current.
+    file's townships whose (ID, 项目) the file no longer names stop being current.
     """
     states = [UNCHANGED] * len(rows)
     villages = writer.villages({(row.township_id, row.village) for row in rows})
-    persons = _upsert_outside_persons(rows, writer, villages)
+    person_pk = _upsert_outside_persons(rows, writer, villages)
     writer.progress(40)
 
-    person_ids = [persons[row.id_number].pk for row in rows]
-    existing: dict[tuple[int, str], BenefitRecord] = {}
-    for part in chunks(sorted(set(person_ids))):
-        for record in BenefitRecord.objects.filter(
-            origin=BenefitRecord.Origin.CIVIL, person_id__in=part
-        ):
-            existing[(record.person_id, record.benefit_type)] = record
-    new_records, changed = [], []
-    for index, row in enumerate(rows):
-        want = {
+    wanted = {
+        (person_pk[row.id_number], row.benefit_type): {
             "monthly_amount": row.monthly_amount,
             "start_month": row.start_month,
             "status": row.status,
             "township_id": row.township_id,
+            "is_current": Force(True),
         }
-        record = existing.get((person_ids[index], row.benefit_type))
-        if record is None:
-            values = {key: value for key, value in want.items() if value is not None}
-            record = BenefitRecord(
-                person_id=person_ids[index],
-                benefit_type=row.benefit_type,
-                origin=BenefitRecord.Origin.CIVIL,
-                batch_id=writer.batch.pk,
-                **values,
-            )
-            existing[(person_ids[index], row.benefit_type)] = record
-            new_records.append(record)
-            states[index] = CREATED
-        else:
-            changes = writer.apply(record, want, {"is_current": True})
-            if changes:
-                record.batch_id = writer.batch.pk
-                changes["batch_id"] = [None, writer.batch.pk]
-                changed.append((record, changes))
-                states[index] = UPDATED
-    writer.create(
+        for row in rows
+    }
+    records = writer.upsert(
         BenefitRecord,
-        new_records,
-        (
-            "person_id",
-            "benefit_type",
-            "origin",
-            "monthly_amount",
-            "start_month",
-            "status",
-            "township_id",
-        ),
-        key=("person_id", "benefit_type"),
+        ("person_id", "benefit_type"),
+        wanted,
+        queryset=BenefitRecord.objects.filter(origin=BenefitRecord.Origin.CIVIL),
+        on_create={"origin": BenefitRecord.Origin.CIVIL},
+        on_change={"batch_id": writer.batch.pk},
     )
-    writer.update(BenefitRecord, changed)
+    del wanted
+    for index, row in enumerate(rows):
+        key = (person_pk[row.id_number], row.benefit_type)
+        if key in records.created:
+            _mark(states, index, CREATED)
+        elif key in records.changed:
+            _mark(states, index, UPDATED)
     writer.progress(80)
 
     counts = WriteCounts.from_states(states)
-    # seen_keys holds (ID, benefit) of every row of the file, valid or not.
+    # seen_keys holds (ID, 项目) of every row of the file, valid or not.
     stale = [
         pk
         for pk, id_number, benefit in BenefitRecord.objects.filter(
@@ -711,6 +694,5 @@ def write_civil(
         counts.notes.append(
             f"本次名册所含乡镇中有{gone}条救助/补贴记录不在新名册中，已标记为非当前（未删除）"
         )
-    writer.flush_history()
     writer.progress(100)
     return counts

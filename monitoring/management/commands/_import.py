@@ -25,6 +25,7 @@ LABELS = {
 
 class ImportCommand(BaseCommand):
     source: str = ""
+    requires_system_checks: list = []  # a scripted import need not re-check the project
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="导入文件（.xlsx、.xls 或 .csv）")

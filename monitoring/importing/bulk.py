@@ -1,0 +1,225 @@
+"""Set-based INSERT and UPDATE of plain dicts, without building model instances.
+
+Imports write hundreds of thousands of rows; Django's bulk_create/bulk_update spend
+most of their time creating and preparing model instances. These helpers adapt
+values once per column and send:
+
+- PostgreSQL: `COPY … FROM STDIN` for inserts (ids drawn from the table's sequence
+  beforehand) and `UPDATE … FROM (VALUES …)`, up to 1000 rows per statement;
+- SQLite: `executemany` of one-row statements (ids of new rows re-read by key).
+
+SQL text is built only from model metadata (quoted table and column names) and
+`%s` placeholders; every value travels as a query parameter or in COPY's data
+stream (escaped).
+
+Rows are dicts keyed by field attname (`township_id`, not `township`). Columns a
+row leaves out get the field's default; `created_at`/`updated_at` get `now`.
+"""
+
+import io
+import json
+import re
+from collections.abc import Sequence
+
+from django.db import connection, models
+
+PG_ROWS_PER_STATEMENT = 1000
+COPY_ROWS = 20000
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
+
+
+def _copy_text(value) -> str:
+    """A value in PostgreSQL's COPY text format (backslash, tab and line breaks escaped)."""
+    value = str(value)
+    if _NEEDS_ESCAPE.search(value) is None:
+        return value
+    return value.translate(_COPY_ESCAPES)
+
+
+KEY_CHUNK = 900
+
+
+class BulkTable:
+    def __init__(self, model, now):
+        meta = model._meta
+        self.model = model
+        self.table = connection.ops.quote_name(meta.db_table)
+        self.pk_column = connection.ops.quote_name(meta.pk.column)
+        self.fields = {
+            field.attname: field for field in meta.concrete_fields if not field.primary_key
+        }
+        self.now = now
+        self.adapters = {name: self._adapter(field) for name, field in self.fields.items()}
+        self.defaults = {}
+        for name, field in self.fields.items():
+            if name in ("created_at", "updated_at"):
+                self.defaults[name] = now
+            else:
+                self.defaults[name] = field.get_default()
+        self.postgres = connection.vendor == "postgresql"
+
+    @staticmethod
+    def _adapter(field):
+        ops = connection.ops
+        if isinstance(field, models.JSONField):
+            return lambda value: (
+                None if value is None else ops.adapt_json_value(value, field.encoder)
+            )
+        if isinstance(field, models.DateTimeField):
+            return ops.adapt_datetimefield_value
+        if isinstance(field, models.DateField):
+            return ops.adapt_datefield_value
+        if isinstance(field, models.DecimalField):
+            return lambda value: ops.adapt_decimalfield_value(
+                value, field.max_digits, field.decimal_places
+            )
+        return None
+
+    def _row_values(self, names: Sequence[str], row: dict) -> list:
+        values = []
+        for name in names:
+            value = row[name] if name in row else self.defaults[name]
+            adapter = self.adapters[name]
+            values.append(adapter(value) if adapter is not None and value is not None else value)
+        return values
+
+    def insert(self, rows: list[dict], key: Sequence[str] = (), queryset=None) -> list[int] | None:
+        """Insert rows; with `key`, return the new ids in row order.
+
+        `queryset` narrows the re-read of new ids by key where the key alone is not
+        unique in the table (SQLite only; PostgreSQL takes the ids from the sequence).
+        """
+        if not rows:
+            return [] if key else None
+        if self.postgres:
+            return self._copy_postgres(rows, bool(key))
+        names = list(self.fields)
+        columns = ", ".join(connection.ops.quote_name(self.fields[name].column) for name in names)
+        placeholders = ", ".join(["%s"] * len(names))
+        sql = f"INSERT INTO {self.table} ({columns}) VALUES ({placeholders})"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, [self._row_values(names, row) for row in rows])
+        if not key:
+            return None
+        return self._ids_by_key(rows, key, queryset)
+
+    def _copy_postgres(self, rows: list[dict], want_ids: bool) -> list[int] | None:
+        """COPY … FROM STDIN (text format); ids drawn from the table's sequence first."""
+        meta = self.model._meta
+        names = list(self.fields)
+        columns = [connection.ops.quote_name(self.fields[name].column) for name in names]
+        ids = None
+        with connection.cursor() as cursor:
+            if want_ids:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    [meta.db_table, meta.pk.column, len(rows)],
+                )
+                ids = [found[0] for found in cursor.fetchall()]
+                columns.insert(0, self.pk_column)
+            sql = f"COPY {self.table} ({', '.join(columns)}) FROM STDIN"
+            converters = [self._copy_converter(self.fields[name]) for name in names]
+            defaults = [
+                "\\N" if self.defaults[name] is None else convert(self.defaults[name])
+                for name, convert in zip(names, converters, strict=True)
+            ]
+            columns_out = list(zip(names, converters, defaults, strict=True))
+            for start in range(0, len(rows), COPY_ROWS):
+                lines = []
+                for offset, row in enumerate(rows[start : start + COPY_ROWS]):
+                    cells = [str(ids[start + offset])] if ids is not None else []
+                    for name, convert, default in columns_out:
+                        if name in row:
+                            value = row[name]
+                            cells.append("\\N" if value is None else convert(value))
+                        else:
+                            cells.append(default)
+                    lines.append("\t".join(cells))
+                lines.append("")
+                cursor.copy_expert(sql, io.StringIO("\n".join(lines)))
+        return ids
+
+    @staticmethod
+    def _copy_converter(field):
+        if isinstance(field, models.JSONField):
+            encoder = field.encoder
+            return lambda value: _copy_text(json.dumps(value, ensure_ascii=False, cls=encoder))
+        if isinstance(field, models.BooleanField):
+            return lambda value: "t" if value else "f"
+        if isinstance(field, models.DateField):  # DateTimeField too
+            return lambda value: value.isoformat()
+        if isinstance(field, models.CharField | models.TextField):
+            return _copy_text
+        return str
+
+    def _ids_by_key(self, rows: list[dict], key: Sequence[str], queryset=None) -> list[int]:
+        queryset = queryset if queryset is not None else self.model.objects.all()
+        wanted = {tuple(row[name] for name in key) for row in rows}
+        firsts = sorted({value[0] for value in wanted}, key=str)
+        found: dict[tuple, int] = {}
+        for start in range(0, len(firsts), KEY_CHUNK):
+            part = firsts[start : start + KEY_CHUNK]
+            for pk, *values in queryset.filter(**{f"{key[0]}__in": part}).values_list("pk", *key):
+                value = tuple(values)
+                if value in wanted:
+                    found[value] = pk
+        return [found[tuple(row[name] for name in key)] for row in rows]
+
+    def update(self, changes: list[tuple[int, dict]]) -> None:
+        """UPDATE rows by id; each change is (pk, {attname: new value}). `updated_at` = now."""
+        groups: dict[tuple, list[tuple[int, dict]]] = {}
+        for pk, values in changes:
+            groups.setdefault(tuple(sorted(values)), []).append((pk, values))
+        for names, items in groups.items():
+            names = list(names)
+            if "updated_at" in self.fields and "updated_at" not in names:
+                names.append("updated_at")
+            if self.postgres:
+                self._update_postgres(names, items)
+            else:
+                self._update_sqlite(names, items)
+
+    def _update_sqlite(self, names: list[str], items) -> None:
+        assignments = ", ".join(
+            f"{connection.ops.quote_name(self.fields[name].column)} = %s" for name in names
+        )
+        sql = f"UPDATE {self.table} SET {assignments} WHERE {self.pk_column} = %s"  # noqa: S608
+        params = [[*self._row_values(names, values), pk] for pk, values in items]
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)
+
+    def _update_postgres(self, names: list[str], items) -> None:
+        quote = connection.ops.quote_name
+        casts = ["%s::bigint"] + [f"%s::{self.fields[name].db_type(connection)}" for name in names]
+        placeholder = "(" + ", ".join(casts) + ")"
+        aliases = ", ".join(["id", *(f"c{i}" for i in range(len(names)))])
+        assignments = ", ".join(
+            f"{quote(self.fields[name].column)} = v.c{i}" for i, name in enumerate(names)
+        )
+        per_statement = min(PG_ROWS_PER_STATEMENT, 60000 // (len(names) + 1))
+        with connection.cursor() as cursor:
+            for start in range(0, len(items), per_statement):
+                part = items[start : start + per_statement]
+                params = []
+                for pk, values in part:
+                    params.append(pk)
+                    params.extend(self._row_values(names, values))
+                sql = (
+                    f"UPDATE {self.table} AS t SET {assignments} FROM (VALUES "  # noqa: S608
+                    + ", ".join([placeholder] * len(part))
+                    + f") AS v({aliases}) WHERE t.{self.pk_column} = v.id"
+                )
+                cursor.execute(sql, params)
+
+    def set_flag(self, pks: Sequence[int], **values) -> int:
+        """UPDATE a few columns to the same values for many ids (snapshot flags)."""
+        count = 0
+        values = {**values, "updated_at": self.now} if "updated_at" in self.fields else values
+        for start in range(0, len(pks), KEY_CHUNK):
+            count += self.model.objects.filter(pk__in=pks[start : start + KEY_CHUNK]).update(
+                **values
+            )
+        return count
