@@ -110,6 +110,13 @@ def _not_future(form: forms.Form, name: str, label: str) -> None:
 CHECK_CHOICES = [("", "未查看"), *TrackingVisit.Check.choices]
 
 
+def check_field(label: str) -> forms.ChoiceField:
+    """One item of the 两不愁三保障 checklist: radio buttons, easy to tap on a phone."""
+    return forms.ChoiceField(
+        label=label, choices=CHECK_CHOICES, required=False, widget=forms.RadioSelect
+    )
+
+
 class VisitForm(StaffForm):
     """跟踪访视 / 入户走访 with the 两不愁三保障 + water checklist."""
 
@@ -117,12 +124,12 @@ class VisitForm(StaffForm):
     kind = forms.ChoiceField(label="走访类型", choices=TrackingVisit.Kind.choices)
     visitor_name = forms.CharField(label="走访人", max_length=64)
     person = forms.ChoiceField(label="走访对象（残疾人）", required=False)
-    food = forms.ChoiceField(label="不愁吃", choices=CHECK_CHOICES, required=False)
-    clothing = forms.ChoiceField(label="不愁穿", choices=CHECK_CHOICES, required=False)
-    education = forms.ChoiceField(label="义务教育有保障", choices=CHECK_CHOICES, required=False)
-    medical = forms.ChoiceField(label="基本医疗有保障", choices=CHECK_CHOICES, required=False)
-    housing = forms.ChoiceField(label="住房安全有保障", choices=CHECK_CHOICES, required=False)
-    water = forms.ChoiceField(label="饮水安全有保障", choices=CHECK_CHOICES, required=False)
+    food = check_field("不愁吃")
+    clothing = check_field("不愁穿")
+    education = check_field("义务教育有保障")
+    medical = check_field("基本医疗有保障")
+    housing = check_field("住房安全有保障")
+    water = check_field("饮水安全有保障")
     annual_income = money_field("家庭年纯收入（元）")
     income_per_capita = money_field("家庭年人均纯收入（元）")
     annual_expenditure = money_field("家庭年支出（元）")

@@ -50,6 +50,7 @@ def test_household_page_shows_everything_known_in_one_place(client, hekou_user, 
     # Members, with the survey and roster side by side and the differences highlighted.
     assert html.count('data-testid="member"') == 2
     assert "配偶甲" in html and "非持证人员" in html
+    assert html.count('data-testid="compare-none"') == 1  # the spouse is in neither source
     assert html.count('data-differs="1"') == 3  # name, grade, income
     assert "周明量" in html and "二级" in html and "6,100" in html
     assert "3处不一致" in html

@@ -87,3 +87,9 @@ def choice_label(choices_name: str, value) -> str:
         return str(choices(value).label)
     except ValueError:
         return value
+
+
+@register.filter
+def any_known(compared) -> bool:
+    """True when either source knows at least one value of a survey/roster comparison."""
+    return any(row.survey or row.roster for row in compared or ())
