@@ -427,3 +427,21 @@ def test_progress_is_reported(tmp_path):
     assert seen and seen[-1] == 50
     assert seen == sorted(seen)
     assert len(seen) <= 5  # now and then, not per row
+
+
+def test_the_sheet_with_the_header_is_used(tmp_path):
+    from openpyxl import Workbook
+
+    from .import_files import table_rows
+
+    workbook = Workbook()
+    workbook.active.title = "说明"
+    workbook.active.append(["本表为2026年调查数据，填写说明见下页"])
+    data = workbook.create_sheet("数据")
+    for line in table_rows(SURVEY_HEADER, [survey_row(1)]):
+        data.append(line)
+    workbook.save(tmp_path / "two.xlsx")
+    result = check("survey", tmp_path / "two.xlsx")
+    assert messages(result) == []
+    assert result.sheet_name == "数据" and result.sheet_index == 1
+    assert [row.id_number for row in result.valid_rows] == [make_id(1)]

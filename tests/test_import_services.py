@@ -454,3 +454,41 @@ def test_civil_roster_upserts_benefits_as_a_snapshot(tmp_path):
     other = [civil_row(7, "临时救助", 乡镇="河口镇", 村="七里村")]
     import_civil_file(write_table(tmp_path / "c4.xlsx", CIVIL_HEADER, other))
     assert BenefitRecord.objects.filter(is_current=True, township__name="城关镇").count() == 2
+
+
+def test_full_table_loads_give_the_same_results(tmp_path, monkeypatch):
+    """Big files read stored rows in one pass instead of `in` lists: same outcome."""
+    from monitoring.importing import writer
+
+    monkeypatch.setattr(writer, "FULL_SCAN_KEYS", 1)
+    rows = [survey_row(n) for n in range(4)]
+    assert counts(import_survey_file(survey_file(tmp_path, rows, name="a.xlsx")))[2] == 4
+    rows[1]["家庭年人均收入（元）"] = 99
+    batch = import_survey_file(survey_file(tmp_path, rows, name="b.xlsx"))
+    assert counts(batch) == ("done", 4, 0, 1, 3, 0)
+    roster = [roster_row(n, f"H{n}") for n in range(4)]
+    assert import_roster_file(write_table(tmp_path / "r.xlsx", ROSTER_HEADER, roster)).created == 4
+    civil = [civil_row(1), civil_row(8, "特困供养")]
+    batch = import_civil_file(write_table(tmp_path / "c.xlsx", CIVIL_HEADER, civil))
+    assert counts(batch) == ("done", 2, 2, 0, 0, 0)
+    again = import_civil_file(write_table(tmp_path / "c2.xlsx", CIVIL_HEADER, civil))
+    assert counts(again) == ("done", 2, 0, 0, 2, 0)
+
+
+def test_text_with_backslashes_quotes_and_tabs_round_trips(tmp_path):
+    """Values travel through COPY (PostgreSQL) or executemany (SQLite) unchanged."""
+    row = survey_row(
+        1,
+        **{
+            "村（社区）": "东\\关\"村'",
+            "康复需求": '康复\\训练、"辅助"器具',
+            "与户主关系": "户\\主",
+        },
+    )
+    import_survey_file(survey_file(tmp_path, [row], name="a.xlsx"))
+    person = Person.objects.get()
+    assert person.village.name == "东\\关\"村'"
+    assert person.survey.rehab_needs == ["康复\\训练", '"辅助"器具']
+    assert person.survey.relation == "户\\主"
+    batch = import_survey_file(survey_file(tmp_path, [row], name="b.xlsx"))
+    assert counts(batch) == ("done", 1, 0, 0, 1, 0)

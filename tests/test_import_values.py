@@ -303,3 +303,24 @@ def test_excel_serial_date_reads_plausible_range_only():
     assert v.parse_date(45000.0) == date(1899, 12, 30) + timedelta(days=45000)
     with pytest.raises(v.ValueProblem):
         v.parse_date(-5.0)
+
+
+def test_cached_parser_keeps_types_apart_and_remembers_failures():
+    calls = []
+
+    def parse(raw):
+        calls.append(raw)
+        if raw == "bad":
+            raise v.ValueProblem("坏值")
+        return [raw] if raw == "list" else type(raw).__name__
+
+    cached = v.cached(parse)
+    assert cached(1) == "int" and cached(1.0) == "float" and cached(True) == "bool"
+    assert cached(1) == "int"
+    for _ in range(2):
+        with pytest.raises(v.ValueProblem, match="坏值"):
+            cached("bad")
+    first = cached("list")
+    first.append("changed")
+    assert cached("list") == ["list"]  # callers get their own copy of a list
+    assert calls == [1, 1.0, True, "bad", "list"]
