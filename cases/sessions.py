@@ -49,8 +49,10 @@ def on_login(sender, request, user, **kwargs):
         key = session.session_key
     ended = end_other_sessions(user, key)
     if key:
-        UserSession.objects.update_or_create(
-            session_key=key, defaults={"user": user, "ip_address": client_ip(request)}
+        # One INSERT (no read-then-write transaction: SQLite would refuse it under load).
+        UserSession.objects.bulk_create(
+            [UserSession(user=user, session_key=key, ip_address=client_ip(request))],
+            ignore_conflicts=True,
         )
     audit(request, Action.LOGIN, target=user, details={"ended_sessions": ended})
 
