@@ -42,6 +42,7 @@ from cases.models import Township
 
 from .importing import engine, writer
 from .importing.engine import ValidationResult
+from .importing.gcpause import gc_paused
 from .importing.report import report_name, write_error_report
 from .models import ImportBatch, Source
 
@@ -59,7 +60,8 @@ def township_lookup() -> dict[str, int]:
 
 def import_validate(source: str, path, progress: Callable[[int], None] | None = None):
     """Dry run: the typed rows and every row error; nothing is written."""
-    return engine.validate(Source(source), path, township_lookup(), progress=progress)
+    with gc_paused():
+        return engine.validate(Source(source), path, township_lookup(), progress=progress)
 
 
 def import_create_batch(
@@ -146,7 +148,7 @@ def import_run(batch_id: int, progress: Callable[[int], None] | None = None) -> 
     source waits until the first has finished. Each run is audited (issue 7).
     """
     source = ImportBatch.objects.filter(pk=batch_id).values_list("source", flat=True).first()
-    with process_lock(f"import:{source}"):
+    with process_lock(f"import:{source}"), gc_paused():
         return _import_run(batch_id, progress)
 
 
