@@ -24,7 +24,7 @@ from cases.casework import M_RULES, finding_open_case
 from cases.exports import xlsx_response
 from cases.identity import mask_id_number
 from cases.scope import scope_for, scope_safe
-from cases.selectors import page_of, parse_page_number
+from cases.selectors import parse_page_number
 from cases.selectors_pages import days_since, places
 from cases.services import ServiceError
 from cases.views_common import export_filename, next_url, require_writer_role
@@ -49,6 +49,7 @@ from .selectors_findings import (
 from .selectors_findings import (
     finding_events,
     finding_queue,
+    queue_page,
     rule_counts,
 )
 
@@ -62,7 +63,9 @@ def _queue_context(request, bulk_form=None) -> dict:
     if scope.sees_nothing:
         return context
     rows, counts, filterset = finding_queue(request.user, request.GET, places(request.user))
-    page = page_of(rows, parse_page_number(request.GET.get("page")), FINDINGS_PER_PAGE)
+    page = queue_page(
+        request.user, rows, parse_page_number(request.GET.get("page")), FINDINGS_PER_PAGE
+    )
     for finding in page.rows:
         finding.age_days = days_since(finding.opened_at)
     query = request.GET.copy()
