@@ -18,9 +18,10 @@ Service API — call these from views, services, admin actions and commands:
 
 Automatic parts:
 - `AuditMiddleware` keeps the current request in a context variable and, after the
-  response, records a `view` event for every authenticated request that did not record
-  an event itself (and a `denied`/`error` event for a refused or failed POST), so no page
-  goes unaudited even before its view calls `audit_list` / `audit_view`.
+  response, records an event for every authenticated request that did not record one
+  itself: `view` for GET (path, query, status), `update` for a POST (the submitted
+  fields, masked, no passwords), `denied`/`error` for refused or failed ones — so nothing
+  goes unaudited even where a view or service forgot to call the API.
 - `cases.history.record_change` calls `audit_change_record`, so every single-object write
   a service makes during a request is audited with its field-level diff (once per object
   and action per request, even if the view also calls `audit_changes`).
@@ -33,6 +34,7 @@ Everything stored is masked first: ID numbers as 6 + ******** + 4, phone numbers
 import contextvars
 import ipaddress
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
@@ -366,6 +368,28 @@ _UNAUDITED_PREFIXES = ("/static/", "/favicon")
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
+_SECRET_FIELDS = re.compile(r"password|csrfmiddlewaretoken|token|secret", re.IGNORECASE)
+
+
+def _submitted(request) -> dict:
+    """The submitted form fields (not passwords or tokens), values cut to 200 characters;
+    uploaded files by name. Masked with the rest of the details when saved."""
+    form = {}
+    try:
+        data = request.POST
+        files = request.FILES
+    except Exception:  # an unreadable body (e.g. too large): nothing to record
+        return form
+    for key in data:
+        if _SECRET_FIELDS.search(key):
+            continue
+        values = [value[:200] for value in data.getlist(key)]
+        form[key] = values[0] if len(values) == 1 else values[:50]
+    for key in files:
+        form[key] = [uploaded.name for uploaded in files.getlist(key)]
+    return form
+
+
 def _result_for(status: int) -> str:
     if status >= 500:
         return Result.ERROR
@@ -375,7 +399,7 @@ def _result_for(status: int) -> str:
 
 
 class AuditMiddleware:
-    """Keeps the request in a context variable; audits every page nobody audited explicitly.
+    """Keeps the request in a context variable; audits every request nobody audited explicitly.
 
     Place it after AuthenticationMiddleware.
     """
@@ -402,12 +426,14 @@ class AuditMiddleware:
             return  # login page and anonymous redirects; logins are audited by signals
         status = response.status_code
         safe = request.method in _SAFE_METHODS
-        if not safe and status < 400:
-            return  # a successful write audits itself (history → audit_change_record)
         details = {"status": status}
         query = plain_filters(request.GET)
         if query:
             details["query"] = query
+        if not safe:
+            # A write that recorded no event itself (services normally do, through
+            # history → audit_change_record): keep what was submitted, masked.
+            details["form"] = _submitted(request)
         try:
             audit(
                 request,

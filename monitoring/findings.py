@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from django.db import transaction
 from django.utils import timezone
 
+from cases.audit import Action, audit_many, build_event
 from cases.exports import FORMULA_PREFIXES, safe_cell
 from cases.scope import scope_for, scoped
 
@@ -75,6 +76,7 @@ def _decide(ids: list[int], user, status: str, text: str) -> dict:
     if not scope_for(user).can_write:
         raise FindingError("您的账号没有处理比对发现的权限")
     now = timezone.now()
+    field = "action_taken" if status == Finding.Status.HANDLED else "dismiss_reason"
     with transaction.atomic():
         rows = list(
             scoped(user, Finding.objects.filter(pk__in=ids, status__in=DECIDABLE))
@@ -99,6 +101,16 @@ def _decide(ids: list[int], user, status: str, text: str) -> dict:
                 for fid, old in rows
             ],
             batch_size=1000,
+        )
+        # Audit trail (issue 7): one field-level event per decided finding, in bulk.
+        audit_many(
+            build_event(
+                user,
+                Action.UPDATE,
+                target=("monitoring.finding", fid, f"比对发现#{fid}"),
+                details={"changes": {"status": [old, status]}, field: text},
+            )
+            for fid, old in rows
         )
     return {"updated": len(found), "skipped": len(set(ids)) - len(found)}
 

@@ -179,6 +179,39 @@ def test_every_page_is_audited_even_without_an_explicit_event(client, db, hekou_
     assert event.path == reverse("cases:person_detail", args=[person.pk])
 
 
+def test_a_write_nobody_audited_is_recorded_with_its_form(db, hekou_user):
+    def view(request):
+        return HttpResponse("saved", status=302)
+
+    request = RequestFactory().post(
+        "/somewhere/",
+        {"note": f"电话{PHONE}", "new_password1": "secret-value-123", "csrfmiddlewaretoken": "t"},
+        REMOTE_ADDR="10.3.3.3",
+    )
+    request.user = hekou_user
+    audit_api.AuditMiddleware(view)(request)
+    event = AuditEvent.objects.get()
+    assert event.action == "update" and event.result == "ok" and event.method == "POST"
+    assert event.details["form"] == {"note": "电话139****5678"}
+    assert "secret-value" not in str(event.details)
+
+
+def test_finding_decisions_are_audited_field_by_field(db, hekou_user):
+    from monitoring.findings import finding_dismiss
+
+    finding = factories.FindingFactory(
+        person=factories.PersonFactory(township=factories.township("河口镇"))
+    )
+    finding_dismiss(finding, hekou_user, "已核实，不符合条件")
+    event = AuditEvent.objects.get(action="update")
+    assert event.target_model == "monitoring.finding" and event.target_id == str(finding.pk)
+    assert event.details == {
+        "changes": {"status": ["open", "dismissed"]},
+        "dismiss_reason": "已核实，不符合条件",
+    }
+    assert event.username == "hekou"
+
+
 def test_anonymous_and_static_requests_are_not_audited(client, db):
     client.get(reverse("login"))
     client.get("/static/css/app.css")
