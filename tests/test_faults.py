@@ -277,3 +277,37 @@ def test_a_database_error_mid_write_leaves_nothing_and_says_so(db, tmp_path, mon
     assert (batch.created, batch.updated, batch.unchanged) == (0, 0, 0)
     event = AuditEvent.objects.get(action="import")
     assert event.result == "error" and event.details["status"] == "failed"
+
+
+# --- database errors in the commands: one clear line, not a traceback -------------------------
+
+
+def test_crosscheck_command_reports_a_database_error_in_one_line(db, monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    from monitoring.management.commands import crosscheck as command
+
+    def broken(*args, **kwargs):
+        raise OperationalError("could not connect to server: Connection refused")
+
+    monkeypatch.setattr(command, "run_crosscheck", broken)
+    with pytest.raises(CommandError) as raised:
+        call_command("crosscheck", "--as-of", AS_OF.isoformat())
+    message = str(raised.value)
+    assert "数据库错误" in message and "未改动任何比对结果" in message
+    assert "Connection refused" in message and "\n" not in message
+
+
+def test_import_command_reports_a_database_error_in_one_line(db, tmp_path, monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    from monitoring.management.commands import _import
+
+    def broken(*args, **kwargs):
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(_import, "import_run", broken)
+    path = survey(tmp_path, "s.xlsx", {1: 9000})
+    with pytest.raises(CommandError, match="数据库错误，本次导入未写入任何数据"):
+        call_command("import_survey", str(path))
+    assert Person.objects.count() == 0

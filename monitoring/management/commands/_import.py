@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from monitoring.models import ImportBatch, Source
 from monitoring.services import import_create_batch, import_run, import_summary
@@ -44,10 +45,18 @@ class ImportCommand(BaseCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"找不到文件：{path} / File not found: {path}")
-        batch = import_create_batch(
-            self.source, path, original_name=path.name, skip_invalid=options["skip_invalid"]
-        )
-        batch = import_run(batch.pk)
+        try:
+            batch = import_create_batch(
+                self.source, path, original_name=path.name, skip_invalid=options["skip_invalid"]
+            )
+            batch = import_run(batch.pk)
+        except DatabaseError as error:
+            # One line, not a traceback (issue 7); the import's write is one transaction.
+            detail = " ".join(str(error).split())[:300]
+            raise CommandError(
+                f"数据库错误，本次导入未写入任何数据，请检查数据库后重试：{detail} / "
+                "database error: nothing was imported; check the database and run again"
+            ) from None
 
         if options["errors_out"] and batch.error_report:
             with batch.error_report.open("rb") as report, open(options["errors_out"], "wb") as out:

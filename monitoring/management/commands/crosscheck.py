@@ -8,6 +8,7 @@ import json
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from monitoring.crosscheck import CrosscheckBusy, run_crosscheck, summary
 from monitoring.rules import REGISTRY
@@ -37,6 +38,13 @@ class Command(BaseCommand):
             run = run_crosscheck(options["as_of"])
         except (CrosscheckBusy, PolicyError) as error:
             raise CommandError(str(error)) from None
+        except DatabaseError as error:
+            # One line, not a traceback: the run's writes were rolled back (issue 7).
+            detail = " ".join(str(error).split())[:300]
+            raise CommandError(
+                f"数据库错误，本次比对未改动任何比对结果（已整体回滚），请检查数据库后重试：{detail} / "
+                "database error: the cross-check changed nothing; check the database and run again"
+            ) from None
         result = summary(run)
         if options["json"]:
             self.stdout.write(json.dumps(result, ensure_ascii=False))
