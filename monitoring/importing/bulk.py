@@ -145,8 +145,9 @@ class BulkTable:
     @staticmethod
     def _copy_converter(field):
         if isinstance(field, models.JSONField):
-            encoder = field.encoder
-            return lambda value: _copy_text(json.dumps(value, ensure_ascii=False, cls=encoder))
+            # One encoder for the whole COPY: json.dumps(cls=...) builds a new one per value.
+            encode = (field.encoder or json.JSONEncoder)(ensure_ascii=False).encode
+            return lambda value: _copy_text(encode(value))
         if isinstance(field, models.BooleanField):
             return lambda value: "t" if value else "f"
         if isinstance(field, models.DateField):  # DateTimeField too
