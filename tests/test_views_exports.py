@@ -143,3 +143,5 @@ def test_list_pages_link_their_export_with_the_current_filters(client, hekou_use
     assert f'href="{reverse("monitoring:finding_export")}?rule=M01"' in html
     html = client.get(reverse("cases:household_list")).content.decode()
     assert f'href="{reverse("cases:household_export")}?"' in html
+    html = client.get(reverse("cases:person_list"), {"q": "明亮"}).content.decode()
+    assert f'href="{reverse("cases:person_export")}?q=%E6%98%8E%E4%BA%AE"' in html
