@@ -2,6 +2,7 @@
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -30,7 +31,9 @@ def rate_cell(rate) -> str:
     """A rate as “85.0%（17/20）” with a class saying whether it meets its target."""
     value = getattr(rate, "value", None)
     if value is None:
-        return format_html('<span class="rate rate-none">—</span>')
+        return mark_safe(
+            '<span class="rate rate-none">—</span>'
+        )  # constant markup, nothing to escape
     met = getattr(rate, "meets_target", None)
     css = "rate" if met is None else ("rate rate-ok" if met else "rate rate-below")
     return format_html(
