@@ -7,7 +7,9 @@ when all of its townships lie within their scope:
 - county admins and county viewers: every batch;
 - township staff: batches whose townships (`ImportBatch.townships`, filled by the
   engine from the rows' township column) are their own township only — a batch
-  naming no township (a file that could not be read) or another township stays hidden;
+  naming no township (a file that could not be read) or another township stays hidden,
+  and so does one with a row whose township is blank or unknown
+  (`unattributed_rows`): that row could be anyone's;
 - village committee members and users without a role: none (a batch covers whole
   townships, never a single village).
 """
@@ -36,7 +38,7 @@ def import_batches(user) -> QuerySet:
     other = BatchTownship.objects.filter(importbatch_id=OuterRef("pk")).exclude(
         township_id=township_id
     )
-    return queryset.filter(Exists(own)).exclude(Exists(other))
+    return queryset.filter(Exists(own), unattributed_rows=0).exclude(Exists(other))
 
 
 def import_batch_or_404(user, pk):

@@ -63,6 +63,11 @@ class ImportBatch(TimeStamped):
     townships = models.ManyToManyField(
         Township, blank=True, related_name="+", verbose_name="涉及乡镇"
     )
+    unattributed_rows = models.PositiveIntegerField(
+        "未能确定乡镇的行",
+        default=0,
+        help_text="乡镇为空或无法识别的数据行；有此类行的批次只对县级用户可见",
+    )
     message = models.CharField("说明", max_length=500, blank=True)
     progress = models.PositiveSmallIntegerField("进度（%）", default=0)
     started_at = models.DateTimeField("开始时间", null=True, blank=True)

@@ -237,6 +237,7 @@ def _run(batch: ImportBatch, path: Path, tracker: _Progress) -> None:
         _save_report(batch, path, result)
     batch.progress = 100
     batch.finished_at = timezone.now()
+    batch.unattributed_rows = result.unattributed_rows
     batch.save()
     batch.townships.set(result.townships)
     tracker(100, store=False)

@@ -361,3 +361,19 @@ def test_files_are_not_reachable_under_media_url(client, admin_user, batches, se
     batch = batches["chengguan"]
     assert client.get(settings.MEDIA_URL + batch.file.name).status_code == 404
     assert client.get(settings.MEDIA_URL + batch.error_report.name).status_code == 404
+
+
+def test_batch_with_a_row_of_unknown_township_is_hidden_from_township_staff(
+    client, chengguan_user, viewer_user, admin_user, tmp_path
+):
+    # The unknown-township row could be anyone's: its personal data is in the error
+    # report, so only county users may see the batch.
+    rows = [survey_row(1), in_township(2, "火星镇")]
+    batch = import_survey_file(survey_path(tmp_path, rows, "mixed.xlsx"), user=admin_user)
+    assert set(batch.townships.values_list("name", flat=True)) == {"城关镇"}
+    assert batch.unattributed_rows == 1
+    client.force_login(chengguan_user)
+    assert client.get(detail_url(batch)).status_code == 404
+    assert client.get(download_url(batch, "errors")).status_code == 404
+    client.force_login(viewer_user)
+    assert client.get(download_url(batch, "errors")).status_code == 200

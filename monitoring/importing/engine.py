@@ -51,6 +51,7 @@ class ValidationResult:
     kind: str = ""
     encoding: str | None = None
     townships: set[int] = field(default_factory=set)  # named by any row, valid or not
+    unattributed_rows: int = 0  # rows whose township is blank or unknown (scope of reports)
     seen_ids: set[str] = field(default_factory=set)  # IDs of every row, valid or not
     seen_households: set[str] = field(default_factory=set)  # roster 户编号 of every row
     seen_keys: set = field(default_factory=set)  # duplicate keys of every row (civil: ID+项目)
@@ -225,6 +226,8 @@ def _remember(result, parsed, townships) -> None:
     township_name = parsed.get("township")
     if township_name is not None and township_name in townships:
         result.townships.add(townships[township_name])
+    else:
+        result.unattributed_rows += 1
     household = parsed.get("household_number")
     if household is not None:
         result.seen_households.add(household)
