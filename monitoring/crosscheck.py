@@ -46,7 +46,7 @@ from datetime import date, timedelta
 
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from cases.audit import audit_crosscheck_run
@@ -579,7 +579,12 @@ def insert_new_findings(run: CrosscheckRun, hits: Iterable[Hit], now) -> None:
 
     Tens of thousands of new findings are normal on a first run, so this skips model
     instances: COPY on PostgreSQL (psycopg2), one executemany elsewhere; the events
-    are one INSERT … SELECT over the findings this run created that have no event yet.
+    are one INSERT … SELECT over the findings this call inserted (ids above the
+    largest id before it; the run lock means no one else inserts meanwhile).
+
+    The events deliberately avoid a NOT EXISTS anti-join against the events table:
+    freshly filled tables have no statistics, and the planner's nested loop then
+    re-scans the rows the same statement is inserting — quadratic at a million findings.
     """
     stamp = connection.ops.adapt_datetimefield_value(now)
     fixed = (Finding.Status.OPEN.value, "", "", run.pk, run.pk, stamp, stamp, stamp)
@@ -589,6 +594,7 @@ def insert_new_findings(run: CrosscheckRun, hits: Iterable[Hit], now) -> None:
     meta, event_meta = Finding._meta, FindingEvent._meta
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
+    id_before = Finding.objects.aggregate(top=Max("pk"))["top"] or 0
     columns = ", ".join(quote(meta.get_field(name).column) for name in NEW_FINDING_FIELDS)
     with connection.cursor() as cursor:
         raw = getattr(cursor, "cursor", None)
@@ -616,10 +622,8 @@ def insert_new_findings(run: CrosscheckRun, hits: Iterable[Hit], now) -> None:
         cursor.execute(
             f"INSERT INTO {events} ({event_columns}) "  # noqa: S608 (identifiers from _meta)
             f"SELECT f.id, %s, %s, '', %s, %s FROM {table} f "
-            f"WHERE f.{quote(meta.get_field('first_run').column)} = %s AND NOT EXISTS "
-            f"(SELECT 1 FROM {events} e WHERE e.{quote(event_meta.get_field('finding').column)}"
-            f" = f.id AND e.{quote(event_meta.get_field('run').column)} = %s)",
-            [stamp, run.pk, Finding.Status.OPEN.value, "比对发现", run.pk, run.pk],
+            f"WHERE f.id > %s AND f.{quote(meta.get_field('first_run').column)} = %s",
+            [stamp, run.pk, Finding.Status.OPEN.value, "比对发现", id_before, run.pk],
         )
 
 
