@@ -3,7 +3,6 @@
 
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -12,9 +11,7 @@ from monitoring.models import Finding, SurveyRecord
 from monitoring.services import import_roster_file, import_survey_file
 from subsidies.policy import policy_set
 
-SAMPLES = Path("/work/shared/samples")
-if not SAMPLES.exists():  # without the shared folder, the copy kept in the repository
-    SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
+from .samples import SAMPLES
 
 pytestmark = pytest.mark.django_db
 
