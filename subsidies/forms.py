@@ -8,7 +8,7 @@ from django import forms
 
 from cases.forms_casework import StaffForm, money_field, text_area
 
-from .models import BenefitRecord, BenefitType
+from .models import BenefitRecord, BenefitType, PolicyYear
 from .policy import FIELDS, REQUIRED
 
 MONTH_FORMAT = "%Y-%m"
@@ -83,3 +83,19 @@ class PolicyYearForm(StaffForm):
 
     def policy_values(self) -> dict:
         return {name: self.cleaned_data.get(name) for name in FIELDS}
+
+
+class NewPolicyYearForm(PolicyYearForm):
+    """A year that has no parameters yet: the year itself, then the same fields."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
+        self.fields = {"year": year, **self.fields}
+        self.set_messages()
+
+    def clean_year(self):
+        year = self.cleaned_data["year"]
+        if PolicyYear.objects.filter(year=year).exists():
+            raise forms.ValidationError(f"{year}年度已有政策参数，请在列表中修改")
+        return year

@@ -19,7 +19,7 @@ from cases.selectors_pages import person_page
 from cases.views_common import form_page, require_writer_role
 
 from . import services
-from .forms import BenefitRecordForm, PolicyYearForm
+from .forms import BenefitRecordForm, NewPolicyYearForm, PolicyYearForm
 from .models import PolicyYear
 from .policy import FIELDS, LABELS, PolicyError, policy_history, policy_set
 
@@ -111,5 +111,32 @@ def policy_edit(request, pk: int):
             "labels": LABELS,
             "nav": "policy",
         },
+        status=400 if form.is_bound else 200,
+    )
+
+
+@scope_safe(how="no personal data: creates a year's parameters; county admins only")
+@login_required
+@require_http_methods(["GET", "POST"])
+def policy_create(request):
+    _require_county_admin(request)
+    form = NewPolicyYearForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            policy = policy_set(
+                form.cleaned_data["year"],
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                **form.policy_values(),
+            )
+        except PolicyError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"已新建{policy.year}年度政策参数")
+            return redirect("subsidies:policy_edit", pk=policy.pk)
+    return render(
+        request,
+        "subsidies/policy_new.html",
+        {"form": form, "nav": "policy"},
         status=400 if form.is_bound else 200,
     )

@@ -184,3 +184,56 @@ def test_policy_pages_are_audited(client, admin_user):
     client.force_login(admin_user)
     client.get(reverse("subsidies:policy_list"))
     assert AuditEvent.objects.filter(action="list", target_label="subsidies.policyyear").exists()
+
+
+def test_policy_create_makes_a_new_year_with_history(client, admin_user):
+    client.force_login(admin_user)
+    target = reverse("subsidies:policy_create")
+    assert client.get(target).status_code == 200
+    data = {
+        "year": "2031",
+        "monitoring_line": "7900",
+        "rigid_expenditure_threshold": "20000",
+        "pension_contribution_tier": "200",
+        "reason": "县政府2031年文件",
+    }
+    response = client.post(target, data)
+    policy = PolicyYear.objects.get(year=2031)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("subsidies:policy_edit", args=[policy.pk])
+    assert policy.monitoring_line == Decimal("7900") and policy.is_default is False
+    record = ChangeRecord.objects.get(model="subsidies.policyyear", object_id=str(policy.pk))
+    assert record.action == "create" and record.reason == "县政府2031年文件"
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"year": "2026"}, "2026年度已有政策参数，请在列表中修改"),
+        ({"year": "1999"}, "2000"),
+        ({"monitoring_line": ""}, "请填写防返贫监测收入线（元）"),
+    ],
+)
+def test_policy_create_refuses_in_chinese(client, admin_user, overrides, message):
+    client.force_login(admin_user)
+    data = {
+        "year": "2032",
+        "monitoring_line": "7000",
+        "rigid_expenditure_threshold": "20000",
+        "pension_contribution_tier": "200",
+        "reason": "新年度",
+    }
+    data.update(overrides)
+    before = PolicyYear.objects.count()
+    response = client.post(reverse("subsidies:policy_create"), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert PolicyYear.objects.count() == before
+
+
+@pytest.mark.parametrize("user_fixture", ["hekou_user", "viewer_user", "village_user"])
+def test_policy_create_is_for_county_admins_only(client, request, user_fixture):
+    client.force_login(request.getfixturevalue(user_fixture))
+    response = client.post(reverse("subsidies:policy_create"), {"year": "2033"})
+    assert response.status_code == 403
+    assert not PolicyYear.objects.filter(year=2033).exists()
