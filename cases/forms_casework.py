@@ -233,6 +233,16 @@ class PairingForm(StaffForm):
         return cleaned
 
 
+class PairingEndForm(StaffForm):
+    ended_on = date_field("结束日期")
+    reason = text_area("结束原因", required=True, max_length=300, rows=2)
+
+    def clean(self):
+        cleaned = super().clean()
+        _not_future(self, "ended_on", "结束日期")
+        return cleaned
+
+
 # --- monitoring cases -----------------------------------------------------------------------
 
 

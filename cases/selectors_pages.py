@@ -495,6 +495,9 @@ def household_detail(user, pk) -> Household:
         case_opened_on=_active_case("opened_on"),
         last_case_status=_latest_case("status"),
         pairing_helper=Subquery(pairing.order_by("-started_on").values("helper_name")[:1]),
+        pairing_open=Exists(
+            Pairing.objects.filter(household=OuterRef("pk"), ended_on__isnull=True)
+        ),
     )
     return get_in_scope_or_404(user, queryset, pk=pk)
 

@@ -44,6 +44,7 @@ urlpatterns = [
         name="assistance_create",
     ),
     path("households/<int:pk>/pairing/new/", views_forms.pairing_create, name="pairing_create"),
+    path("households/<int:pk>/pairing/end/", views_forms.pairing_end, name="pairing_end"),
     path("households/<int:pk>/case/", views_forms.case_step, name="case_step"),
     path("visits/", views_household.visits, name="visit_list"),
     path("visits/export.xlsx", views_exports.visits_export, name="visit_export"),

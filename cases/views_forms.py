@@ -10,6 +10,7 @@ the middleware); a service's Chinese error goes back onto the form.
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
+from django.http import Http404
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
@@ -22,6 +23,7 @@ from .forms_casework import (
     CaseOpenForm,
     CaseTransitionForm,
     EducationPlanForm,
+    PairingEndForm,
     PairingForm,
     RehabServiceForm,
     VisitForm,
@@ -141,6 +143,37 @@ def pairing_create(request, pk: int):
             **f.values("helper_name", "helper_kind", "helper_unit", "helper_phone", "started_on"),
         ),
         success_message=lambda p: f"已安排结对帮扶：{p.helper_name}",
+        success_url=_household_url(household),
+    )
+
+
+@scope_safe(how="household via get_in_scope_or_404; write via casework.pairing_end")
+@login_required
+@GET_POST
+def pairing_end(request, pk: int):
+    """结束结对: the household's active pairing, with a date and a reason (history)."""
+    household = get_in_scope_or_404(request.user, Household.objects.all(), pk=pk)
+    require_writer_role(request)
+    # The pairing not yet ended (one ended today still counts as active today for P01).
+    pairing = household.pairings.filter(ended_on__isnull=True).order_by("-started_on").first()
+    if pairing is None:
+        raise Http404("该家庭当前没有结对帮扶")
+    form = PairingEndForm(_form_data(request), initial={"ended_on": today()})
+    return form_page(
+        request,
+        form,
+        template="cases/form_generic.html",
+        context={
+            "household": household,
+            "title": f"结束结对帮扶（帮扶人：{pairing.helper_name}）",
+            "submit_label": "结束结对",
+            "testid": "pairing-end-form",
+            "nav": "households",
+        },
+        on_valid=lambda f: casework.pairing_end(
+            request.user, pairing, **f.values("ended_on", "reason")
+        ),
+        success_message=lambda p: f"已结束与{p.helper_name}的结对帮扶",
         success_url=_household_url(household),
     )
 

@@ -389,3 +389,34 @@ def test_unknown_household_is_404(client, hekou_user):
     client.force_login(hekou_user)
     assert client.get(reverse("cases:visit_create", args=[987654])).status_code == 404
     assert factories.township("河口镇")  # the fixture data loaded by the migration
+
+
+def test_pairing_end_records_date_and_reason_then_a_new_pairing_can_start(client, hekou_user, home):
+    client.force_login(hekou_user)
+    page = client.get(url("cases:household_detail", home.household)).content.decode()
+    assert 'data-testid="end-pairing"' in page
+    target = url("cases:pairing_end", home.household)
+    refused = client.post(target, {"ended_on": TODAY().isoformat(), "reason": ""})
+    assert refused.status_code == 400 and "请填写结束原因" in refused.content.decode()
+    response = client.post(target, {"ended_on": TODAY().isoformat(), "reason": "帮扶人调离"})
+    assert response.status_code == 302
+    pairing = Pairing.objects.get(household=home.household, helper_name="王书记甲")
+    assert pairing.ended_on == TODAY() and pairing.end_reason == "帮扶人调离"
+    assert ChangeRecord.objects.filter(
+        model="cases.pairing", object_id=str(pairing.pk), reason="帮扶人调离"
+    ).exists()
+    # Nothing left to end: the end page is gone.
+    assert client.get(target).status_code == 404
+    page = client.get(url("cases:household_detail", home.household)).content.decode()
+    assert 'data-testid="end-pairing"' not in page
+
+
+def test_pairing_end_outside_scope_or_read_only_is_refused(
+    client, chengguan_user, viewer_user, home
+):
+    target = url("cases:pairing_end", home.household)
+    client.force_login(chengguan_user)
+    assert client.post(target, {"ended_on": TODAY().isoformat(), "reason": "x"}).status_code == 404
+    client.force_login(viewer_user)
+    assert client.post(target, {"ended_on": TODAY().isoformat(), "reason": "x"}).status_code == 403
+    assert Pairing.objects.get(household=home.household, helper_name="王书记甲").ended_on is None
