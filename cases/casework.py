@@ -548,18 +548,16 @@ def pairing_start(
 
 
 def pairing_end(user, pairing: Pairing, *, ended_on: date, reason: str) -> Pairing:
-    require_writer(user, *household_place(pairing.household))
-    reason = required_text(reason, "结束原因", "reason", 300)
-    ended_on = required_date(ended_on, "结束日期", "ended_on")
-    if pairing.ended_on is not None:
-        raise TransitionError(f"该结对已于{pairing.ended_on:%Y-%m-%d}结束", "ended_on")
-    if ended_on < pairing.started_on:
-        raise CaseworkError("结束日期不能早于结对日期", "ended_on")
-    with transaction.atomic():
-        save_changes(
-            pairing, {"ended_on": ended_on, "end_reason": reason}, actor=user, reason=reason
-        )
-    return pairing
+    return _end(
+        user,
+        pairing,
+        household_place(pairing.household),
+        ended_on=ended_on,
+        reason=reason,
+        extra={"end_reason": reason},
+        noun="结对",
+        start_label="结对日期",
+    )
 
 
 # --- Education (适龄残疾儿童少年 一人一案) ---
@@ -641,16 +639,28 @@ def labour_profile_save(
     return profile
 
 
-def _end(user, record, place, *, ended_on: date, reason: str, start_field="started_on"):
+def _end(
+    user,
+    record,
+    place,
+    *,
+    ended_on: date,
+    reason: str,
+    start_field="started_on",
+    extra: dict | None = None,
+    noun: str = "记录",
+    start_label: str = "开始日期",
+):
+    """End a dated record (pairing, post, employment, care) with a reason, once."""
     require_writer(user, *place)
     reason = required_text(reason, "结束原因", "reason", 300)
     ended_on = required_date(ended_on, "结束日期", "ended_on")
     if record.ended_on is not None:
-        raise TransitionError(f"该记录已于{record.ended_on:%Y-%m-%d}结束", "ended_on")
+        raise TransitionError(f"该{noun}已于{record.ended_on:%Y-%m-%d}结束", "ended_on")
     if ended_on < getattr(record, start_field):
-        raise CaseworkError("结束日期不能早于开始日期", "ended_on")
+        raise CaseworkError(f"结束日期不能早于{start_label}", "ended_on")
     with transaction.atomic():
-        save_changes(record, {"ended_on": ended_on}, actor=user, reason=reason)
+        save_changes(record, {"ended_on": ended_on, **(extra or {})}, actor=user, reason=reason)
     return record
 
 
