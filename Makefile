@@ -18,13 +18,7 @@ install: $(STAMP)
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo --if-empty --persons $(DEMO_PERSONS) --password $(DEMO_PASSWORD)
-	@echo "演示账号 / demo logins (password: $(DEMO_PASSWORD)):"
-	@echo "  admin      县残联管理员 county admin"
-	@echo "  viewer     县级只读 county viewer"
-	@echo "  chengguan  城关镇工作人员 township staff"
-	@echo "  hekou      河口镇工作人员 township staff"
-	@echo "  cunwei     城关镇村残协专职委员 village member"
-	@echo "Open http://127.0.0.1:8000/"
+	@echo "演示账号密码 / demo password: $(DEMO_PASSWORD)  ·  Open http://127.0.0.1:8000/"
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 test: install

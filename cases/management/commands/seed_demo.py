@@ -14,6 +14,7 @@ from cases.demo import (
     DEFAULT_PASSWORD,
     DEFAULT_PERSONS,
     DEFAULT_SEED,
+    DEMO_USERS,
     DemoError,
     build_demo_county,
     registry_has_certificates,
@@ -54,6 +55,10 @@ class Command(BaseCommand):
         if options["if_empty"] and registry_has_certificates():
             self.stdout.write(
                 "已有持证残疾人数据，未生成演示数据。 / Certificates exist already: nothing done."
+            )
+            self.stdout.write(
+                "演示账号（若为演示库） / demo logins, if this is the demo database:\n"
+                + "\n".join(f"  {name:<10} {text}" for name, _, _, text in DEMO_USERS)
             )
             return
         try:
