@@ -144,12 +144,12 @@ def urls() -> dict:
 
     return {
         "login": reverse("login"),
-        "queue": reverse("monitoring:finding_list"),
-        "queue_export": reverse("monitoring:finding_export"),
-        "person_export": reverse("cases:person_export"),
-        "household": reverse("cases:household_detail", args=[0]).replace("/0/", "/{}/"),
-        "person": reverse("cases:person_detail", args=[0]).replace("/0/", "/{}/"),
-        "finding": reverse("monitoring:finding_detail", args=[0]).replace("/0/", "/{}/"),
+        "queue": reverse("staff:finding_list"),
+        "queue_export": reverse("staff:finding_export"),
+        "person_export": reverse("staff:person_export"),
+        "household": reverse("staff:household_detail", args=[0]).replace("/0/", "/{}/"),
+        "person": reverse("staff:person_detail", args=[0]).replace("/0/", "/{}/"),
+        "finding": reverse("staff:finding_detail", args=[0]).replace("/0/", "/{}/"),
     }
 
 

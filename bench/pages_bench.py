@@ -231,9 +231,9 @@ def bench_pages(requests: int) -> dict:
         client.force_login(user)
         pages.setdefault(name, []).extend(timed(client, url, per_url) for url in urls)
 
-    queue = reverse("monitoring:finding_list")
-    run("dashboard_township", township_user, [reverse("cases:dashboard")], requests)
-    run("dashboard_county", county_user, [reverse("cases:dashboard")], max(5, requests // 4))
+    queue = reverse("staff:finding_list")
+    run("dashboard_township", township_user, [reverse("staff:dashboard")], requests)
+    run("dashboard_county", county_user, [reverse("staff:dashboard")], max(5, requests // 4))
     run("queue_township", township_user, [queue], requests)
     run("queue_township_filtered", township_user, [f"{queue}?rule=S05&age=month"], requests)
     run("queue_county", county_user, [queue], requests)
@@ -241,18 +241,18 @@ def bench_pages(requests: int) -> dict:
     run(
         "household_township",
         township_user,
-        [reverse("cases:household_detail", args=[pk]) for pk in sample],
+        [reverse("staff:household_detail", args=[pk]) for pk in sample],
         1,
     )
     run(
         "person_township",
         township_user,
-        [reverse("cases:person_detail", args=[pk]) for pk in people],
+        [reverse("staff:person_detail", args=[pk]) for pk in people],
         1,
     )
-    run("household_list_township", township_user, [reverse("cases:household_list")], requests)
-    run("visit_list_township", township_user, [reverse("cases:visit_list")], requests)
-    run("stats_county", county_user, [reverse("cases:stats")], 3)
+    run("household_list_township", township_user, [reverse("staff:household_list")], requests)
+    run("visit_list_township", township_user, [reverse("staff:visit_list")], requests)
+    run("stats_county", county_user, [reverse("staff:stats")], 3)
     return {name: summarise(runs) for name, runs in pages.items()}
 
 
@@ -276,9 +276,9 @@ def main() -> int:
     from django.db import connection
     from django.utils import timezone
 
-    from cases.demo import build_demo_county
     from monitoring.crosscheck import run_crosscheck
     from monitoring.models import Finding
+    from staff.demo import build_demo_county
 
     figures = {"bench": "pages", "persons": args.persons, "backend": connection.vendor}
     started = time.perf_counter()

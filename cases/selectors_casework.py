@@ -6,7 +6,7 @@ user's scope with `cases.scope.scoped`; detail reads use `get_in_scope_or_404`.
 
 from datetime import date
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .casework_base import today
 from .models import (
@@ -23,7 +23,6 @@ from .models import (
     LabourProfile,
     MonitoringCase,
     Pairing,
-    Person,
     RehabNeed,
     RehabService,
     TrackingVisit,
@@ -149,27 +148,6 @@ def open_cases_without_pairing(user, on: date | None = None) -> QuerySet:
 
 
 # --- Education ---
-
-
-def school_age_children(user, on: date | None = None) -> QuerySet:
-    """Certified persons aged 6–15 on `on`, with their survey school status and plan.
-
-    Each person carries `in_school` (是/否/不适用 or "" for unknown, from the survey),
-    `has_plan` and, through select_related, `education_plan` when one exists.
-    """
-    from monitoring.models import SurveyRecord
-
-    on = on or today()
-    plans = EducationPlan.objects.filter(person=OuterRef("pk"))
-    school = SurveyRecord.objects.filter(person=OuterRef("pk")).values("in_school")[:1]
-    qs = (
-        Person.objects.filter(certificate__isnull=False)
-        .filter(age_between(on, 6, 15))
-        .annotate(in_school=Subquery(school), has_plan=Exists(plans))
-        .select_related("township", "village", "certificate")
-        .order_by("township__code", "village__name", "birth_date")
-    )
-    return scoped(user, qs)
 
 
 def education_plans(user) -> QuerySet:

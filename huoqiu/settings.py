@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "cases",
     "monitoring",
     "subsidies",
+    "staff",
 ]
 
 MIDDLEWARE = [
@@ -74,7 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "cases.context_processors.user_scope",
+                "staff.context_processors.user_scope",
             ],
         },
     },

@@ -9,18 +9,16 @@ from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
-from cases import views as cases_views
+from staff.views import accounts
 
 admin.site.site_header = "霍邱县残疾人防返贫监测与帮扶管理系统"
 admin.site.site_title = "霍邱县残联管理后台"
 admin.site.index_title = "县残联管理"
 
 urlpatterns = [
-    path("", cases_views.home, name="home"),
-    path("login/", cases_views.HuoqiuLoginView.as_view(), name="login"),
+    path("", accounts.home, name="home"),
+    path("login/", accounts.HuoqiuLoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("", include("cases.urls")),
-    path("monitoring/", include("monitoring.urls")),
-    path("subsidies/", include("subsidies.urls")),
+    path("", include("staff.urls")),
 ]

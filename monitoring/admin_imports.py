@@ -34,12 +34,11 @@ from cases.identity import mask_id_number
 from cases.scope import scoped
 
 from .forms import ImportUploadForm
-from .import_selectors import can_import, import_batches
+from .import_selectors import batch_file_response, can_import, import_batches
 from .importing.report import report_name, write_error_report
 from .models import ImportBatch, RosterHousehold, RosterMember, Source, SurveyRecord
 from .services import import_create_batch, import_validate
 from .tasks import queue_import
-from .views import batch_file_response
 
 logger = logging.getLogger(__name__)
 

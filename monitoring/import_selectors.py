@@ -15,9 +15,11 @@ when all of its townships lie within their scope:
 """
 
 from django.db.models import Exists, OuterRef, QuerySet
+from django.http import FileResponse, Http404
 
 from cases.scope import scope_for
 
+from .importing.report import report_name
 from .models import ImportBatch
 
 BatchTownship = ImportBatch.townships.through
@@ -55,3 +57,22 @@ def can_import(user) -> bool:
     """Only county admins upload (SPEC §8)."""
     scope = scope_for(user)
     return scope.is_county_admin and scope.can_write
+
+
+def batch_file_response(batch: ImportBatch, kind: str) -> FileResponse:
+    """The batch's original file or error report as an attachment (caller checked scope)."""
+    if kind == "original":
+        field, name = batch.file, batch.original_name or f"batch-{batch.pk}"
+    elif kind == "errors":
+        field, name = batch.error_report, report_name(batch.original_name)
+    else:
+        raise Http404("没有这种文件")
+    if not field:
+        raise Http404("该批次没有错误报告" if kind == "errors" else "该批次没有原文件")
+    try:
+        handle = field.open("rb")
+    except (FileNotFoundError, OSError):
+        raise Http404("文件已不存在，请联系管理员") from None
+    response = FileResponse(handle, as_attachment=True, filename=name)
+    response["Cache-Control"] = "no-store"
+    return response

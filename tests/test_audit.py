@@ -170,13 +170,13 @@ def test_every_page_is_audited_even_without_an_explicit_event(client, db, hekou_
     client.force_login(hekou_user)
     AuditEvent.objects.all()  # login event already written by force_login
     start = AuditEvent.objects.count()
-    client.get(reverse("cases:person_detail", args=[person.pk]), REMOTE_ADDR="10.9.8.7")
+    client.get(reverse("staff:person_detail", args=[person.pk]), REMOTE_ADDR="10.9.8.7")
     events = list(AuditEvent.objects.order_by("id")[start:])
     assert len(events) == 1
     event = events[0]
     assert event.username == "hekou" and event.ip_address == "10.9.8.7"
     assert event.result == "denied" and event.details["status"] == 404
-    assert event.path == reverse("cases:person_detail", args=[person.pk])
+    assert event.path == reverse("staff:person_detail", args=[person.pk])
 
 
 def test_a_write_nobody_audited_is_recorded_with_its_form(db, hekou_user):

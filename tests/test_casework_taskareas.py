@@ -18,6 +18,7 @@ from cases.models import (
     Pairing,
     WelfarePostPlacement,
 )
+from monitoring import eligibility
 
 from . import factories
 
@@ -87,12 +88,12 @@ def test_school_age_children_are_aged_6_to_15_on_the_date(chengguan_user, hekou_
     casework.education_plan_save(
         chengguan_user, fifteen, placement="home_teaching", verified_on=days(1)
     )
-    rows = {p.pk: p for p in selectors_casework.school_age_children(chengguan_user, on)}
+    rows = {p.pk: p for p in eligibility.school_age_children(chengguan_user, on)}
     assert set(rows) == {six.pk, fifteen.pk}
     assert (rows[six.pk].in_school, rows[six.pk].has_plan) == ("yes", False)
     assert (rows[fifteen.pk].in_school, rows[fifteen.pk].has_plan) == ("no", True)
     assert age_on(five.birth_date, on) == 5 and age_on(sixteen.birth_date, on) == 16
-    assert selectors_casework.school_age_children(hekou_user, on).count() == 1
+    assert eligibility.school_age_children(hekou_user, on).count() == 1
 
 
 def test_age_between_agrees_with_age_on_for_leap_day_births():

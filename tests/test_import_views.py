@@ -1,4 +1,4 @@
-"""monitoring.views: the import page (upload → batch → progress → summary → downloads), scoped."""
+"""staff.views.imports: the import page (upload → batch → progress → summary → downloads), scoped."""
 
 import io
 import re
@@ -17,7 +17,7 @@ from .import_files import SURVEY_HEADER, survey_row, write_table
 
 pytestmark = pytest.mark.django_db
 
-LIST = reverse("monitoring:import_list")
+LIST = reverse("staff:import_list")
 
 
 @pytest.fixture(autouse=True)
@@ -52,15 +52,15 @@ def upload(client, path, source="survey", skip_invalid=False, capture=None):
 
 
 def detail_url(batch):
-    return reverse("monitoring:import_detail", args=[batch.pk])
+    return reverse("staff:import_detail", args=[batch.pk])
 
 
 def status_url(batch):
-    return reverse("monitoring:import_status", args=[batch.pk])
+    return reverse("staff:import_status", args=[batch.pk])
 
 
 def download_url(batch, kind):
-    return reverse("monitoring:import_download", args=[batch.pk, kind])
+    return reverse("staff:import_download", args=[batch.pk, kind])
 
 
 def read_xlsx(response):

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from cases import indicators
 from cases.models import AccessibilityModification, MonitoringCase
 from monitoring.models import Finding
+from staff.selectors import indicators
 
 from . import factories
 

@@ -36,7 +36,7 @@ ALLOWED_CALLBACKS = {
 @dataclass(frozen=True)
 class UrlView:
     route: str
-    name: str | None  # namespaced, e.g. "cases:person_detail"
+    name: str | None  # namespaced, e.g. "staff:person_detail"
     namespace: str | None
     callback: object
 
@@ -85,7 +85,7 @@ def test_every_view_declares_scope():
     views = list(iter_url_views())
     names = {view.name for view in views}
     # The walk reaches the project's own pages and the allow-listed ones.
-    assert {"home", "login", "logout", "cases:person_list", "cases:person_detail"} <= names
+    assert {"home", "login", "logout", "staff:person_list", "staff:person_detail"} <= names
     assert any(view.namespace == "admin" for view in views)
     missing = unmarked_views()
     assert not missing, "views without @scope_safe (see cases/scope.py):\n" + "\n".join(missing)
@@ -186,7 +186,7 @@ def county(db):
 
 
 def listed_names(client, **params) -> str:
-    response = client.get(reverse("cases:person_list"), params)
+    response = client.get(reverse("staff:person_list"), params)
     assert response.status_code == 200
     return response.content.decode()
 
@@ -196,19 +196,19 @@ def main_part(response) -> str:
 
 
 def detail_status(client, person) -> int:
-    return client.get(reverse("cases:person_detail", args=[person.pk])).status_code
+    return client.get(reverse("staff:person_detail", args=[person.pk])).status_code
 
 
 def test_township_user_gets_404_for_another_townships_person(client, county, hekou_user):
     client.force_login(hekou_user)
     assert detail_status(client, county["hekou"]) == 200
-    response = client.get(reverse("cases:person_detail", args=[county["dongguan"].pk]))
+    response = client.get(reverse("staff:person_detail", args=[county["dongguan"].pk]))
     assert response.status_code == 404
     html = response.content.decode()
     assert "东关乙" not in html
     assert county["dongguan"].id_number[-4:] not in main_part(response)
     # Out of scope and non-existent look the same.
-    missing = client.get(reverse("cases:person_detail", args=[999_999]))
+    missing = client.get(reverse("staff:person_detail", args=[999_999]))
     assert missing.status_code == 404
     assert main_part(missing) == main_part(response)
 

@@ -152,7 +152,7 @@ def test_csrf_is_enforced_on_login_logout_and_reveal(hekou_user):
     assert login(client, "hekou", PASSWORD).status_code == 403
     client.force_login(hekou_user)
     assert client.post(reverse("logout")).status_code == 403
-    assert client.post(reverse("cases:person_reveal", args=[1, "id_number"])).status_code == 403
+    assert client.post(reverse("staff:person_reveal", args=[1, "id_number"])).status_code == 403
 
 
 def test_csrf_middleware_is_on_and_no_view_is_exempt():

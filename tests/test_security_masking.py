@@ -30,15 +30,15 @@ def masked(number):
 
 
 def reveal(client, person, field="id_number", **headers):
-    return client.post(reverse("cases:person_reveal", args=[person.pk, field]), **headers)
+    return client.post(reverse("staff:person_reveal", args=[person.pk, field]), **headers)
 
 
 def test_list_and_detail_show_masked_numbers_only(client, hekou_user, person):
     client.force_login(hekou_user)
-    for url in (reverse("cases:person_list"), reverse("cases:person_detail", args=[person.pk])):
+    for url in (reverse("staff:person_list"), reverse("staff:person_detail", args=[person.pk])):
         html = client.get(url).content.decode()
         assert person.id_number not in html and PHONE not in html, url
-    detail = client.get(reverse("cases:person_detail", args=[person.pk])).content.decode()
+    detail = client.get(reverse("staff:person_detail", args=[person.pk])).content.decode()
     assert masked(person.id_number) in detail and "139****5678" in detail
     assert 'data-testid="reveal-id"' in detail
 
@@ -73,7 +73,7 @@ def test_other_roles_are_refused_and_the_attempt_is_audited(client, request, rol
         township=factories.township("城关镇"), village=factories.village("城关镇", "东关村")
     )
     client.force_login(user)
-    detail = client.get(reverse("cases:person_detail", args=[person.pk])).content.decode()
+    detail = client.get(reverse("staff:person_detail", args=[person.pk])).content.decode()
     assert 'data-testid="reveal-id"' not in detail
     response = reveal(client, person)
     assert response.status_code == 403
@@ -90,23 +90,23 @@ def test_reveal_outside_the_scope_is_404(client, chengguan_user, person):
     assert not AuditEvent.objects.filter(action="reveal", result="ok").exists()
     # The refused request is still in the trail (the audit middleware).
     assert AuditEvent.objects.filter(
-        path=reverse("cases:person_reveal", args=[person.pk, "id_number"]), result="denied"
+        path=reverse("staff:person_reveal", args=[person.pk, "id_number"]), result="denied"
     ).exists()
 
 
 def test_reveal_is_post_only_and_knows_its_fields(client, hekou_user, person):
     client.force_login(hekou_user)
     assert (
-        client.get(reverse("cases:person_reveal", args=[person.pk, "id_number"])).status_code == 405
+        client.get(reverse("staff:person_reveal", args=[person.pk, "id_number"])).status_code == 405
     )
     assert reveal(client, person, "birth_date").status_code == 404
 
 
 def test_views_audit_lists_searches_and_detail_pages(client, hekou_user, person):
     client.force_login(hekou_user)
-    client.get(reverse("cases:person_list"))
-    client.get(reverse("cases:person_list"), {"q": person.id_number})
-    client.get(reverse("cases:person_detail", args=[person.pk]))
+    client.get(reverse("staff:person_list"))
+    client.get(reverse("staff:person_list"), {"q": person.id_number})
+    client.get(reverse("staff:person_detail", args=[person.pk]))
     listed = AuditEvent.objects.get(action="list")
     assert listed.details["rows"] == 1 and listed.target_label == "cases.person"
     searched = AuditEvent.objects.get(action="search")

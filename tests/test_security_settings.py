@@ -131,7 +131,7 @@ def test_rotated_key_still_reads_values_signed_with_the_old_one():
 @pytest.mark.django_db
 def test_csp_and_security_headers_on_every_page(client, hekou_user):
     client.force_login(hekou_user)
-    for url in (reverse("login"), reverse("home"), reverse("cases:person_list"), "/no-such-page/"):
+    for url in (reverse("login"), reverse("home"), reverse("staff:person_list"), "/no-such-page/"):
         response = client.get(url)
         policy = response.headers.get("Content-Security-Policy", "")
         assert "default-src 'self'" in policy, url

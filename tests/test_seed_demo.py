@@ -10,7 +10,6 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cases.demo import DEFAULT_PASSWORD, DEMO_FILE_NAME
 from cases.geography import TOWNSHIPS
 from cases.identity import age_on, parse_certificate_number, parse_id_number
 from cases.models import (
@@ -34,6 +33,7 @@ from monitoring.models import (
     Source,
     SurveyRecord,
 )
+from staff.demo import DEFAULT_PASSWORD, DEMO_FILE_NAME
 
 pytestmark = pytest.mark.django_db
 

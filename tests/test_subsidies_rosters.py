@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from cases.casework_base import NotPermitted
+from monitoring.rosters import RosterError, safe_text, write_payment_roster, write_pension_roster
 from subsidies.models import BenefitRecord, PolicyYear
-from subsidies.rosters import RosterError, safe_text, write_payment_roster, write_pension_roster
 
 from . import factories
 

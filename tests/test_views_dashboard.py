@@ -9,9 +9,9 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from cases import indicators
 from cases.models import AuditEvent, MonitoringCase
-from cases.selectors_pages import dashboard
+from staff.selectors import indicators
+from staff.selectors.dashboard import dashboard
 
 from . import factories
 
@@ -66,7 +66,7 @@ def county():
 
 def test_township_staff_sees_their_villages_and_never_another_township(client, hekou_user, county):
     client.force_login(hekou_user)
-    response = client.get(reverse("cases:dashboard"))
+    response = client.get(reverse("staff:dashboard"))
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-testid="count-certified">5<' in html  # 4 heads/persons + the finding person
@@ -98,7 +98,7 @@ def test_township_staff_sees_their_villages_and_never_another_township(client, h
 
 def test_county_roles_compare_townships(client, viewer_user, county):
     client.force_login(viewer_user)
-    html = client.get(reverse("cases:dashboard")).content.decode()
+    html = client.get(reverse("staff:dashboard")).content.decode()
     units = re.findall(r'<tr data-unit="([^"]+)">', html)
     # Townships in code order (城关镇 before 河口镇), with a county total row.
     assert units == ["城关镇", "河口镇"]
@@ -116,7 +116,7 @@ def test_village_member_sees_only_their_village(client, village_user):
     monitored_household("城关镇", "东关村", "本村甲", paired=True, need=True, served=True)
     monitored_household("城关镇", "西关村", "外村乙", paired=False, need=True)
     client.force_login(village_user)
-    html = client.get(reverse("cases:dashboard")).content.decode()
+    html = client.get(reverse("staff:dashboard")).content.decode()
     assert re.findall(r'<tr data-unit="([^"]+)">', html) == ["东关村"]
     assert 'data-testid="count-certified">1<' in html
     assert "100.0%<small>（1/1）</small>" in html
@@ -168,17 +168,17 @@ def test_dashboard_stays_within_ten_queries_whatever_the_data(
     user = request.getfixturevalue(user_fixture)
     client.force_login(user)
     with django_assert_max_num_queries(10):
-        assert client.get(reverse("cases:dashboard")).status_code == 200
+        assert client.get(reverse("staff:dashboard")).status_code == 200
     for index in range(15):
         monitored_household("河口镇", f"村{index}", f"多{index}", paired=index % 2 == 0, need=True)
     with django_assert_max_num_queries(10):
-        html = client.get(reverse("cases:dashboard")).content.decode()
+        html = client.get(reverse("staff:dashboard")).content.decode()
     assert "村14" in html or user_fixture == "admin_user"
 
 
 def test_dashboard_is_csp_safe_and_loads_the_vendored_chart_library(client, hekou_user, county):
     client.force_login(hekou_user)
-    response = client.get(reverse("cases:dashboard"))
+    response = client.get(reverse("staff:dashboard"))
     html = response.content.decode()
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
     assert not EXECUTABLE_SCRIPT.search(html)
@@ -196,7 +196,7 @@ def test_dashboard_is_csp_safe_and_loads_the_vendored_chart_library(client, heko
 
 def test_dashboard_is_audited_as_a_list(client, hekou_user, county):
     client.force_login(hekou_user)
-    client.get(reverse("cases:dashboard"))
+    client.get(reverse("staff:dashboard"))
     event = AuditEvent.objects.get(action="list", target_label="dashboard")
     assert event.details["rows"] == 2  # two villages shown
 
@@ -204,24 +204,24 @@ def test_dashboard_is_audited_as_a_list(client, hekou_user, county):
 def test_user_without_scope_sees_an_explanation(client, county):
     nobody = factories.UserFactory(username="nobody")
     client.force_login(nobody)
-    html = client.get(reverse("cases:dashboard")).content.decode()
+    html = client.get(reverse("staff:dashboard")).content.decode()
     assert 'data-testid="no-scope"' in html
     assert "dashboard-data" not in html and "甲一" not in html
 
 
 def test_dashboard_is_get_only_and_needs_login(client, hekou_user):
-    assert client.get(reverse("cases:dashboard")).status_code == 302
+    assert client.get(reverse("staff:dashboard")).status_code == 302
     client.force_login(hekou_user)
-    assert client.post(reverse("cases:dashboard")).status_code == 405
+    assert client.post(reverse("staff:dashboard")).status_code == 405
 
 
 def test_stats_page_shows_every_indicator_table_in_scope(client, hekou_user, viewer_user, county):
     client.force_login(hekou_user)
-    html = client.get(reverse("cases:stats")).content.decode()
+    html = client.get(reverse("staff:stats")).content.decode()
     for key in ("certified", "rehab_rate", "subsidy_coverage", "pairing", "findings_by_rule"):
         assert f'data-testid="table-{key}"' in html
     main = html.split("<main", 1)[1]
     assert "河口镇" in main and "城关镇" not in main
     client.force_login(viewer_user)
-    main = client.get(reverse("cases:stats")).content.decode().split("<main", 1)[1]
+    main = client.get(reverse("staff:stats")).content.decode().split("<main", 1)[1]
     assert "城关镇" in main and "全县合计" in main

@@ -39,10 +39,10 @@ def all_text(rows) -> str:
 
 
 EXPORTS = [
-    ("cases:person_export", "cases.person"),
-    ("cases:household_export", "cases.household"),
-    ("cases:visit_export", "cases.trackingvisit"),
-    ("monitoring:finding_export", "monitoring.finding"),
+    ("staff:person_export", "cases.person"),
+    ("staff:household_export", "cases.household"),
+    ("staff:visit_export", "cases.trackingvisit"),
+    ("staff:finding_export", "monitoring.finding"),
 ]
 
 
@@ -65,7 +65,7 @@ def test_every_export_is_scoped_masked_and_audited(client, hekou_user, county, n
 def test_person_export_columns_and_masked_ids(client, hekou_user, county):
     home, _ = county
     client.force_login(hekou_user)
-    rows, _ = workbook(client.get(reverse("cases:person_export")))
+    rows, _ = workbook(client.get(reverse("staff:person_export")))
     assert rows[0] == [
         "姓名",
         "公民身份号码（脱敏）",
@@ -83,9 +83,9 @@ def test_person_export_columns_and_masked_ids(client, hekou_user, county):
 
 def test_queue_export_follows_the_filters(client, hekou_user, county):
     client.force_login(hekou_user)
-    rows, _ = workbook(client.get(reverse("monitoring:finding_export"), {"rule": "M01"}))
+    rows, _ = workbook(client.get(reverse("staff:finding_export"), {"rule": "M01"}))
     assert [row[0] for row in rows[1:]] == ["M01"]
-    rows, _ = workbook(client.get(reverse("monitoring:finding_export"), {"status": "all"}))
+    rows, _ = workbook(client.get(reverse("staff:finding_export"), {"status": "all"}))
     assert sorted(row[0] for row in rows[1:]) == ["D01", "M01", "R01"]
     event = AuditEvent.objects.filter(action="export").latest("id")
     assert event.details["filters"] == {"status": "all"}
@@ -93,11 +93,11 @@ def test_queue_export_follows_the_filters(client, hekou_user, county):
 
 def test_household_and_visit_exports_follow_the_filters(client, hekou_user, county):
     client.force_login(hekou_user)
-    rows, _ = workbook(client.get(reverse("cases:household_export"), {"q": "没有这个人"}))
+    rows, _ = workbook(client.get(reverse("staff:household_export"), {"q": "没有这个人"}))
     assert len(rows) == 1  # the header only
-    rows, _ = workbook(client.get(reverse("cases:visit_export"), {"kind": "home"}))
+    rows, _ = workbook(client.get(reverse("staff:visit_export"), {"kind": "home"}))
     assert len(rows) == 1
-    rows, _ = workbook(client.get(reverse("cases:visit_export"), {"kind": "tracking"}))
+    rows, _ = workbook(client.get(reverse("staff:visit_export"), {"kind": "tracking"}))
     assert rows[1][2] == "周明亮" and rows[1][7] == "饮水安全"
 
 
@@ -107,12 +107,12 @@ def test_formula_looking_text_is_stored_as_text(client, hekou_user):
     ).person
     factories.FindingFactory(rule="S05", person=person, reason="+1+cmd|' /C calc'!A0")
     client.force_login(hekou_user)
-    rows, sheet = workbook(client.get(reverse("cases:person_export")))
+    rows, sheet = workbook(client.get(reverse("staff:person_export")))
     names = [row[0] for row in rows[1:]]
     assert '\'=HYPERLINK("http://x")' in names
     for row in sheet.iter_rows(min_row=2):
         assert all(cell.data_type != "f" for cell in row)
-    rows, _ = workbook(client.get(reverse("monitoring:finding_export")))
+    rows, _ = workbook(client.get(reverse("staff:finding_export")))
     assert rows[1][7] == "'+1+cmd|' /C calc'!A0"
 
 
@@ -120,10 +120,10 @@ def test_county_roles_export_the_whole_county_village_members_their_village(
     client, viewer_user, village_user, county
 ):
     client.force_login(viewer_user)
-    text = all_text(workbook(client.get(reverse("cases:household_export")))[0])
+    text = all_text(workbook(client.get(reverse("staff:household_export")))[0])
     assert "周明亮" in text and "郑国强" in text
     client.force_login(village_user)
-    text = all_text(workbook(client.get(reverse("cases:household_export")))[0])
+    text = all_text(workbook(client.get(reverse("staff:household_export")))[0])
     assert "郑国强" in text and "周明亮" not in text
 
 
@@ -139,9 +139,9 @@ def test_exports_need_a_scope_and_are_get_only(client, hekou_user, county):
 
 def test_list_pages_link_their_export_with_the_current_filters(client, hekou_user, county):
     client.force_login(hekou_user)
-    html = client.get(reverse("monitoring:finding_list"), {"rule": "M01"}).content.decode()
-    assert f'href="{reverse("monitoring:finding_export")}?rule=M01"' in html
-    html = client.get(reverse("cases:household_list")).content.decode()
-    assert f'href="{reverse("cases:household_export")}?"' in html
-    html = client.get(reverse("cases:person_list"), {"q": "明亮"}).content.decode()
-    assert f'href="{reverse("cases:person_export")}?q=%E6%98%8E%E4%BA%AE"' in html
+    html = client.get(reverse("staff:finding_list"), {"rule": "M01"}).content.decode()
+    assert f'href="{reverse("staff:finding_export")}?rule=M01"' in html
+    html = client.get(reverse("staff:household_list")).content.decode()
+    assert f'href="{reverse("staff:household_export")}?"' in html
+    html = client.get(reverse("staff:person_list"), {"q": "明亮"}).content.decode()
+    assert f'href="{reverse("staff:person_export")}?q=%E6%98%8E%E4%BA%AE"' in html

@@ -64,17 +64,17 @@ def visit_data(**overrides):
 
 def test_township_staff_records_a_visit_through_the_service(client, hekou_user, home):
     client.force_login(hekou_user)
-    form_page = client.get(url("cases:visit_create", home.household))
+    form_page = client.get(url("staff:visit_create", home.household))
     assert form_page.status_code == 200
     html = form_page.content.decode()
     assert "两不愁三保障及饮水安全" in html and 'name="water"' in html
     assert f'<option value="{home.head.pk}">周明亮</option>' in html
     before = TrackingVisit.objects.count()
     response = client.post(
-        url("cases:visit_create", home.household), visit_data(person=str(home.head.pk))
+        url("staff:visit_create", home.household), visit_data(person=str(home.head.pk))
     )
     assert response.status_code == 302
-    assert response["Location"] == url("cases:household_detail", home.household)
+    assert response["Location"] == url("staff:household_detail", home.household)
     assert TrackingVisit.objects.count() == before + 1
     visit = TrackingVisit.objects.latest("id")
     assert (visit.water, visit.food, visit.education) == ("problem", "ok", "na")
@@ -106,7 +106,7 @@ def test_visit_validation_errors_are_chinese_and_nothing_is_written(
 ):
     client.force_login(hekou_user)
     before = TrackingVisit.objects.count()
-    response = client.post(url("cases:visit_create", home.household), visit_data(**overrides))
+    response = client.post(url("staff:visit_create", home.household), visit_data(**overrides))
     assert response.status_code == 400
     html = response.content.decode()
     assert field_message in html
@@ -118,21 +118,21 @@ def test_village_member_records_home_visits_in_their_village_only(
     client, village_user, dongguan, home
 ):
     client.force_login(village_user)
-    page = client.get(url("cases:visit_create", dongguan.household)).content.decode()
+    page = client.get(url("staff:visit_create", dongguan.household)).content.decode()
     assert "登记入户走访" in page and 'name="kind"' not in page
     data = visit_data()
     data.pop("kind")
-    response = client.post(url("cases:visit_create", dongguan.household), data)
+    response = client.post(url("staff:visit_create", dongguan.household), data)
     assert response.status_code == 302
     visit = TrackingVisit.objects.latest("id")
     assert visit.kind == "home" and visit.household == dongguan.household
     # Other township: 404; any other form: 403.
-    assert client.get(url("cases:visit_create", home.household)).status_code == 404
-    assert client.post(url("cases:visit_create", home.household), data).status_code == 404
-    for name in ("cases:assistance_create", "cases:pairing_create", "cases:case_step"):
+    assert client.get(url("staff:visit_create", home.household)).status_code == 404
+    assert client.post(url("staff:visit_create", home.household), data).status_code == 404
+    for name in ("staff:assistance_create", "staff:pairing_create", "staff:case_step"):
         assert client.get(url(name, dongguan.household)).status_code == 403
         assert client.post(url(name, dongguan.household), {"reason": "x"}).status_code == 403
-    for name in ("cases:education_plan", "cases:rehab_service_create", "subsidies:benefit_create"):
+    for name in ("staff:education_plan", "staff:rehab_service_create", "staff:benefit_create"):
         assert client.post(url(name, dongguan.head), {}).status_code == 403
 
 
@@ -140,14 +140,14 @@ def test_county_viewer_is_read_only_everywhere(client, viewer_user, home):
     client.force_login(viewer_user)
     writes_before = ChangeRecord.objects.count()
     for name in (
-        "cases:visit_create",
-        "cases:assistance_create",
-        "cases:pairing_create",
-        "cases:case_step",
+        "staff:visit_create",
+        "staff:assistance_create",
+        "staff:pairing_create",
+        "staff:case_step",
     ):
         assert client.get(url(name, home.household)).status_code == 403
         assert client.post(url(name, home.household), visit_data(reason="x")).status_code == 403
-    for name in ("cases:education_plan", "cases:rehab_service_create", "subsidies:benefit_create"):
+    for name in ("staff:education_plan", "staff:rehab_service_create", "staff:benefit_create"):
         assert client.get(url(name, home.head)).status_code == 403
         assert client.post(url(name, home.head), {"placement": "mainstream"}).status_code == 403
     assert ChangeRecord.objects.count() == writes_before
@@ -156,14 +156,14 @@ def test_county_viewer_is_read_only_everywhere(client, viewer_user, home):
 def test_another_townships_records_are_404_for_every_form(client, chengguan_user, home):
     client.force_login(chengguan_user)
     for name in (
-        "cases:visit_create",
-        "cases:assistance_create",
-        "cases:pairing_create",
-        "cases:case_step",
+        "staff:visit_create",
+        "staff:assistance_create",
+        "staff:pairing_create",
+        "staff:case_step",
     ):
         assert client.get(url(name, home.household)).status_code == 404
         assert client.post(url(name, home.household), visit_data(reason="x")).status_code == 404
-    for name in ("cases:education_plan", "cases:rehab_service_create", "subsidies:benefit_create"):
+    for name in ("staff:education_plan", "staff:rehab_service_create", "staff:benefit_create"):
         assert client.get(url(name, home.head)).status_code == 404
         assert client.post(url(name, home.head), {}).status_code == 404
 
@@ -171,14 +171,14 @@ def test_another_townships_records_are_404_for_every_form(client, chengguan_user
 def test_assistance_measure_is_recorded(client, hekou_user, home):
     client.force_login(hekou_user)
     response = client.post(
-        url("cases:assistance_create", home.household),
+        url("staff:assistance_create", home.household),
         {"kind": "employment", "responsible_unit": "镇人社所", "started_on": TODAY().isoformat()},
     )
     assert response.status_code == 302
     measure = AssistanceMeasure.objects.get(kind="employment")
     assert measure.recorded_by == hekou_user and measure.case == home.case
     response = client.post(
-        url("cases:assistance_create", home.household),
+        url("staff:assistance_create", home.household),
         {
             "kind": "",
             "responsible_unit": "",
@@ -195,14 +195,14 @@ def test_assistance_measure_is_recorded(client, hekou_user, home):
 def test_pairing_refused_while_one_is_active_shows_the_services_message(client, hekou_user, home):
     client.force_login(hekou_user)
     response = client.post(
-        url("cases:pairing_create", home.household),
+        url("staff:pairing_create", home.household),
         {"helper_name": "张委员", "helper_kind": "party_member", "started_on": TODAY().isoformat()},
     )
     assert response.status_code == 400
     assert "该家庭已有结对帮扶人（王书记甲），请先结束原结对" in response.content.decode()
     Pairing.objects.filter(household=home.household).update(ended_on=TODAY() - timedelta(days=2))
     response = client.post(
-        url("cases:pairing_create", home.household),
+        url("staff:pairing_create", home.household),
         {"helper_name": "张委员", "helper_kind": "party_member", "started_on": TODAY().isoformat()},
     )
     assert response.status_code == 302
@@ -211,7 +211,7 @@ def test_pairing_refused_while_one_is_active_shows_the_services_message(client, 
 
 def test_case_workflow_from_the_household_page(client, hekou_user, home):
     client.force_login(hekou_user)
-    step = url("cases:case_step", home.household)
+    step = url("staff:case_step", home.household)
     # 待核实 → 纳入监测 needs a category and at least one risk type.
     response = client.post(step, {"to_status": "included", "reason": "入户核实"})
     html = response.content.decode()
@@ -261,7 +261,7 @@ def test_case_workflow_from_the_household_page(client, hekou_user, home):
 
 def test_reject_needs_a_reason(client, hekou_user, home):
     client.force_login(hekou_user)
-    step = url("cases:case_step", home.household)
+    step = url("staff:case_step", home.household)
     response = client.post(step, {"to_status": "rejected", "reason": ""})
     assert response.status_code == 400 and "请填写办理说明" in response.content.decode()
     response = client.post(step, {"to_status": "rejected", "reason": "家庭收入已超过监测线"})
@@ -272,7 +272,7 @@ def test_reject_needs_a_reason(client, hekou_user, home):
 
 def test_education_plan_form(client, hekou_user, home):
     client.force_login(hekou_user)
-    target = url("cases:education_plan", home.spouse)
+    target = url("staff:education_plan", home.spouse)
     response = client.post(
         target, {"placement": "not_enrolled", "verified_on": TODAY().isoformat()}
     )
@@ -299,7 +299,7 @@ def test_education_plan_form(client, hekou_user, home):
 
 def test_rehab_service_form(client, hekou_user, home):
     client.force_login(hekou_user)
-    target = url("cases:rehab_service_create", home.head)
+    target = url("staff:rehab_service_create", home.head)
     response = client.post(target, {"service_type": "", "provider": "", "served_on": ""})
     html = response.content.decode()
     assert response.status_code == 400
@@ -319,7 +319,7 @@ def test_rehab_service_form(client, hekou_user, home):
 
 def test_benefit_form_records_a_manual_benefit(client, hekou_user, home):
     client.force_login(hekou_user)
-    target = url("subsidies:benefit_create", home.head)
+    target = url("staff:benefit_create", home.head)
     response = client.post(
         target, {"benefit_type": "living_subsidy", "status": "active", "start_month": "2026-13"}
     )
@@ -357,17 +357,17 @@ def test_benefit_form_records_a_manual_benefit(client, hekou_user, home):
 def test_forms_need_the_csrf_token(hekou_user, home):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(hekou_user)
-    response = strict.post(url("cases:visit_create", home.household), visit_data())
+    response = strict.post(url("staff:visit_create", home.household), visit_data())
     assert response.status_code == 403
     assert not TrackingVisit.objects.filter(notes="饮水仍未接通").exists()
-    page = strict.get(url("cases:visit_create", home.household)).content.decode()
+    page = strict.get(url("staff:visit_create", home.household)).content.decode()
     assert 'name="csrfmiddlewaretoken"' in page
 
 
 def test_form_pages_accept_only_get_and_post(client, hekou_user, home):
     client.force_login(hekou_user)
-    assert client.put(url("cases:visit_create", home.household)).status_code == 405
-    assert client.delete(url("cases:case_step", home.household)).status_code == 405
+    assert client.put(url("staff:visit_create", home.household)).status_code == 405
+    assert client.delete(url("staff:case_step", home.household)).status_code == 405
 
 
 def test_successful_write_is_audited_with_its_changes(client, hekou_user, home):
@@ -375,7 +375,7 @@ def test_successful_write_is_audited_with_its_changes(client, hekou_user, home):
 
     client.force_login(hekou_user)
     client.post(
-        url("cases:assistance_create", home.household),
+        url("staff:assistance_create", home.household),
         {"kind": "health", "responsible_unit": "镇卫生院", "started_on": TODAY().isoformat()},
     )
     event = AuditEvent.objects.get(action="create", target_model="cases.assistancemeasure")
@@ -387,15 +387,15 @@ def test_successful_write_is_audited_with_its_changes(client, hekou_user, home):
 
 def test_unknown_household_is_404(client, hekou_user):
     client.force_login(hekou_user)
-    assert client.get(reverse("cases:visit_create", args=[987654])).status_code == 404
+    assert client.get(reverse("staff:visit_create", args=[987654])).status_code == 404
     assert factories.township("河口镇")  # the fixture data loaded by the migration
 
 
 def test_pairing_end_records_date_and_reason_then_a_new_pairing_can_start(client, hekou_user, home):
     client.force_login(hekou_user)
-    page = client.get(url("cases:household_detail", home.household)).content.decode()
+    page = client.get(url("staff:household_detail", home.household)).content.decode()
     assert 'data-testid="end-pairing"' in page
-    target = url("cases:pairing_end", home.household)
+    target = url("staff:pairing_end", home.household)
     refused = client.post(target, {"ended_on": TODAY().isoformat(), "reason": ""})
     assert refused.status_code == 400 and "请填写结束原因" in refused.content.decode()
     response = client.post(target, {"ended_on": TODAY().isoformat(), "reason": "帮扶人调离"})
@@ -407,14 +407,14 @@ def test_pairing_end_records_date_and_reason_then_a_new_pairing_can_start(client
     ).exists()
     # Nothing left to end: the end page is gone.
     assert client.get(target).status_code == 404
-    page = client.get(url("cases:household_detail", home.household)).content.decode()
+    page = client.get(url("staff:household_detail", home.household)).content.decode()
     assert 'data-testid="end-pairing"' not in page
 
 
 def test_pairing_end_outside_scope_or_read_only_is_refused(
     client, chengguan_user, viewer_user, home
 ):
-    target = url("cases:pairing_end", home.household)
+    target = url("staff:pairing_end", home.household)
     client.force_login(chengguan_user)
     assert client.post(target, {"ended_on": TODAY().isoformat(), "reason": "x"}).status_code == 404
     client.force_login(viewer_user)

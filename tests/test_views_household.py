@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from cases.identity import mask_id_number
 from cases.models import AuditEvent, MonitoringCase, TrackingVisit
-from cases.selectors_pages import timeline
+from staff.selectors.timeline import timeline
 
 from . import factories
 from .staff_app_data import household_with_everything
@@ -38,7 +38,7 @@ def main(html: str) -> str:
 
 
 def detail_url(data):
-    return reverse("cases:household_detail", args=[data.household.pk])
+    return reverse("staff:household_detail", args=[data.household.pk])
 
 
 def test_household_page_shows_everything_known_in_one_place(client, hekou_user, home):
@@ -78,7 +78,7 @@ def test_household_page_shows_everything_known_in_one_place(client, hekou_user, 
 
 def test_timeline_is_newest_first_and_one_query(hekou_user, home, django_assert_num_queries):
     from cases.scope import scope_for
-    from cases.selectors_pages import household_person_ids
+    from staff.selectors.households import household_person_ids
 
     scope_for(hekou_user)  # the scope is loaded once per request, with the user
     with django_assert_num_queries(1):
@@ -109,7 +109,7 @@ def test_another_townships_household_is_404(client, hekou_user, home, elsewhere)
     response = client.get(detail_url(elsewhere))
     assert response.status_code == 404
     assert "郑国强" not in response.content.decode()
-    assert client.get(reverse("cases:household_detail", args=[999999])).status_code == 404
+    assert client.get(reverse("staff:household_detail", args=[999999])).status_code == 404
 
 
 def test_village_member_sees_their_village_and_may_only_record_visits(
@@ -136,7 +136,7 @@ def test_county_viewer_reads_everything_but_gets_no_forms(client, viewer_user, h
         '<form method="post" action="/households',
     ):
         assert marker not in html
-    person = page(client, reverse("cases:person_detail", args=[home.head.pk]))
+    person = page(client, reverse("staff:person_detail", args=[home.head.pk]))
     assert 'data-testid="person-actions"' not in person
 
 
@@ -171,15 +171,15 @@ def test_household_and_person_pages_stay_within_ten_queries(
         html = page(client, detail_url(home))
     assert "走访19" in html
     with django_assert_max_num_queries(10):
-        page(client, reverse("cases:person_detail", args=[home.head.pk]))
+        page(client, reverse("staff:person_detail", args=[home.head.pk]))
 
 
 def test_person_page_shows_survey_roster_household_and_timeline(client, hekou_user, home):
     client.force_login(hekou_user)
-    html = page(client, reverse("cases:person_detail", args=[home.head.pk]))
+    html = page(client, reverse("staff:person_detail", args=[home.head.pk]))
     assert f'data-testid="person-id">{mask_id_number(home.head.id_number)}<' in html
     assert home.head.id_number not in html
-    assert reverse("cases:household_detail", args=[home.household.pk]) in html
+    assert reverse("staff:household_detail", args=[home.household.pk]) in html
     assert html.count('data-differs="1"') == 3
     answers = html.split('data-testid="survey-answers"', 1)[1].split("</dl>", 1)[0]
     assert "家庭年人均收入（元）" in answers and "5,200" in answers
@@ -202,7 +202,7 @@ def test_pages_audit_what_they_show(client, hekou_user, home):
 
 def test_household_list_is_scoped_filtered_and_paged(client, hekou_user, home, elsewhere):
     client.force_login(hekou_user)
-    url = reverse("cases:household_list")
+    url = reverse("staff:household_list")
     html = page(client, url)
     assert "周明亮" in html and "郑国强" not in main(html)
     assert mask_id_number(home.head.id_number) in html and home.head.id_number not in html
@@ -228,15 +228,15 @@ def test_household_list_budget_and_paging(client, hekou_user, django_assert_max_
         )
     client.force_login(hekou_user)
     with django_assert_max_num_queries(10):
-        html = page(client, reverse("cases:household_list"))
+        html = page(client, reverse("staff:household_list"))
     assert html.count("cell-name") == 50 and 'rel="next"' in html
-    second = page(client, reverse("cases:household_list") + "?page=2")
+    second = page(client, reverse("staff:household_list") + "?page=2")
     assert second.count("cell-name") == 5
 
 
 def test_county_users_filter_households_by_township(client, admin_user, home, elsewhere):
     client.force_login(admin_user)
-    url = reverse("cases:household_list")
+    url = reverse("staff:household_list")
     both = main(page(client, url))
     assert "周明亮" in both and "郑国强" in both
     hekou = factories.township("河口镇")
@@ -246,7 +246,7 @@ def test_county_users_filter_households_by_township(client, admin_user, home, el
 
 def test_visit_list_and_overdue_filter(client, hekou_user, home, elsewhere):
     client.force_login(hekou_user)
-    url = reverse("cases:visit_list")
+    url = reverse("staff:visit_list")
     html = page(client, url)
     assert "甲饮用井水" not in html  # notes are not in the list, the problems are
     assert "饮水安全" in html and "周明亮户" in html and "郑国强" not in main(html)
@@ -260,9 +260,9 @@ def test_visit_list_and_overdue_filter(client, hekou_user, home, elsewhere):
 
 
 def test_list_pages_are_get_only_and_need_login(client, hekou_user, home):
-    for name in ("cases:household_list", "cases:visit_list"):
+    for name in ("staff:household_list", "staff:visit_list"):
         assert client.get(reverse(name)).status_code == 302
     assert client.get(detail_url(home)).status_code == 302
     client.force_login(hekou_user)
-    for url in (reverse("cases:household_list"), reverse("cases:visit_list"), detail_url(home)):
+    for url in (reverse("staff:household_list"), reverse("staff:visit_list"), detail_url(home)):
         assert client.post(url).status_code == 405

@@ -6,10 +6,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from cases import views
 from cases.identity import age_on, check_character, mask_id_number
 from cases.models import Person
 from cases.selectors import page_of, parse_page_number, person_list
+from staff.views import persons as views
 
 from . import factories
 
@@ -53,7 +53,7 @@ def test_home_names_the_scope_and_lists_its_certified_persons_masked(client, hek
     assert 'data-label="村">东风村<' in html
     gender = "男" if wang.gender == "M" else "女"
     assert f'data-label="性别">{gender}<' in html
-    assert reverse("cases:person_detail", args=[wang.pk]) in html
+    assert reverse("staff:person_detail", args=[wang.pk]) in html
 
 
 def test_persons_without_certificate_are_not_listed(client, hekou_user):
@@ -64,7 +64,7 @@ def test_persons_without_certificate_are_not_listed(client, hekou_user):
         village=factories.village("河口镇", "东风村"),
     )
     client.force_login(hekou_user)
-    html = page_html(client, "cases:person_list")
+    html = page_html(client, "staff:person_list")
     assert "持证人" in html
     assert "家属甲" not in html
 
@@ -73,7 +73,7 @@ def test_person_list_page_shares_the_selector(client, hekou_user):
     certified("李四")
     certified("城关人", township="城关镇", village="东关村")
     client.force_login(hekou_user)
-    html = page_html(client, "cases:person_list")
+    html = page_html(client, "staff:person_list")
     assert "李四" in html
     assert "城关人" not in html
     assert 'aria-current="page">人员<' in html
@@ -211,14 +211,14 @@ def test_a_full_page_stays_within_the_query_budget(
         html = page_html(client)
     assert html.count('data-label="姓名"') == 30
     with django_assert_max_num_queries(10):
-        page_html(client, "cases:person_list", q="预算1")
+        page_html(client, "staff:person_list", q="预算1")
 
 
 def test_user_without_scope_sees_an_explanation_and_no_data(client):
     certified("某人")
     nobody = factories.UserFactory(username="nobody")
     client.force_login(nobody)
-    for url_name in ("home", "cases:person_list"):
+    for url_name in ("home", "staff:person_list"):
         html = page_html(client, url_name)
         assert 'data-testid="no-scope"' in html
         assert "尚未分配数据范围" in html
@@ -235,7 +235,7 @@ def test_empty_scope_says_there_is_nothing_yet(client, hekou_user):
 def test_person_detail_shows_the_masked_id_only(client, hekou_user):
     person = certified("赵六", category=6, grade=3)
     client.force_login(hekou_user)
-    response = client.get(reverse("cases:person_detail", args=[person.pk]))
+    response = client.get(reverse("staff:person_detail", args=[person.pk]))
     assert response.status_code == 200
     html = response.content.decode()
     assert "赵六" in html
@@ -251,22 +251,22 @@ def test_person_detail_of_an_uncertified_member_in_scope(client, hekou_user):
         village=factories.village("河口镇", "东风村"),
     )
     client.force_login(hekou_user)
-    response = client.get(reverse("cases:person_detail", args=[member.pk]))
+    response = client.get(reverse("staff:person_detail", args=[member.pk]))
     assert response.status_code == 200
     assert "无（非持证人员）" in response.content.decode()
 
 
 def test_pages_require_login(client):
     person = certified("匿名测试")
-    for url in (reverse("home"), reverse("cases:person_list")):
+    for url in (reverse("home"), reverse("staff:person_list")):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
-    response = client.get(reverse("cases:person_detail", args=[person.pk]))
+    response = client.get(reverse("staff:person_detail", args=[person.pk]))
     assert response.status_code == 302
 
 
 def test_list_pages_are_get_only(client, hekou_user):
     client.force_login(hekou_user)
     assert client.post(reverse("home")).status_code == 405
-    assert client.post(reverse("cases:person_list")).status_code == 405
+    assert client.post(reverse("staff:person_list")).status_code == 405

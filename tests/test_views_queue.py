@@ -9,13 +9,13 @@ from django.utils import timezone
 
 from cases.models import AuditEvent, MonitoringCase
 from monitoring.models import Finding, FindingEvent
-from monitoring.selectors_findings import URGENCY, age_range
+from staff.selectors.findings import URGENCY, age_range
 
 from . import factories
 
 pytestmark = pytest.mark.django_db
 
-QUEUE = "monitoring:finding_list"
+QUEUE = "staff:finding_list"
 
 
 def person_in(township="河口镇", village="东风村", name=None, household=False):
@@ -166,7 +166,7 @@ def test_handle_requires_an_action_in_chinese_and_records_the_decision(
 ):
     client.force_login(hekou_user)
     target = findings["m01"]
-    url = reverse("monitoring:finding_handle", args=[target.pk])
+    url = reverse("staff:finding_handle", args=[target.pk])
     response = client.post(url, {"action_taken": "  "})
     assert response.status_code == 400
     assert "请填写处理措施" in response.content.decode()
@@ -185,7 +185,7 @@ def test_handle_requires_an_action_in_chinese_and_records_the_decision(
 def test_dismiss_requires_a_reason(client, hekou_user, findings):
     client.force_login(hekou_user)
     target = findings["d01"]
-    url = reverse("monitoring:finding_dismiss", args=[target.pk])
+    url = reverse("staff:finding_dismiss", args=[target.pk])
     response = client.post(url, {"reason": ""})
     assert response.status_code == 400
     assert "请填写不予处理原因" in response.content.decode()
@@ -197,7 +197,7 @@ def test_dismiss_requires_a_reason(client, hekou_user, findings):
 
 def test_unsafe_next_is_ignored(client, hekou_user, findings):
     client.force_login(hekou_user)
-    url = reverse("monitoring:finding_handle", args=[findings["m01"].pk])
+    url = reverse("staff:finding_handle", args=[findings["m01"].pk])
     response = client.post(url, {"action_taken": "已处理", "next": "https://evil.example/x"})
     assert response["Location"] == reverse(QUEUE)
 
@@ -206,11 +206,11 @@ def test_open_case_from_an_m_finding(client, hekou_user, findings):
     client.force_login(hekou_user)
     target = findings["m01"]
     response = client.post(
-        reverse("monitoring:finding_open_case", args=[target.pk]), {"reason": "入户核实收入偏低"}
+        reverse("staff:finding_open_case", args=[target.pk]), {"reason": "入户核实收入偏低"}
     )
     case = MonitoringCase.objects.get(household=target.household)
     assert response.status_code == 302
-    assert response["Location"] == reverse("cases:household_detail", args=[target.household_id])
+    assert response["Location"] == reverse("staff:household_detail", args=[target.household_id])
     assert (
         case.status == "pending"
         and case.source_rule == "M01"
@@ -223,11 +223,11 @@ def test_open_case_from_an_m_finding(client, hekou_user, findings):
 
 def test_open_case_is_offered_for_m_rules_only(client, hekou_user, findings):
     client.force_login(hekou_user)
-    m_page = client.get(reverse("monitoring:finding_detail", args=[findings["m01"].pk]))
-    s_page = client.get(reverse("monitoring:finding_detail", args=[findings["s05_new"].pk]))
+    m_page = client.get(reverse("staff:finding_detail", args=[findings["m01"].pk]))
+    s_page = client.get(reverse("staff:finding_detail", args=[findings["s05_new"].pk]))
     assert 'data-testid="open-case-form"' in m_page.content.decode()
     assert 'data-testid="open-case-form"' not in s_page.content.decode()
-    response = client.post(reverse("monitoring:finding_open_case", args=[findings["s05_new"].pk]))
+    response = client.post(reverse("staff:finding_open_case", args=[findings["s05_new"].pk]))
     assert response.status_code == 400
     assert "只有M01～M05类发现可以建立监测对象" in response.content.decode()
 
@@ -236,7 +236,7 @@ def test_bulk_decision_with_one_reason_skips_what_is_out_of_scope(client, hekou_
     client.force_login(hekou_user)
     ids = [findings["s05_old"].pk, findings["s05_new"].pk, findings["other"].pk]
     response = client.post(
-        reverse("monitoring:finding_bulk"),
+        reverse("staff:finding_bulk"),
         {"ids": ids, "decision": "dismiss", "text": "已由医保局统一核查"},
     )
     assert response.status_code == 302
@@ -250,16 +250,16 @@ def test_bulk_decision_with_one_reason_skips_what_is_out_of_scope(client, hekou_
 
 def test_bulk_form_errors_are_chinese_and_write_nothing(client, hekou_user, findings):
     client.force_login(hekou_user)
-    response = client.post(reverse("monitoring:finding_bulk"), {"decision": "handle", "text": "x"})
+    response = client.post(reverse("staff:finding_bulk"), {"decision": "handle", "text": "x"})
     assert response.status_code == 400
     assert "请至少勾选一条比对发现" in response.content.decode()
     response = client.post(
-        reverse("monitoring:finding_bulk"), {"ids": [findings["m01"].pk], "decision": "handle"}
+        reverse("staff:finding_bulk"), {"ids": [findings["m01"].pk], "decision": "handle"}
     )
     assert response.status_code == 400
     assert "请填写处理措施或不予处理原因" in response.content.decode()
     response = client.post(
-        reverse("monitoring:finding_bulk"), {"ids": ["abc"], "decision": "handle", "text": "x"}
+        reverse("staff:finding_bulk"), {"ids": ["abc"], "decision": "handle", "text": "x"}
     )
     assert response.status_code == 400 and "所选记录编号无效" in response.content.decode()
     assert not FindingEvent.objects.filter(actor=hekou_user).exists()
@@ -268,11 +268,11 @@ def test_bulk_form_errors_are_chinese_and_write_nothing(client, hekou_user, find
 def test_another_townships_finding_is_404_and_unchanged(client, hekou_user, findings):
     client.force_login(hekou_user)
     other = findings["other"]
-    assert client.get(reverse("monitoring:finding_detail", args=[other.pk])).status_code == 404
+    assert client.get(reverse("staff:finding_detail", args=[other.pk])).status_code == 404
     for name, data in (
-        ("monitoring:finding_handle", {"action_taken": "x"}),
-        ("monitoring:finding_dismiss", {"reason": "x"}),
-        ("monitoring:finding_open_case", {"reason": "x"}),
+        ("staff:finding_handle", {"action_taken": "x"}),
+        ("staff:finding_dismiss", {"reason": "x"}),
+        ("staff:finding_open_case", {"reason": "x"}),
     ):
         response = client.post(reverse(name, args=[other.pk]), data)
         assert response.status_code == 404
@@ -290,16 +290,16 @@ def test_read_only_roles_get_no_forms_and_posts_are_refused(client, request, use
     assert "东关丁" in html
     assert 'name="ids"' not in html and 'data-testid="bulk-form"' in html
     assert 'data-testid="bulk-submit"' not in html
-    detail = client.get(reverse("monitoring:finding_detail", args=[target.pk])).content.decode()
+    detail = client.get(reverse("staff:finding_detail", args=[target.pk])).content.decode()
     assert "handle-form" not in detail and "dismiss-form" not in detail
     for name, data in (
-        ("monitoring:finding_handle", {"action_taken": "x"}),
-        ("monitoring:finding_dismiss", {"reason": "x"}),
-        ("monitoring:finding_open_case", {"reason": "x"}),
+        ("staff:finding_handle", {"action_taken": "x"}),
+        ("staff:finding_dismiss", {"reason": "x"}),
+        ("staff:finding_open_case", {"reason": "x"}),
     ):
         assert client.post(reverse(name, args=[target.pk]), data).status_code == 403
     bulk = client.post(
-        reverse("monitoring:finding_bulk"), {"ids": [target.pk], "decision": "handle", "text": "x"}
+        reverse("staff:finding_bulk"), {"ids": [target.pk], "decision": "handle", "text": "x"}
     )
     assert bulk.status_code == 403
     target.refresh_from_db()
@@ -309,12 +309,12 @@ def test_read_only_roles_get_no_forms_and_posts_are_refused(client, request, use
 def test_decisions_are_post_only(client, hekou_user, findings):
     client.force_login(hekou_user)
     for name in (
-        "monitoring:finding_handle",
-        "monitoring:finding_dismiss",
-        "monitoring:finding_open_case",
+        "staff:finding_handle",
+        "staff:finding_dismiss",
+        "staff:finding_open_case",
     ):
         assert client.get(reverse(name, args=[findings["m01"].pk])).status_code == 405
-    assert client.get(reverse("monitoring:finding_bulk")).status_code == 405
+    assert client.get(reverse("staff:finding_bulk")).status_code == 405
     assert client.post(reverse(QUEUE)).status_code == 405
 
 
@@ -323,7 +323,7 @@ def test_queue_and_detail_are_audited(client, hekou_user, findings):
     queue(client, rule="S05")
     searched = AuditEvent.objects.get(action="search", target_label="monitoring.finding")
     assert searched.details["filters"] == {"rule": "S05"} and searched.details["rows"] == 2
-    client.get(reverse("monitoring:finding_detail", args=[findings["m01"].pk]))
+    client.get(reverse("staff:finding_detail", args=[findings["m01"].pk]))
     viewed = AuditEvent.objects.get(action="view", target_model="monitoring.finding")
     assert viewed.target_id == str(findings["m01"].pk)
 

@@ -5,6 +5,26 @@ S (benefits.py), E/R/P (services.py), Q (quality.py).
 """
 
 from . import benefits, discrepancy, monitoring, quality, services  # noqa: F401  (register)
-from .registry import REGISTRY, Area, Rule, Subject, get, rule, rules
+from .registry import (
+    REGISTRY,
+    Area,
+    Rule,
+    Subject,
+    benefit_of,
+    case_opening_codes,
+    get,
+    rule,
+    rules,
+)
 
-__all__ = ["REGISTRY", "Area", "Rule", "Subject", "get", "rule", "rules"]
+__all__ = [
+    "REGISTRY",
+    "Area",
+    "Rule",
+    "Subject",
+    "benefit_of",
+    "case_opening_codes",
+    "get",
+    "rule",
+    "rules",
+]

@@ -45,6 +45,11 @@ class Rule:
     subject: Subject
     alive_only: bool
     check: Callable
+    # The benefit (a `subsidies.models.BenefitType` value) the rule finds missing, if any:
+    # handling its finding opens an application for that benefit.
+    benefit: str = ""
+    # Whether handling a finding of this rule may open a monitoring case for the household.
+    opens_case: bool = False
 
     @property
     def explanation(self) -> str:
@@ -62,6 +67,8 @@ def rule(
     area: Area,
     subject: Subject = Subject.CERTIFIED,
     alive_only: bool = True,
+    benefit: str = "",
+    opens_case: bool = False,
 ):
     """Register a rule function under its code.
 
@@ -74,7 +81,9 @@ def rule(
             raise ValueError(f"rule {code} registered twice")
         if not check.__doc__:
             raise ValueError(f"rule {code} needs a docstring explaining it")
-        REGISTRY[code] = Rule(code, name, area, subject, alive_only, check)
+        REGISTRY[code] = Rule(
+            code, name, area, subject, alive_only, check, benefit=benefit, opens_case=opens_case
+        )
         return check
 
     return register
@@ -91,3 +100,14 @@ def rules(subject: Subject | None = None) -> list[Rule]:
 
 def get(code: str) -> Rule:
     return REGISTRY[code]
+
+
+def case_opening_codes() -> tuple[str, ...]:
+    """Codes of the rules whose finding may be handled by opening a monitoring case."""
+    return tuple(r.code for r in rules() if r.opens_case)
+
+
+def benefit_of(code: str) -> str:
+    """The benefit the rule finds missing ("" for rules about no single benefit)."""
+    found = REGISTRY.get(code)
+    return found.benefit if found else ""

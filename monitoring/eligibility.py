@@ -1,0 +1,497 @@
+"""Scoped reads for the safety net: eligibility, receipt, coverage gaps, roster rows.
+
+The population is the certified persons of the survey (`SurveyRecord`), alive (no
+source says 死亡). Eligibility follows SPEC §5 S01–S05 with the year's `PolicyYear`:
+
+| benefit | eligible | receiving |
+|---|---|---|
+| 重度残疾人护理补贴 | grade 1–2 (+ grade 3 智力/精神 when the year turns it on) | care subsidy |
+| 困难残疾人生活补贴 | receives 低保 | living subsidy |
+| 城乡低保 | 18+, grade 1–2, 未就业/无劳动能力, income per person < L | 低保 or 特困 |
+| 城乡居民养老保险 | grade 1–2, aged 16–59 | pension insured |
+| 基本医疗保险 | everyone | medical insured |
+
+Receipt is resolved as the cross-check resolves it (`monitoring.crosscheck`): once a
+civil-affairs roster has been imported, a current 在保 civil row decides 低保, 特困 and the
+two subsidies; otherwise a current active record (any origin) means receiving, else the
+survey answer (blank = unknown). Everything is a handful of set-based queries.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
+
+from cases.casework_base import today
+from cases.models import EducationPlan, Person, Township
+from cases.scope import scope_for, scoped
+from cases.selectors_casework import age_between
+from monitoring.models import RosterMember, SurveyRecord
+from subsidies.models import BenefitRecord, BenefitType, PolicyYear
+from subsidies.policy import policy_for_year
+
+CIVIL_TYPES = (
+    BenefitType.DIBAO,
+    BenefitType.TEKUN,
+    BenefitType.LIVING_SUBSIDY,
+    BenefitType.CARE_SUBSIDY,
+)
+# The benefits with an eligibility rule (S01–S05), in the order lists and charts show them.
+COVERAGE_BENEFITS = (
+    BenefitType.CARE_SUBSIDY,
+    BenefitType.LIVING_SUBSIDY,
+    BenefitType.DIBAO,
+    BenefitType.PENSION_INSURANCE,
+    BenefitType.MEDICAL_INSURANCE,
+)
+RULE_OF_BENEFIT = {
+    BenefitType.CARE_SUBSIDY: "S01",
+    BenefitType.LIVING_SUBSIDY: "S02",
+    BenefitType.DIBAO: "S03",
+    BenefitType.PENSION_INSURANCE: "S04",
+    BenefitType.MEDICAL_INSURANCE: "S05",
+}
+SURVEY_FLAG = {
+    BenefitType.DIBAO: "receives_dibao",
+    BenefitType.TEKUN: "receives_tekun",
+    BenefitType.LIVING_SUBSIDY: "receives_living_subsidy",
+    BenefitType.CARE_SUBSIDY: "receives_care_subsidy",
+    BenefitType.MEDICAL_INSURANCE: "medical_insured",
+    BenefitType.PENSION_INSURANCE: "pension_insured",
+}
+# A survey person's facts as lookups from SurveyRecord.
+GRADE = "person__certificate__grade"
+CATEGORY = "person__certificate__category"
+BIRTH = "person__birth_date"
+
+
+def civil_roster_present() -> bool:
+    """SPEC §4.3: once a civil-affairs roster has been imported, it decides benefit receipt."""
+    return BenefitRecord.objects.filter(origin=BenefitRecord.Origin.CIVIL).exists()
+
+
+def _record_exists(benefit_type: str, *, civil_only: bool) -> Exists:
+    rows = BenefitRecord.objects.filter(
+        person=OuterRef("person"),
+        benefit_type=benefit_type,
+        status=BenefitRecord.Status.ACTIVE,
+        is_current=True,
+    )
+    if civil_only:
+        rows = rows.filter(origin=BenefitRecord.Origin.CIVIL)
+    return Exists(rows)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Conditions on SurveyRecord: known receiving, known not receiving (else unknown)."""
+
+    yes: Q
+    no: Q
+
+
+def receipt(benefit_type: str, civil_present: bool) -> Receipt:
+    if civil_present and benefit_type in CIVIL_TYPES:
+        has = Q(_record_exists(benefit_type, civil_only=True))
+        return Receipt(yes=has, no=~has)
+    has = Q(_record_exists(benefit_type, civil_only=False))
+    flag = SURVEY_FLAG.get(benefit_type)
+    if flag is None:
+        return Receipt(yes=has, no=~has)
+    return Receipt(yes=has | Q(**{flag: True}), no=~has & Q(**{flag: False}))
+
+
+def alive_condition() -> Q:
+    """No source says 死亡: the survey, and the person's current roster membership."""
+    dead_in_roster = RosterMember.objects.filter(
+        person=OuterRef("person"), is_current=True, status="deceased"
+    )
+    return ~Q(survival_status="deceased") & ~Q(Exists(dead_in_roster))
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Eligibility and receipt conditions for each benefit, for one as-of date."""
+
+    as_of: date
+    policy: PolicyYear
+    civil_present: bool
+    eligible: dict = field(default_factory=dict)
+    receiving: dict = field(default_factory=dict)
+    not_receiving: dict = field(default_factory=dict)
+
+
+def coverage_rules(as_of: date | None = None, *, civil_present: bool | None = None) -> Rules:
+    """The eligibility (SPEC §5 S01–S05) and receipt conditions for the as-of year."""
+    as_of = as_of or today()
+    policy = policy_for_year(as_of.year)
+    if civil_present is None:
+        civil_present = civil_roster_present()
+    r = {b: receipt(b, civil_present) for b in (*COVERAGE_BENEFITS, BenefitType.TEKUN)}
+    severe = Q(**{f"{GRADE}__in": (1, 2)})
+    care = severe
+    if policy.care_subsidy_includes_grade3_mental:
+        care = care | Q(**{GRADE: 3, f"{CATEGORY}__in": (5, 6)})
+    dibao_yes = r[BenefitType.DIBAO].yes | r[BenefitType.TEKUN].yes
+    dibao_no = r[BenefitType.DIBAO].no & r[BenefitType.TEKUN].no
+    eligible = {
+        BenefitType.CARE_SUBSIDY: care,
+        BenefitType.LIVING_SUBSIDY: r[BenefitType.DIBAO].yes,
+        BenefitType.DIBAO: severe
+        & age_between(as_of, 18, 200, BIRTH)
+        & Q(employment_status__in=("unemployed", "no_ability"))
+        & Q(income_per_capita__lt=policy.monitoring_line),
+        BenefitType.PENSION_INSURANCE: severe & age_between(as_of, 16, 59, BIRTH),
+        BenefitType.MEDICAL_INSURANCE: Q(pk__isnull=False),
+    }
+    receiving = {b: r[b].yes for b in COVERAGE_BENEFITS}
+    not_receiving = {b: r[b].no for b in COVERAGE_BENEFITS}
+    receiving[BenefitType.DIBAO] = dibao_yes
+    not_receiving[BenefitType.DIBAO] = dibao_no
+    return Rules(as_of, policy, civil_present, eligible, receiving, not_receiving)
+
+
+def certified_alive(user) -> QuerySet:
+    """The user's certified (surveyed) persons that no source reports dead."""
+    return scoped(user, SurveyRecord.objects.filter(alive_condition()))
+
+
+# --- Coverage (应保尽保、应补尽补) ---
+
+
+@dataclass
+class CoverageCell:
+    eligible: int = 0
+    receiving: int = 0
+    unknown: int = 0  # eligible, receipt not known either way
+
+    @property
+    def gap(self) -> int:
+        return self.eligible - self.receiving
+
+    @property
+    def rate(self) -> float | None:
+        return self.receiving / self.eligible if self.eligible else None
+
+
+@dataclass
+class CoverageRow:
+    township_id: int | None
+    township: str
+    cells: dict[str, CoverageCell]
+
+
+@dataclass
+class Coverage:
+    as_of: date
+    benefits: list[tuple[str, str]]  # (benefit_type, label)
+    rows: list[CoverageRow]
+    total: CoverageRow
+    civil_present: bool
+
+
+def coverage_counts(user, rules: Rules) -> dict[int | None, dict[str, CoverageCell]]:
+    """{township_id: {benefit: CoverageCell}} in one aggregate query."""
+    aggregates = {}
+    for b in COVERAGE_BENEFITS:
+        eligible = rules.eligible[b]
+        aggregates[f"{b}__e"] = Count("pk", filter=eligible)
+        aggregates[f"{b}__r"] = Count("pk", filter=eligible & rules.receiving[b])
+        aggregates[f"{b}__u"] = Count(
+            "pk", filter=eligible & ~rules.receiving[b] & ~rules.not_receiving[b]
+        )
+    rows = (
+        certified_alive(user)
+        .values("person__township")
+        .annotate(**aggregates)
+        .order_by("person__township")
+    )
+    result = {}
+    for row in rows:
+        result[row["person__township"]] = {
+            b: CoverageCell(row[f"{b}__e"], row[f"{b}__r"], row[f"{b}__u"])
+            for b in COVERAGE_BENEFITS
+        }
+    return result
+
+
+def scope_townships(user) -> list[Township]:
+    """The townships whose rows the user's tables show (all 31 for county roles)."""
+    scope = scope_for(user)
+    if scope.sees_nothing:
+        return []
+    if scope.is_county:
+        return list(Township.objects.order_by("code"))
+    return list(Township.objects.filter(pk=scope.township_id))
+
+
+def coverage_summary(user, as_of: date | None = None) -> Coverage:
+    """Subsidy coverage (receiving ÷ eligible) per benefit, by township, with a county total."""
+    rules = coverage_rules(as_of)
+    counts = coverage_counts(user, rules)
+    rows = []
+    total = {b: CoverageCell() for b in COVERAGE_BENEFITS}
+    for township in scope_townships(user):
+        cells = counts.get(township.pk) or {b: CoverageCell() for b in COVERAGE_BENEFITS}
+        rows.append(CoverageRow(township.pk, township.name, cells))
+    for cells in counts.values():
+        for b, cell in cells.items():
+            total[b].eligible += cell.eligible
+            total[b].receiving += cell.receiving
+            total[b].unknown += cell.unknown
+    return Coverage(
+        as_of=rules.as_of,
+        benefits=[(b, str(BenefitType(b).label)) for b in COVERAGE_BENEFITS],
+        rows=rows,
+        total=CoverageRow(None, "全县合计" if scope_for(user).is_county else "合计", total),
+        civil_present=rules.civil_present,
+    )
+
+
+def coverage_gaps(
+    user,
+    benefit_type: str,
+    *,
+    as_of: date | None = None,
+    township_id: int | None = None,
+    include_unknown: bool = True,
+) -> QuerySet:
+    """Eligible persons who do not (known) — or, with include_unknown, not known to —
+    receive the benefit: the 应保尽保/应补尽补 work list. Each row is a SurveyRecord with
+    `receipt_unknown` (True: the sources do not say either way — to be verified).
+    """
+    if benefit_type not in COVERAGE_BENEFITS:
+        raise ValueError(f"no eligibility rule for {benefit_type}")
+    rules = coverage_rules(as_of)
+    missing = ~rules.receiving[benefit_type]
+    if not include_unknown:
+        missing = rules.not_receiving[benefit_type]
+    qs = certified_alive(user).filter(rules.eligible[benefit_type] & missing)
+    if township_id:
+        qs = qs.filter(person__township_id=township_id)
+    return (
+        qs.annotate(
+            receipt_unknown=ExpressionWrapper(
+                ~rules.not_receiving[benefit_type], output_field=BooleanField()
+            )
+        )
+        .select_related("person__township", "person__village", "person__certificate")
+        .order_by("person__township__code", "person__village__name", "person__id_number")
+    )
+
+
+# --- Roster rows (finance documents: county admins only, full ID numbers) ---
+
+
+@dataclass
+class RosterRow:
+    township: str
+    village: str
+    name: str
+    gender: str
+    id_number: str
+    certificate_number: str
+    category: str
+    grade: str
+    amount: Decimal | None
+    note: str = ""
+
+
+def pension_contribution_rows(year: int, on: date | None = None, township_id: int | None = None):
+    """The annual pension-contribution roster (城乡居保代缴): alive certified persons of
+    grade 1–2, aged 16–59 on `on` (default 1 January of the year), insured in the
+    residents' pension; the county pays the year's contribution tier for each.
+
+    Returns (policy, rows) — rows is an iterator of RosterRow. Not scoped: the caller
+    checks the user is a county admin.
+    """
+    on = on or date(year, 1, 1)
+    policy = policy_for_year(year)
+    civil_present = civil_roster_present()
+    insured = receipt(BenefitType.PENSION_INSURANCE, civil_present).yes
+    qs = SurveyRecord.objects.filter(alive_condition()).filter(
+        Q(**{f"{GRADE}__in": (1, 2)}) & age_between(on, 16, 59, BIRTH) & insured
+    )
+    if township_id:
+        qs = qs.filter(person__township_id=township_id)
+    qs = qs.order_by(
+        "person__township__code", "person__village__name", "person__name", "person__id_number"
+    ).values_list(
+        "person__township__name",
+        "person__village__name",
+        "person__name",
+        "person__gender",
+        "person__id_number",
+        "person__certificate__number",
+        CATEGORY,
+        GRADE,
+    )
+    tier = policy.pension_contribution_tier
+
+    def rows():
+        for township, village, name, gender, id_number, cert, category, grade in qs.iterator(
+            chunk_size=2000
+        ):
+            yield RosterRow(
+                township or "",
+                village or "",
+                name,
+                "男" if gender == "M" else "女",
+                id_number,
+                cert or "",
+                _CATEGORY_NAMES.get(category, ""),
+                _GRADE_NAMES.get(grade, ""),
+                tier,
+            )
+
+    return policy, rows()
+
+
+_CATEGORY_NAMES = {1: "视力", 2: "听力", 3: "言语", 4: "肢体", 5: "智力", 6: "精神", 7: "多重"}
+_GRADE_NAMES = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
+PAYMENT_BENEFITS = (
+    BenefitType.DIBAO,
+    BenefitType.TEKUN,
+    BenefitType.LIVING_SUBSIDY,
+    BenefitType.CARE_SUBSIDY,
+    BenefitType.TEMPORARY_RELIEF,
+)
+POLICY_STANDARD = {
+    BenefitType.DIBAO: "dibao_standard_monthly",
+    BenefitType.LIVING_SUBSIDY: "living_subsidy_monthly",
+    BenefitType.CARE_SUBSIDY: "care_subsidy_monthly",
+}
+
+
+def payment_rows(benefit_type: str, month: date, township_id: int | None = None):
+    """The monthly payment roster of one benefit: every current 在保 record covering the
+    month (with civil-affairs precedence, one row per person, civil first). A record
+    belongs to the township the civil-affairs roster lists it under, else the person's.
+
+    Returns (policy or None, missing, rows): `missing` counts rows with neither a monthly
+    amount on the record nor a county standard for the year (the roster writer refuses
+    those); rows is an iterator of RosterRow. Not scoped: the caller checks the user is
+    a county admin.
+    """
+    if benefit_type not in PAYMENT_BENEFITS:
+        raise ValueError(f"{benefit_type} is not paid monthly")
+    month = month.replace(day=1)
+    policy = PolicyYear.objects.filter(year=month.year).first()
+    standard = (
+        getattr(policy, POLICY_STANDARD[benefit_type])
+        if (policy is not None and benefit_type in POLICY_STANDARD)
+        else None
+    )
+    records = BenefitRecord.objects.filter(
+        benefit_type=benefit_type, status=BenefitRecord.Status.ACTIVE, is_current=True
+    ).filter(
+        (Q(start_month__isnull=True) | Q(start_month__lte=month))
+        & (Q(end_month__isnull=True) | Q(end_month__gte=month))
+    )
+    if benefit_type in CIVIL_TYPES and civil_roster_present():
+        records = records.filter(origin=BenefitRecord.Origin.CIVIL)
+    # The township that pays: the one the civil-affairs roster lists, else the person's.
+    records = records.annotate(
+        paying_township=Coalesce("township_id", "person__township_id"),
+        paying_code=Coalesce("township__code", "person__township__code"),
+        paying_name=Coalesce("township__name", "person__township__name"),
+    )
+    if township_id:
+        records = records.filter(paying_township=township_id)
+    missing = 0
+    if standard is None:
+        missing = records.filter(monthly_amount__isnull=True).values("person_id").distinct().count()
+    dead = Exists(
+        SurveyRecord.objects.filter(person=OuterRef("person"), survival_status="deceased")
+    ) | Exists(
+        RosterMember.objects.filter(person=OuterRef("person"), is_current=True, status="deceased")
+    )
+    qs = (
+        records.annotate(dead=ExpressionWrapper(dead, output_field=BooleanField()))
+        .order_by(
+            "paying_code",
+            "person__village__name",
+            "person__name",
+            "person__id_number",
+            "origin",
+        )
+        .values_list(
+            "person_id",
+            "paying_name",
+            "person__village__name",
+            "person__name",
+            "person__gender",
+            "person__id_number",
+            "person__certificate__number",
+            "person__certificate__category",
+            "person__certificate__grade",
+            "monthly_amount",
+            "dead",
+        )
+    )
+
+    def rows():
+        previous = None
+        for (
+            person_id,
+            township,
+            village,
+            name,
+            gender,
+            id_number,
+            cert,
+            category,
+            grade,
+            amount,
+            is_dead,
+        ) in qs.iterator(chunk_size=2000):
+            if person_id == previous:
+                continue
+            previous = person_id
+            yield RosterRow(
+                township or "",
+                village or "",
+                name,
+                "男" if gender == "M" else "女",
+                id_number,
+                cert or "",
+                _CATEGORY_NAMES.get(category, ""),
+                _GRADE_NAMES.get(grade, ""),
+                amount if amount is not None else standard,
+                "数据显示已死亡，请核实后再发放" if is_dead else "",
+            )
+
+    return policy, missing, rows()
+
+
+# --- Education ---
+
+
+def school_age_children(user, on: date | None = None) -> QuerySet:
+    """Certified persons aged 6–15 on `on`, with their survey school status and plan.
+
+    Each person carries `in_school` (是/否/不适用 or "" for unknown, from the survey),
+    `has_plan` and, through select_related, `education_plan` when one exists.
+    """
+    on = on or today()
+    plans = EducationPlan.objects.filter(person=OuterRef("pk"))
+    school = SurveyRecord.objects.filter(person=OuterRef("pk")).values("in_school")[:1]
+    qs = (
+        Person.objects.filter(certificate__isnull=False)
+        .filter(age_between(on, 6, 15))
+        .annotate(in_school=Subquery(school), has_plan=Exists(plans))
+        .select_related("township", "village", "certificate")
+        .order_by("township__code", "village__name", "birth_date")
+    )
+    return scoped(user, qs)

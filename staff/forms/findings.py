@@ -1,0 +1,61 @@
+"""Forms of the work queue (issue 6): handle, dismiss, bulk decision, open a case.
+
+Input parsing and Chinese messages only; the views call `monitoring.findings` and
+`monitoring.finding_actions.finding_open_case`.
+"""
+
+from django import forms
+
+from staff.forms.casework import StaffForm, text_area
+
+BULK_LIMIT = 500
+
+
+class FindingHandleForm(StaffForm):
+    action_taken = text_area("处理措施", required=True, max_length=500)
+
+
+class FindingDismissForm(StaffForm):
+    reason = text_area("不予处理原因", required=True, max_length=500)
+
+
+class FindingOpenCaseForm(StaffForm):
+    reason = text_area("建立原因", required=False, max_length=500)
+
+
+class IdsField(forms.Field):
+    """The ticked findings of the queue (`ids`, repeated): a list of distinct ints."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        if not value:
+            return []
+        values = value if isinstance(value, list | tuple) else [value]
+        ids = []
+        for raw in values:
+            try:
+                number = int(raw)
+            except (TypeError, ValueError):
+                raise forms.ValidationError("所选记录编号无效，请刷新页面后重新选择") from None
+            if number not in ids:
+                ids.append(number)
+        return ids
+
+    def validate(self, value):
+        if not value:
+            raise forms.ValidationError("请至少勾选一条比对发现")
+        if len(value) > BULK_LIMIT:
+            raise forms.ValidationError(f"一次最多批量处理{BULK_LIMIT}条，请分批处理")
+
+
+class FindingBulkForm(StaffForm):
+    DECISIONS = [("handle", "标记为已处理"), ("dismiss", "不予处理")]
+
+    ids = IdsField(label="比对发现")
+    decision = forms.ChoiceField(label="批量操作", choices=[("", "请选择"), *DECISIONS])
+    text = text_area("处理措施或不予处理原因", required=True, max_length=500, rows=2)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ids"].error_messages["required"] = "请至少勾选一条比对发现"

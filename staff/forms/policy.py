@@ -1,0 +1,100 @@
+"""Forms of the subsidies pages (issue 6): a staff-recorded benefit, a year's policy parameters.
+
+Input parsing only; the views call `subsidies.services.benefit_record_save` and
+`subsidies.policy.policy_set` (which validates again and records history).
+"""
+
+from django import forms
+
+from staff.forms.casework import StaffForm, money_field, text_area
+from subsidies.models import BenefitRecord, BenefitType, PolicyYear
+from subsidies.policy import FIELDS, REQUIRED
+
+MONTH_FORMAT = "%Y-%m"
+
+
+class MonthInput(forms.DateInput):
+    input_type = "month"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format=MONTH_FORMAT)
+
+
+def month_field(label: str, *, required: bool = False) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=required,
+        widget=MonthInput(),
+        input_formats=[MONTH_FORMAT, "%Y/%m", "%Y%m", "%Y-%m-%d"],
+    )
+
+
+class BenefitRecordForm(StaffForm):
+    """救助与补贴 recorded by staff (origin 工作人员录入); civil-affairs rows are imported."""
+
+    benefit_type = forms.ChoiceField(label="项目", choices=[("", "请选择"), *BenefitType.choices])
+    status = forms.ChoiceField(label="状态", choices=BenefitRecord.Status.choices)
+    monthly_amount = money_field("月标准（元）")
+    start_month = month_field("起始年月", required=True)
+    end_month = month_field("终止年月")
+    reason = forms.CharField(label="说明", max_length=300, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("start_month", "end_month"):
+            label = self.fields[name].label
+            self.fields[name].error_messages["invalid"] = (
+                f"{label}格式不正确，请按“年-月”填写，如2026-03"
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start_month"), cleaned.get("end_month")
+        if start and end and end.replace(day=1) < start.replace(day=1):
+            self.add_error("end_month", "终止年月不能早于起始年月")
+        return cleaned
+
+
+class PolicyYearForm(StaffForm):
+    """A year's policy parameters; the reason for the change is required (history)."""
+
+    reason = text_area("修改原因", required=True, max_length=300, rows=2)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        fields = {}
+        for name, (label, kind) in FIELDS.items():
+            if kind == "flag":
+                fields[name] = forms.BooleanField(label=label, required=False)
+            else:
+                fields[name] = money_field(f"{label}（元）", required=name in REQUIRED)
+        fields["reason"] = self.fields["reason"]
+        self.fields = fields
+        self.set_messages()
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, (label, kind) in FIELDS.items():
+            value = cleaned.get(name)
+            if kind == "amount" and value is not None and value <= 0:
+                self.add_error(name, f"{label}应大于0")
+        return cleaned
+
+    def policy_values(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in FIELDS}
+
+
+class NewPolicyYearForm(PolicyYearForm):
+    """A year that has no parameters yet: the year itself, then the same fields."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
+        self.fields = {"year": year, **self.fields}
+        self.set_messages()
+
+    def clean_year(self):
+        year = self.cleaned_data["year"]
+        if PolicyYear.objects.filter(year=year).exists():
+            raise forms.ValidationError(f"{year}年度已有政策参数，请在列表中修改")
+        return year

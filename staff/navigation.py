@@ -1,0 +1,64 @@
+"""The main navigation: one list, filtered by the user's role.
+
+An item with `url_name=None` is a placeholder for a page not built yet: it is not
+shown until it gets a URL name. To add a page, give its item a URL name and the roles
+that may use it. Pages check the role themselves too (a hidden link is no protection).
+"""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from cases.models import Role
+from cases.scope import Scope
+
+ALL_ROLES = frozenset(Role.values)
+COUNTY = frozenset({Role.COUNTY_ADMIN, Role.COUNTY_VIEWER})
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str
+    url_name: str | None
+    roles: frozenset
+
+
+NAV_ITEMS: tuple[NavItem, ...] = (
+    NavItem("home", "首页", "home", ALL_ROLES),
+    # issue 6: key counts, charts and rates for the user's scope
+    NavItem("workbench", "工作台", "staff:dashboard", ALL_ROLES),
+    # issue 6: the work queue of cross-check findings (read-only for county viewers)
+    NavItem("findings", "比对发现", "staff:finding_list", COUNTY | {Role.TOWNSHIP_STAFF}),
+    NavItem("persons", "人员", "staff:person_list", ALL_ROLES),
+    # issue 6: households and their monitoring cases
+    NavItem("households", "家庭", "staff:household_list", ALL_ROLES),
+    # issue 6: visits (village committee members record home visits)
+    NavItem("visits", "走访", "staff:visit_list", ALL_ROLES),
+    # issue 6: indicators per township and county (SPEC §7)
+    NavItem("stats", "统计", "staff:stats", COUNTY | {Role.TOWNSHIP_STAFF}),
+    # upload page for the three sources (county admins only)
+    NavItem("imports", "导入", "staff:import_list", frozenset({Role.COUNTY_ADMIN})),
+    # issue 6: cross-check runs and "run now" (county admins only)
+    NavItem("runs", "比对运行", "staff:run_list", frozenset({Role.COUNTY_ADMIN})),
+    # issue 6: policy parameters per year (county admins only)
+    NavItem("policy", "政策参数", "staff:policy_list", frozenset({Role.COUNTY_ADMIN})),
+    NavItem("admin", "管理后台", "admin:index", frozenset({Role.COUNTY_ADMIN})),
+)
+
+
+def nav_for(scope: Scope, user=None) -> list[dict]:
+    """The items a user may use, as {key, label, url}. No role: only 首页."""
+    items = []
+    for item in NAV_ITEMS:
+        if item.url_name is None:
+            continue
+        if scope.role is None:
+            if item.key != "home":
+                continue
+        elif scope.role not in item.roles:
+            continue
+        if item.key == "admin" and not getattr(user, "is_staff", False):
+            continue
+        items.append({"key": item.key, "label": item.label, "url": reverse(item.url_name)})
+    return items

@@ -1,0 +1,243 @@
+"""Reads for the work queue of findings and the cross-check run pages (issue 6).
+
+The queue is the scoped findings (`cases.scope.scoped`), filtered by a django-filter
+FilterSet (rule, township, village, status, age) and sorted by urgency:
+
+    urgency = the rule's severity rank (URGENCY below), then the age (oldest first).
+
+The order reads SPEC §2/§5 as a township worker would: someone who should be monitored
+and is not (a sudden hardship first, then income below the line, unsafe housing or
+water, doubtful clearance, unstable households), monitoring without help or pairing,
+then the safety net (低保 of the severely disabled before subsidies and insurance),
+school, rehabilitation, and last the data-quality discrepancies (a death conflict
+before names and townships). Paging is `queue_page` (like `cases.selectors.page_of`: no COUNT(*)), which sorts
+the findings alone and joins only the page's rows.
+"""
+
+from datetime import timedelta
+
+import django_filters
+from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
+from django.utils import timezone
+
+from cases.scope import Scope, get_in_scope_or_404, scope_for, scoped
+from cases.selectors import Page
+from monitoring.models import CrosscheckRun, Finding, FindingEvent
+from monitoring.rules import REGISTRY
+from staff.selectors.places import Place, township_choices, village_choices
+
+URGENCY = (
+    "M05",
+    "M01",
+    "M02",
+    "M03",
+    "M04",
+    "Q01",
+    "P01",
+    "S03",
+    "E01",
+    "S01",
+    "S02",
+    "S04",
+    "S05",
+    "R01",
+    "Q02",
+    "D04",
+    "D05",
+    "D01",
+    "D02",
+    "D03",
+)
+URGENCY_RANK = {code: rank for rank, code in enumerate(URGENCY)}
+
+STATUS_CHOICES = [*Finding.Status.choices, ("all", "全部状态")]
+# (value, label, min days, max days) since the finding was opened.
+AGE_BUCKETS = [
+    ("week", "7天以内", 0, 7),
+    ("month", "8～30天", 8, 30),
+    ("quarter", "31～90天", 31, 90),
+    ("old", "90天以上", 91, None),
+]
+
+
+def urgency_expression() -> Case:
+    return Case(
+        *[When(rule=code, then=Value(rank)) for code, rank in URGENCY_RANK.items()],
+        default=Value(len(URGENCY)),
+        output_field=IntegerField(),
+    )
+
+
+def rule_choices() -> list[tuple[str, str]]:
+
+    codes = sorted(REGISTRY, key=lambda code: (URGENCY_RANK.get(code, 99), code))
+    return [(code, f"{code} {REGISTRY[code].name}") for code in codes]
+
+
+def age_range(value: str, now=None):
+    """(opened after, opened on or before) datetimes for an age bucket, or None."""
+    now = now or timezone.now()
+    for key, _, low, high in AGE_BUCKETS:
+        if key == value:
+            newest = now - timedelta(days=low)
+            oldest = now - timedelta(days=high + 1) if high is not None else None
+            return oldest, newest
+    return None
+
+
+class FindingQueueFilter(django_filters.FilterSet):
+    """Work-queue filters. Status defaults to 待处理 (open); `all` means every status."""
+
+    rule = django_filters.ChoiceFilter(label="规则", empty_label="全部规则")
+    township = django_filters.ChoiceFilter(
+        label="乡镇", field_name="township_id", empty_label="全部乡镇"
+    )
+    village = django_filters.ChoiceFilter(
+        label="村（社区）", field_name="village_id", empty_label="全部村"
+    )
+    status = django_filters.ChoiceFilter(
+        label="状态", choices=STATUS_CHOICES, method="filter_status", empty_label=None
+    )
+    age = django_filters.ChoiceFilter(
+        label="发现时长",
+        choices=[(key, label) for key, label, _, _ in AGE_BUCKETS],
+        method="filter_age",
+        empty_label="不限",
+    )
+
+    class Meta:
+        model = Finding
+        fields: list[str] = []
+
+    def __init__(
+        self, data=None, *args, places: list[Place] = (), scope: Scope | None = None, **kw
+    ):
+        data = data.copy() if data is not None else {}
+        if not data.get("status"):
+            data["status"] = Finding.Status.OPEN
+        super().__init__(data, *args, **kw)
+        self.filters["rule"].extra["choices"] = rule_choices()
+        place_list = list(places)
+        if scope is not None and scope.is_county:
+            self.filters["township"].extra["choices"] = township_choices(place_list)
+        else:
+            del self.filters["township"]
+        if scope is not None and scope.village_id is not None:
+            del self.filters["village"]
+        else:
+            township = data.get("township") if scope is not None and scope.is_county else None
+            self.filters["village"].extra["choices"] = village_choices(place_list, township)
+
+    def filter_status(self, queryset, name, value):
+        if value == "all":
+            return queryset
+        return queryset.filter(status=value)
+
+    def filter_age(self, queryset, name, value):
+        bounds = age_range(value)
+        if bounds is None:
+            return queryset
+        oldest, newest = bounds
+        queryset = queryset.filter(opened_at__lte=newest)
+        return queryset.filter(opened_at__gt=oldest) if oldest is not None else queryset
+
+
+def queue_base(user) -> QuerySet:
+    """Scoped findings with what a queue row shows (one joined query per page)."""
+    return scoped(
+        user,
+        Finding.objects.select_related("person", "household", "township", "village"),
+    )
+
+
+def finding_queue(user, data, place_list: list[Place]):
+    """(rows queryset sorted by urgency, rule counts queryset, the FilterSet).
+
+    An invalid filter gives no rows rather than the unfiltered queue. The counts are
+    the filtered findings per rule *without* the rule filter, so the chips show how many
+    each rule would list.
+    """
+    filterset = FindingQueueFilter(
+        data, queryset=queue_base(user), places=place_list, scope=scope_for(user)
+    )
+    if not filterset.is_valid():
+        empty = filterset.queryset.none()
+        return empty, empty.values("rule").annotate(n=Count("pk")), filterset
+    rows = filterset.qs.annotate(urgency=urgency_expression()).order_by(
+        "urgency", "opened_at", "pk"
+    )
+    without_rule = dict(filterset.form.cleaned_data)
+    without_rule.pop("rule", None)
+    counts_qs = scoped(user, Finding.objects.all())
+    for name, value in without_rule.items():
+        if name in filterset.filters and value not in (None, ""):
+            counts_qs = filterset.filters[name].filter(counts_qs, value)
+    counts = counts_qs.values("rule").annotate(n=Count("pk")).order_by()
+    return rows, counts, filterset
+
+
+def queue_page(user, rows: QuerySet, number: int, per_page: int) -> Page:
+    """One page of the sorted queue in one query, sorted before it is joined.
+
+    `page_of(rows)` would join person, household, township and village to every open
+    finding of the scope and then sort (a county admin: tens of thousands of rows). Here
+    the findings alone are sorted and cut to the page in a subquery (a top-N sort over
+    one narrow table), and only the page's rows are joined. Same rows, same order.
+    """
+    offset = (number - 1) * per_page
+    ids = rows.values("pk")[offset : offset + per_page + 1]
+    page_rows = list(
+        queue_base(user)
+        .filter(pk__in=ids)
+        .annotate(urgency=urgency_expression())
+        .order_by("urgency", "opened_at", "pk")
+    )
+    return Page(
+        rows=page_rows[:per_page],
+        number=number,
+        per_page=per_page,
+        has_next=len(page_rows) > per_page,
+    )
+
+
+def rule_counts(counts: QuerySet) -> list[tuple[str, str, int]]:
+    """(code, name, count) in urgency order."""
+
+    by_code = {row["rule"]: row["n"] for row in counts}
+    codes = sorted(by_code, key=lambda code: (URGENCY_RANK.get(code, 99), code))
+    return [
+        (code, REGISTRY[code].name if code in REGISTRY else code, by_code[code]) for code in codes
+    ]
+
+
+def finding_detail(user, pk) -> Finding:
+    queryset = Finding.objects.select_related(
+        "person__certificate", "household", "township", "village", "decided_by"
+    )
+    return get_in_scope_or_404(user, queryset, pk=pk)
+
+
+def finding_events(finding: Finding) -> QuerySet:
+    """Events of a finding the caller already loaded in scope."""
+    return (
+        FindingEvent.objects.filter(finding=finding)
+        .select_related("actor")
+        .order_by("created_at", "id")
+    )
+
+
+# --- cross-check runs (county admins) -------------------------------------------------------
+
+
+def crosscheck_runs() -> QuerySet:
+    """Runs, newest first (no personal data: dates, counts and who started them)."""
+    return CrosscheckRun.objects.select_related("triggered_by").order_by("-pk")
+
+
+def run_rule_rows(run: CrosscheckRun) -> list[tuple[str, str, dict]]:
+    """(code, name, {new, still_open, cleared, reopened}) of a run, in code order."""
+
+    return [
+        (code, REGISTRY[code].name if code in REGISTRY else code, counts)
+        for code, counts in sorted((run.by_rule or {}).items())
+    ]

@@ -1,0 +1,619 @@
+"""The indicators of SPEC §7, per township and for the county, scoped by user.
+
+Each function runs a handful of set-based aggregate queries (GROUP BY township with
+filtered COUNTs) and returns a `Table`: rows by township (all 31 for county roles, the
+user's own for township staff and village members, whose numbers cover their village
+only) and a total row. Values are ints or `Rate`s (numerator ÷ denominator, with the
+target where the policy sets one). `dashboard()` returns them all, ready for templates
+(`row.cells` follows `table.columns`) and charts (`table.series()`).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce
+
+from cases.casework_base import today
+from cases.models import (
+    AccessibilityModification,
+    Certificate,
+    DisabilityCategory,
+    DisabilityGrade,
+    EducationPlan,
+    Household,
+    LabourProfile,
+    MonitoringCase,
+    Pairing,
+    RehabNeed,
+    RehabService,
+    Training,
+    WelfarePostPlacement,
+)
+from cases.scope import scope_for, scoped
+from cases.selectors_casework import active_on, age_between
+from monitoring.eligibility import (
+    COVERAGE_BENEFITS,
+    certified_alive,
+    coverage_summary,
+    scope_townships,
+)
+from monitoring.models import Finding, RosterHousehold, RosterMember, SurveyRecord
+from monitoring.rules import REGISTRY
+from subsidies.models import BenefitType
+from subsidies.policy import policy_for_year
+
+REHAB_TARGET = 0.85
+PAIRING_TARGET = 1.0
+
+
+@dataclass
+class Rate:
+    numerator: int = 0
+    denominator: int = 0
+    target: float | None = None
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+    @property
+    def percent(self) -> str:
+        value = self.value
+        return "—" if value is None else f"{value * 100:.1f}%"
+
+    @property
+    def meets_target(self) -> bool | None:
+        if self.target is None or self.value is None:
+            return None
+        return self.value >= self.target
+
+    def __add__(self, other: "Rate") -> "Rate":
+        return Rate(
+            self.numerator + other.numerator, self.denominator + other.denominator, self.target
+        )
+
+    def __str__(self):
+        return f"{self.percent}（{self.numerator}/{self.denominator}）"
+
+
+@dataclass
+class Row:
+    key: int | str | None
+    label: str
+    values: dict
+    cells: list = field(default_factory=list)
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[tuple[str, str]]  # (value key, Chinese label)
+    rows: list[Row]
+    total: Row
+    note: str = ""
+
+    def series(self, column: str) -> list[tuple[str, object]]:
+        """(row label, value) pairs of one column, for a chart (rates as fractions)."""
+        return [
+            (row.label, v.value if isinstance(v, Rate) else v)
+            for row in self.rows
+            for v in [row.values.get(column)]
+        ]
+
+
+def _zero(template):
+    if isinstance(template, Rate):
+        return Rate(target=template.target)
+    if isinstance(template, AverageDays):
+        return AverageDays()
+    return 0
+
+
+def _township_table(
+    user, key: str, title: str, columns, by_township: dict, defaults: dict, note: str = ""
+) -> Table:
+    """Rows for the user's townships (zeros where there is no data) and a total row."""
+    names = [name for name, _ in columns]
+    rows = []
+    for township in scope_townships(user):
+        values = {
+            name: by_township.get(township.pk, {}).get(name, defaults[name]) for name in names
+        }
+        rows.append(Row(township.pk, township.name, values))
+    total_values = {name: _zero(defaults[name]) for name in names}
+    for values in by_township.values():
+        for name in names:
+            if name in values:
+                total_values[name] = total_values[name] + values[name]
+    total = Row(None, "全县合计" if scope_for(user).is_county else "合计", total_values)
+    for row in (*rows, total):
+        row.cells = [row.values[name] for name in names]
+    return Table(key, title, list(columns), rows, total, note)
+
+
+def _grouped(queryset, township_path: str, aggregates: dict) -> dict[int, dict]:
+    rows = queryset.values(township_path).annotate(**aggregates).order_by(township_path)
+    return {row.pop(township_path): row for row in rows}
+
+
+# --- Population: alive certified persons ---
+
+
+def _alive_certificates(user):
+    dead_survey = SurveyRecord.objects.filter(person=OuterRef("person"), survival_status="deceased")
+    dead_roster = RosterMember.objects.filter(
+        person=OuterRef("person"), is_current=True, status="deceased"
+    )
+    return scoped(user, Certificate.objects.filter(~Exists(dead_survey), ~Exists(dead_roster)))
+
+
+def _alive_survey(user):
+
+    return certified_alive(user)
+
+
+def certified_by_category_grade(user) -> Table:
+    """Living certified persons by category and by grade."""
+    aggregates = {
+        f"c{c.value}": Count("pk", filter=Q(category=c.value)) for c in DisabilityCategory
+    }
+    aggregates |= {f"g{g.value}": Count("pk", filter=Q(grade=g.value)) for g in DisabilityGrade}
+    aggregates["total"] = Count("pk")
+    by_township = _grouped(_alive_certificates(user), "person__township", aggregates)
+    columns = [(f"c{c.value}", str(c.label)) for c in DisabilityCategory]
+    columns += [(f"g{g.value}", str(g.label)) for g in DisabilityGrade]
+    columns.append(("total", "合计"))
+    return _township_table(
+        user,
+        "certified",
+        "持证残疾人（按类别、等级）",
+        columns,
+        by_township,
+        dict.fromkeys(aggregates, 0),
+    )
+
+
+def certified_matrix(user) -> Table:
+    """Living certified persons, category (rows) × grade (columns), for the user's scope."""
+    counts = {
+        (row["category"], row["grade"]): row["n"]
+        for row in _alive_certificates(user)
+        .values("category", "grade")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    columns = [(f"g{g.value}", str(g.label)) for g in DisabilityGrade] + [("total", "合计")]
+    rows = []
+    for c in DisabilityCategory:
+        values = {f"g{g.value}": counts.get((c.value, g.value), 0) for g in DisabilityGrade}
+        values["total"] = sum(values.values())
+        rows.append(Row(c.value, str(c.label), values))
+    total_values = {name: sum(row.values[name] for row in rows) for name, _ in columns}
+    total = Row(None, "合计", total_values)
+    for row in (*rows, total):
+        row.cells = [row.values[name] for name, _ in columns]
+    return Table("certified_matrix", "持证残疾人（类别×等级）", columns, rows, total)
+
+
+# --- Monitoring ---
+
+
+def monitoring_cases_by_type_status(user) -> Table:
+    """Households by the status and type of their latest monitoring case."""
+    newer = MonitoringCase.objects.filter(household=OuterRef("household"), pk__gt=OuterRef("pk"))
+    latest = scoped(user, MonitoringCase.objects.filter(~Exists(newer)))
+    aggregates = {s.value: Count("pk", filter=Q(status=s.value)) for s in MonitoringCase.Status}
+    aggregates |= {
+        f"type_{c.value}": Count(
+            "pk",
+            filter=Q(category=c.value, status__in=MonitoringCase.MONITORED_STATUSES),
+        )
+        for c in MonitoringCase.Category
+    }
+    aggregates["total"] = Count("pk")
+    by_township = _grouped(latest, "household__township", aggregates)
+    columns = [(s.value, str(s.label)) for s in MonitoringCase.Status]
+    columns += [(f"type_{c.value}", f"监测中·{c.label}") for c in MonitoringCase.Category]
+    columns.append(("total", "合计（户）"))
+    return _township_table(
+        user,
+        "monitoring_cases",
+        "监测对象（按状态、类别）",
+        columns,
+        by_township,
+        dict.fromkeys(aggregates, 0),
+        note="每户按最近一次监测对象统计；类别只统计已纳入监测和帮扶中的家庭",
+    )
+
+
+def roster_monitored_households(user) -> Table:
+    """Current roster 监测户 with at least one certified disabled member, by category and risk."""
+    certified_member = RosterMember.objects.filter(
+        household=OuterRef("pk"), is_current=True, person__certificate__isnull=False
+    )
+    households = scoped(
+        user,
+        RosterHousehold.objects.filter(is_current=True, household_type="monitored").filter(
+            Exists(certified_member)
+        ),
+    )
+    aggregates = {
+        c: Count("pk", filter=Q(monitoring_category=c)) for c in ("unstable", "marginal", "sudden")
+    }
+    aggregates["at_risk"] = Count("pk", filter=~Q(risk_cleared=True))
+    aggregates["cleared"] = Count("pk", filter=Q(risk_cleared=True))
+    aggregates["total"] = Count("pk")
+    columns = [
+        ("unstable", "脱贫不稳定户"),
+        ("marginal", "边缘易致贫户"),
+        ("sudden", "突发严重困难户"),
+        ("at_risk", "风险未消除"),
+        ("cleared", "风险已消除"),
+        ("total", "合计（户）"),
+    ]
+    return _township_table(
+        user,
+        "roster_monitored",
+        "防返贫监测名单中的残疾人监测户",
+        columns,
+        _grouped(households, "township", aggregates),
+        dict.fromkeys(aggregates, 0),
+    )
+
+
+def _days(value) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return round(value.total_seconds() / 86400, 1)
+    return round(float(value) / 86_400_000_000, 1)  # SQLite: microseconds
+
+
+@dataclass
+class AverageDays:
+    """Mean days from flag to decision: kept as (total days, count) so totals add up."""
+
+    total: float = 0.0
+    count: int = 0
+
+    @property
+    def value(self) -> float | None:
+        return round(self.total / self.count, 1) if self.count else None
+
+    def __add__(self, other: "AverageDays") -> "AverageDays":
+        return AverageDays(self.total + other.total, self.count + other.count)
+
+    def __str__(self):
+        return "—" if self.value is None else f"{self.value}天"
+
+
+def _findings_aggregates():
+    decided = Q(decided_at__isnull=False, status__in=("handled", "dismissed"))
+    aggregates = {s.value: Count("pk", filter=Q(status=s.value)) for s in Finding.Status}
+    aggregates["total"] = Count("pk")
+    aggregates["decided"] = Count("pk", filter=decided)
+    aggregates["avg_wait"] = Avg(
+        ExpressionWrapper(F("decided_at") - F("opened_at"), output_field=DurationField()),
+        filter=decided,
+    )
+    return aggregates
+
+
+def _findings_values(row: dict) -> dict:
+    average = _days(row.pop("avg_wait"))
+    decided = row.pop("decided")
+    row["days"] = AverageDays((average or 0) * decided, decided)
+    return row
+
+
+FINDING_COLUMNS = [(s.value, str(s.label)) for s in Finding.Status] + [
+    ("total", "合计"),
+    ("days", "发现至处理平均天数"),
+]
+
+
+def findings_by_township(user) -> Table:
+    """Findings by status per township, and mean days from flag to decision."""
+    raw = _grouped(scoped(user, Finding.objects.all()), "township", _findings_aggregates())
+    by_township = {tid: _findings_values(row) for tid, row in raw.items()}
+    defaults = {name: 0 for name, _ in FINDING_COLUMNS} | {"days": AverageDays()}
+    return _township_table(
+        user, "findings", "比对发现（按状态）", FINDING_COLUMNS, by_township, defaults
+    )
+
+
+def findings_by_rule(user) -> Table:
+    """Findings by rule (rows) and status, with mean days from flag to decision."""
+
+    raw = (
+        scoped(user, Finding.objects.all())
+        .values("rule")
+        .annotate(**_findings_aggregates())
+        .order_by("rule")
+    )
+    rows = []
+    for row in raw:
+        code = row.pop("rule")
+        entry = REGISTRY.get(code)
+        values = _findings_values(row)
+        rows.append(Row(code, f"{code} {entry.name}" if entry else code, values))
+    names = [name for name, _ in FINDING_COLUMNS]
+    total_values = dict.fromkeys(names, 0) | {"days": AverageDays()}
+    for row in rows:
+        for name in names:
+            total_values[name] = total_values[name] + row.values[name]
+    total = Row(None, "合计", total_values)
+    for row in (*rows, total):
+        row.cells = [row.values[name] for name in names]
+    return Table("findings_by_rule", "比对发现（按规则、状态）", FINDING_COLUMNS, rows, total)
+
+
+# --- Rehabilitation service rate (target ≥ 85%) ---
+
+REHAB_GROUPS = [
+    ("all", "全部"),
+    ("low_income", "低收入"),
+    ("severe", "重度（一、二级）"),
+    ("severe_mental", "严重精神障碍"),
+    ("multi", "一户多残"),
+]
+
+
+def rehab_service_rate(user, as_of: date | None = None) -> Table:
+    """Persons with a rehabilitation need who received a service this year ÷ persons with a
+    need, overall and for the priority groups, per township (target ≥ 85%).
+
+    Need: the survey lists one, or an open need is recorded. Received: the survey says so,
+    or a service is recorded between 1 January and the as-of date (as R01 reads them).
+    """
+    as_of = as_of or today()
+    line = policy_for_year(as_of.year).monitoring_line
+    staff_need = RehabNeed.objects.filter(
+        person=OuterRef("person"), identified_on__lte=as_of
+    ).filter(Q(closed_on__isnull=True) | Q(closed_on__gt=as_of))
+    served = RehabService.objects.filter(
+        person=OuterRef("person"), served_on__gte=date(as_of.year, 1, 1), served_on__lte=as_of
+    )
+    household_size = (
+        SurveyRecord.objects.filter(household=OuterRef("household"))
+        .exclude(survival_status="deceased")
+        .values("household")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    base = _alive_survey(user).annotate(
+        certified_in_household=Coalesce(Subquery(household_size, output_field=IntegerField()), 0)
+    )
+    need = ~Q(rehab_needs=[]) | Q(Exists(staff_need))
+    received = Q(rehab_received=True) | Q(Exists(served))
+    groups = {
+        "all": Q(pk__isnull=False),
+        "low_income": Q(income_per_capita__lt=line),
+        "severe": Q(person__certificate__grade__in=(1, 2)),
+        "severe_mental": Q(person__certificate__category=6, person__certificate__grade__in=(1, 2)),
+        "multi": Q(certified_in_household__gte=2),
+    }
+    aggregates = {}
+    for name, condition in groups.items():
+        aggregates[f"{name}__n"] = Count("pk", filter=condition & need)
+        aggregates[f"{name}__r"] = Count("pk", filter=condition & need & received)
+    raw = _grouped(base, "person__township", aggregates)
+    by_township = {
+        tid: {
+            name: Rate(row[f"{name}__r"], row[f"{name}__n"], REHAB_TARGET)
+            for name, _ in REHAB_GROUPS
+        }
+        for tid, row in raw.items()
+    }
+    return _township_table(
+        user,
+        "rehab_rate",
+        f"康复服务率（{as_of.year}年，目标≥85%）",
+        REHAB_GROUPS,
+        by_township,
+        {name: Rate(target=REHAB_TARGET) for name, _ in REHAB_GROUPS},
+        note="有康复需求者中当年获得康复服务的比例；低收入指家庭年人均收入低于当年监测线",
+    )
+
+
+# --- Safety net ---
+
+
+def subsidy_coverage(user, as_of: date | None = None) -> Table:
+    """Receiving ÷ eligible for each benefit with an eligibility rule (S01–S05)."""
+    coverage = coverage_summary(user, as_of)
+    columns = [(b, str(BenefitType(b).label)) for b in COVERAGE_BENEFITS]
+    by_township = {
+        row.township_id: {b: Rate(c.receiving, c.eligible) for b, c in row.cells.items()}
+        for row in coverage.rows
+    }
+    table = _township_table(
+        user,
+        "subsidy_coverage",
+        "应保尽保、应补尽补覆盖率",
+        columns,
+        by_township,
+        {b: Rate() for b in COVERAGE_BENEFITS},
+        note="覆盖率 = 已享受 ÷ 符合条件；未知是否享受的计入未享受",
+    )
+    # The scoped coverage total is exact even where rows are not shown.
+    table.total.values = {b: Rate(c.receiving, c.eligible) for b, c in coverage.total.cells.items()}
+    table.total.cells = [table.total.values[b] for b in COVERAGE_BENEFITS]
+    return table
+
+
+def school_age_enrolment(user, as_of: date | None = None) -> Table:
+    """Certified children aged 6–15: in school, with a plan (一人一案), and either."""
+    as_of = as_of or today()
+    plan = Exists(EducationPlan.objects.filter(person=OuterRef("person")))
+    children = _alive_survey(user).filter(age_between(as_of, 6, 15, "person__birth_date"))
+    enrolled = Q(in_school="yes")
+    aggregates = {
+        "children": Count("pk"),
+        "enrolled": Count("pk", filter=enrolled),
+        "planned": Count("pk", filter=Q(plan)),
+        "covered": Count("pk", filter=enrolled | Q(plan)),
+    }
+    raw = _grouped(children, "person__township", aggregates)
+    by_township = {
+        tid: {
+            "children": row["children"],
+            "enrolled": row["enrolled"],
+            "planned": row["planned"],
+            "rate": Rate(row["covered"], row["children"], 1.0),
+        }
+        for tid, row in raw.items()
+    }
+    columns = [
+        ("children", "适龄残疾儿童少年"),
+        ("enrolled", "在校"),
+        ("planned", "已建一人一案"),
+        ("rate", "在校或已有方案"),
+    ]
+    return _township_table(
+        user,
+        "school_age",
+        "适龄残疾儿童少年入学与一人一案",
+        columns,
+        by_township,
+        {"children": 0, "enrolled": 0, "planned": 0, "rate": Rate(target=1.0)},
+    )
+
+
+# --- Employment, accessibility, pairing ---
+
+
+def employment(user, as_of: date | None = None) -> Table:
+    """Public-welfare posts filled on the date; able and willing persons; trainings this year."""
+    as_of = as_of or today()
+    posts = _grouped(
+        scoped(user, WelfarePostPlacement.objects.filter(active_on(as_of))),
+        "person__township",
+        {"posts": Count("person", distinct=True)},
+    )
+    able = _grouped(
+        scoped(user, LabourProfile.objects.filter(willing=True).exclude(ability="none")),
+        "person__township",
+        {"able_willing": Count("pk")},
+    )
+    trained = _grouped(
+        scoped(
+            user,
+            Training.objects.filter(started_on__year=as_of.year, started_on__lte=as_of),
+        ),
+        "person__township",
+        {"trainings": Count("pk")},
+    )
+    by_township: dict[int, dict] = {}
+    for source in (posts, able, trained):
+        for tid, values in source.items():
+            by_township.setdefault(tid, {}).update(values)
+    columns = [
+        ("posts", "公益性岗位在岗人数"),
+        ("able_willing", "有劳动能力和就业意愿"),
+        ("trainings", f"{as_of.year}年培训人次"),
+    ]
+    return _township_table(
+        user, "employment", "就业帮扶", columns, by_township, dict.fromkeys(dict(columns), 0)
+    )
+
+
+def accessibility(user, as_of: date | None = None) -> Table:
+    """Accessibility modifications: in progress, accepted this year and in all, cost this year."""
+    as_of = as_of or today()
+    A = AccessibilityModification.Status
+    this_year = Q(status=A.ACCEPTED, accepted_on__year=as_of.year, accepted_on__lte=as_of)
+    aggregates = {
+        "in_progress": Count("pk", filter=Q(status__in=(A.APPLIED, A.ASSESSED, A.CONSTRUCTION))),
+        "done_year": Count("pk", filter=this_year),
+        "done_all": Count("pk", filter=Q(status=A.ACCEPTED, accepted_on__lte=as_of)),
+        "cost_year": Coalesce(Sum("cost", filter=this_year), 0, output_field=IntegerField()),
+    }
+    raw = _grouped(
+        scoped(user, AccessibilityModification.objects.all()), "person__township", aggregates
+    )
+    columns = [
+        ("in_progress", "办理中"),
+        ("done_year", f"{as_of.year}年验收"),
+        ("done_all", "累计验收"),
+        ("cost_year", f"{as_of.year}年改造费用（元）"),
+    ]
+    return _township_table(
+        user, "accessibility", "无障碍改造", columns, raw, dict.fromkeys(aggregates, 0)
+    )
+
+
+def monitored_households(user, as_of: date | None = None):
+    """Registry households that are monitored: a certified member of a current roster 监测户
+    whose risk is not cleared, or an own case 已纳入监测/帮扶中."""
+    in_roster = SurveyRecord.objects.filter(
+        household=OuterRef("pk"),
+        person__roster_member__is_current=True,
+        person__roster_member__household__is_current=True,
+        person__roster_member__household__household_type="monitored",
+    ).filter(
+        Q(person__roster_member__household__risk_cleared=False)
+        | Q(person__roster_member__household__risk_cleared__isnull=True)
+    )
+    in_case = MonitoringCase.objects.filter(
+        household=OuterRef("pk"), status__in=MonitoringCase.MONITORED_STATUSES
+    )
+    return scoped(user, Household.objects.filter(Exists(in_roster) | Exists(in_case)))
+
+
+def pairing_coverage(user, as_of: date | None = None) -> Table:
+    """Monitored households with an active one-to-one pairing ÷ monitored households (100%)."""
+    as_of = as_of or today()
+    paired = Exists(Pairing.objects.filter(household=OuterRef("pk")).filter(active_on(as_of)))
+    raw = _grouped(
+        monitored_households(user, as_of),
+        "township",
+        {"n": Count("pk"), "paired": Count("pk", filter=Q(paired))},
+    )
+    by_township = {
+        tid: {"households": row["n"], "rate": Rate(row["paired"], row["n"], PAIRING_TARGET)}
+        for tid, row in raw.items()
+    }
+    return _township_table(
+        user,
+        "pairing",
+        "监测户结对帮扶覆盖率（目标100%）",
+        [("households", "监测户"), ("rate", "已结对")],
+        by_township,
+        {"households": 0, "rate": Rate(target=PAIRING_TARGET)},
+        note="监测户：监测名单中风险未消除的监测户，或本系统中已纳入监测、帮扶中的家庭",
+    )
+
+
+def dashboard(user, as_of: date | None = None) -> dict[str, Table]:
+    """Every indicator table of SPEC §7 for the user's scope, keyed by table key."""
+    as_of = as_of or today()
+    tables = [
+        certified_by_category_grade(user),
+        certified_matrix(user),
+        monitoring_cases_by_type_status(user),
+        roster_monitored_households(user),
+        findings_by_township(user),
+        findings_by_rule(user),
+        rehab_service_rate(user, as_of),
+        subsidy_coverage(user, as_of),
+        school_age_enrolment(user, as_of),
+        employment(user, as_of),
+        accessibility(user, as_of),
+        pairing_coverage(user, as_of),
+    ]
+    return {table.key: table for table in tables}

@@ -1,0 +1,159 @@
+"""The person page: the person with survey, roster and household joined, and the survey
+and the roster side by side.
+"""
+
+import unicodedata
+from dataclasses import dataclass
+
+from cases.models import (
+    HouseholdMember,
+    Person,
+)
+from cases.scope import get_in_scope_or_404
+from monitoring.models import (
+    SurveyRecord,
+)
+
+
+def _plain_name(name: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", name or "").split())
+
+
+@dataclass
+class Compared:
+    label: str
+    survey: str
+    roster: str
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.survey) and bool(self.roster) and self.survey != self.roster
+
+
+def _yes_no(value) -> str:
+    return "" if value is None else ("是" if value else "否")
+
+
+def _money(value) -> str:
+    return "" if value is None else f"{value:,.0f}"
+
+
+def comparison(person: Person) -> list[Compared]:
+    """The survey's and the roster's values of one person, side by side.
+
+    A difference is only flagged when both sources know the value (blank = unknown).
+    """
+    survey = getattr(person, "survey", None)
+    member = getattr(person, "roster_member", None)
+    certificate = getattr(person, "certificate", None)
+    roster_household = member.household if member is not None else None
+    survey_name = _plain_name(person.name) if survey is not None else ""
+    rows = [
+        Compared("姓名", survey_name, _plain_name(member.name) if member else ""),
+        Compared(
+            "乡镇",
+            person.township.name if survey is not None and person.township_id else "",
+            roster_household.township.name if roster_household else "",
+        ),
+        Compared(
+            "村（社区）",
+            person.village.name if survey is not None and person.village_id else "",
+            roster_household.village.name if roster_household else "",
+        ),
+        Compared(
+            "残疾类别",
+            certificate.get_category_display() if certificate else "",
+            member.get_disability_category_display()
+            if member and member.disability_category
+            else "",
+        ),
+        Compared(
+            "残疾等级",
+            certificate.get_grade_display() if certificate else "",
+            member.get_disability_grade_display() if member and member.disability_grade else "",
+        ),
+        Compared(
+            "人员状态",
+            survey.get_survival_status_display() if survey and survey.survival_status else "",
+            member.get_status_display() if member and member.status else "",
+        ),
+        Compared(
+            "家庭人均收入（元）",
+            _money(survey.income_per_capita) if survey else "",
+            _money(roster_household.income_per_capita) if roster_household else "",
+        ),
+        Compared(
+            "是否残疾",
+            "是" if certificate else "",
+            _yes_no(member.is_disabled) if member else "",
+        ),
+    ]
+    return rows
+
+
+SURVEY_FIELDS = (
+    "household_size",
+    "income_per_capita",
+    "receives_dibao",
+    "receives_tekun",
+    "receives_living_subsidy",
+    "receives_care_subsidy",
+    "medical_insured",
+    "pension_insured",
+    "housing_safe",
+    "water_safe",
+    "employment_status",
+    "employment_willing",
+    "in_school",
+    "rehab_needs",
+    "rehab_received",
+    "accessibility_need",
+    "care_need",
+    "family_doctor",
+    "rigid_expenditure",
+    "survival_status",
+    "surveyed_on",
+)
+
+
+def survey_answers(survey: SurveyRecord | None) -> list[tuple[str, str]]:
+    """(label, value) of every survey answer; blank answers read 未知."""
+    if survey is None:
+        return []
+    answers = []
+    for name in SURVEY_FIELDS:
+        model_field = SurveyRecord._meta.get_field(name)
+        value = getattr(survey, name)
+        if model_field.choices and value:
+            text = getattr(survey, f"get_{name}_display")()
+        elif isinstance(value, bool):
+            text = _yes_no(value)
+        elif name == "rehab_needs":
+            text = "、".join(value or []) or "无"
+        elif name in ("income_per_capita", "rigid_expenditure"):
+            text = _money(value)
+        elif value is None or value == "":
+            text = ""
+        else:
+            text = str(value)
+        answers.append((str(model_field.verbose_name), text or "未知"))
+    return answers
+
+
+def person_page(user, pk) -> Person:
+    """One person in scope (404 otherwise) with certificate, survey, roster and household."""
+    queryset = Person.objects.select_related(
+        "township",
+        "village",
+        "certificate",
+        "survey",
+        "roster_member__household__township",
+        "roster_member__household__village",
+        "membership__household__township",
+        "membership__household__village",
+    )
+    return get_in_scope_or_404(user, queryset, pk=pk)
+
+
+def membership_of(person: Person) -> HouseholdMember | None:
+    return getattr(person, "membership", None)

@@ -1,0 +1,53 @@
+"""Template filters for personal data shown in pages: masked numbers and ages."""
+
+from django import template
+from django.utils import timezone
+
+from cases.identity import age_on, mask_id_number, mask_phone
+from cases.scope import scope_for
+from staff.navigation import nav_for
+
+register = template.Library()
+
+
+@register.filter
+def masked_id(number: str) -> str:
+    """公民身份号码 as every page shows it: first 6 + ******** + last 4."""
+    return mask_id_number(number or "")
+
+
+def _is_cjk(text: str) -> bool:
+    return bool(text) and all("\u3400" <= char <= "\u9fff" for char in text)
+
+
+@register.filter
+def staff_name(user) -> str:
+    """A user's display name: Chinese names family-name first without a space (张三)."""
+    first = (getattr(user, "first_name", "") or "").strip()
+    last = (getattr(user, "last_name", "") or "").strip()
+    if not first and not last:
+        return getattr(user, "username", "")
+    if _is_cjk(first + last):
+        return f"{last}{first}"
+    return f"{first} {last}".strip()
+
+
+@register.filter
+def masked_phone(number: str) -> str:
+    return mask_phone(number or "")
+
+
+@register.filter
+def age(birth_date) -> int | str:
+    """Whole years today (Asia/Shanghai), or an empty string without a birth date."""
+    if not birth_date:
+        return ""
+    return age_on(birth_date, timezone.localdate())
+
+
+@register.inclusion_tag("staff/_nav.html", takes_context=True)
+def main_nav(context):
+    """The role-filtered main navigation (staff.navigation.NAV_ITEMS)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    return {"items": nav_for(scope_for(user), user), "active": context.get("nav", "")}

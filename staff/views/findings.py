@@ -1,0 +1,259 @@
+"""The work queue of findings (比对发现) and the decisions on them."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from cases.audit import audit_list, audit_view
+from cases.exports import xlsx_response
+from cases.identity import mask_id_number
+from cases.scope import scope_for, scope_safe
+from cases.selectors import parse_page_number
+from cases.services import ServiceError
+from monitoring.finding_actions import finding_open_case
+from monitoring.findings import (
+    FindingError,
+    finding_dismiss,
+    finding_handle,
+    findings_dismiss_bulk,
+    findings_handle_bulk,
+)
+from monitoring.models import Finding
+from monitoring.rules import REGISTRY, case_opening_codes
+from staff.forms.findings import (
+    FindingBulkForm,
+    FindingDismissForm,
+    FindingHandleForm,
+    FindingOpenCaseForm,
+)
+from staff.selectors.findings import finding_detail as finding_in_scope
+from staff.selectors.findings import finding_events, finding_queue, queue_page, rule_counts
+from staff.selectors.places import places
+from staff.selectors.visits import days_since
+from staff.views.common import EXPORT_LIMIT, export_filename, next_url, require_writer_role
+
+FINDINGS_PER_PAGE = 50
+
+
+def _queue_context(request, bulk_form=None) -> dict:
+    scope = scope_for(request.user)
+    context = {"scope": scope, "nav": "findings", "can_write": scope.can_write}
+    if scope.sees_nothing:
+        return context
+    rows, counts, filterset = finding_queue(request.user, request.GET, places(request.user))
+    page = queue_page(
+        request.user, rows, parse_page_number(request.GET.get("page")), FINDINGS_PER_PAGE
+    )
+    for finding in page.rows:
+        finding.age_days = days_since(finding.opened_at)
+    query = request.GET.copy()
+    query.pop("page", None)
+    without_rule = query.copy()
+    without_rule.pop("rule", None)
+    context |= {
+        "filter": filterset,
+        "page": page,
+        "counts": rule_counts(counts),
+        "query": query.urlencode(),
+        "query_without_rule": without_rule.urlencode(),
+        "current_rule": request.GET.get("rule", ""),
+        "bulk_form": bulk_form or (FindingBulkForm() if scope.can_write else None),
+    }
+    audit_list(request, "monitoring.finding", request.GET, len(page.rows))
+    return context
+
+
+@scope_safe(how="findings via selectors_findings.finding_queue (scoped); villages scoped")
+@login_required
+@require_GET
+def finding_list(request):
+    return render(request, "staff/finding_list.html", _queue_context(request))
+
+
+@scope_safe(how="findings via selectors_findings.finding_queue (scoped); IDs masked")
+@login_required
+@require_GET
+def finding_export(request):
+    if scope_for(request.user).sees_nothing:
+        raise PermissionDenied("您的账号尚未分配数据范围，不能导出")
+
+    rows_qs, _, _ = finding_queue(request.user, request.GET, places(request.user))
+
+    def rows():
+        for finding in rows_qs[:EXPORT_LIMIT].iterator(chunk_size=2000):
+            rule = REGISTRY.get(finding.rule)
+            yield (
+                finding.rule,
+                rule.name if rule else "",
+                finding.person.name,
+                mask_id_number(finding.person.id_number),
+                finding.township.name if finding.township_id else "",
+                finding.village.name if finding.village_id else "",
+                finding.get_status_display(),
+                finding.reason,
+                finding.opened_at,
+                days_since(finding.opened_at),
+                finding.action_taken or finding.dismiss_reason,
+            )
+
+    return xlsx_response(
+        export_filename("比对发现工作清单"),
+        (
+            "规则编号",
+            "规则名称",
+            "姓名",
+            "公民身份号码（脱敏）",
+            "乡镇",
+            "村（社区）",
+            "状态",
+            "原因",
+            "发现时间",
+            "已发现天数",
+            "处理措施/不予处理原因",
+        ),
+        rows(),
+        sheet_title="比对发现",
+        text_columns=(3,),
+        widths=(8, 24, 10, 22, 12, 14, 8, 60, 18, 10, 30),
+        request=request,
+        label="monitoring.finding",
+    )
+
+
+def _detail(request, finding, *, status=200, **forms):
+
+    scope = scope_for(request.user)
+    writer = scope.can_write
+    decidable = finding.status != Finding.Status.CLEARED
+    labels = dict(Finding.Status.choices)
+    events = list(finding_events(finding))
+    for event in events:
+        event.from_label = labels.get(event.from_status, event.from_status)
+        event.to_label = labels.get(event.to_status, event.to_status)
+    rule = REGISTRY.get(finding.rule)
+    context = {
+        "finding": finding,
+        "rule_name": rule.name if rule else "",
+        "events": events,
+        "age_days": days_since(finding.opened_at),
+        "can_write": writer,
+        "nav": "findings",
+        "next": next_url(request, ""),
+    }
+    posted = [form for form in forms.values() if form is not None and form.errors]
+    context["problems"] = [
+        error for form in posted for errors in form.errors.values() for error in errors
+    ]
+    if writer and decidable:
+        context["handle_form"] = forms.get("handle_form") or FindingHandleForm()
+        context["dismiss_form"] = forms.get("dismiss_form") or FindingDismissForm()
+        if finding.rule in case_opening_codes() and finding.status == Finding.Status.OPEN:
+            context["open_case_form"] = forms.get("open_case_form") or FindingOpenCaseForm()
+    # Errors of a posted form the page does not show (e.g. a case for a non-M rule).
+    shown = [value for value in context.values() if hasattr(value, "errors")]
+    context["problems"] = [
+        error
+        for form in forms.values()
+        if form is not None and form not in shown
+        for errors in form.errors.values()
+        for error in errors
+    ]
+    return render(request, "staff/finding_detail.html", context, status=status)
+
+
+@scope_safe(how="one finding via selectors_findings.finding_detail (get_in_scope_or_404)")
+@login_required
+@require_GET
+def finding_detail(request, pk: int):
+    finding = finding_in_scope(request.user, pk)
+    audit_view(request, finding)
+    return _detail(request, finding)
+
+
+def _done(request, finding, text: str):
+    messages.success(request, text)
+    return redirect(next_url(request, reverse("staff:finding_list")))
+
+
+@scope_safe(how="finding via get_in_scope_or_404; write via findings.finding_handle")
+@login_required
+@require_POST
+def finding_handle_view(request, pk: int):
+    finding = finding_in_scope(request.user, pk)
+    require_writer_role(request)
+    form = FindingHandleForm(request.POST)
+    if form.is_valid():
+        try:
+            finding_handle(finding, request.user, form.cleaned_data["action_taken"])
+        except FindingError as error:
+            form.add_error("action_taken", str(error))
+        else:
+            return _done(request, finding, f"已处理：{finding.rule} {finding.person.name}")
+    return _detail(request, finding, status=400, handle_form=form)
+
+
+@scope_safe(how="finding via get_in_scope_or_404; write via findings.finding_dismiss")
+@login_required
+@require_POST
+def finding_dismiss_view(request, pk: int):
+    finding = finding_in_scope(request.user, pk)
+    require_writer_role(request)
+    form = FindingDismissForm(request.POST)
+    if form.is_valid():
+        try:
+            finding_dismiss(finding, request.user, form.cleaned_data["reason"])
+        except FindingError as error:
+            form.add_error("reason", str(error))
+        else:
+            return _done(request, finding, f"已标记不予处理：{finding.rule} {finding.person.name}")
+    return _detail(request, finding, status=400, dismiss_form=form)
+
+
+@scope_safe(how="finding via get_in_scope_or_404; write via finding_actions.finding_open_case")
+@login_required
+@require_POST
+def finding_open_case_view(request, pk: int):
+    finding = finding_in_scope(request.user, pk)
+    require_writer_role(request)
+    form = FindingOpenCaseForm(request.POST)
+    if form.is_valid():
+        try:
+            case = finding_open_case(request.user, finding, reason=form.cleaned_data["reason"])
+        except ServiceError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(
+                request,
+                f"{finding.rule}：{case.household}的监测对象（编号{case.pk}，"
+                f"{case.get_status_display()}），该发现已标记为已处理",
+            )
+            return redirect("staff:household_detail", pk=case.household_id)
+    return _detail(request, finding, status=400, open_case_form=form)
+
+
+@scope_safe(how="findings via findings.*_bulk, which keep to scoped() ids only")
+@login_required
+@require_POST
+def finding_bulk(request):
+    """Handle or dismiss several ticked findings with one action or reason."""
+    require_writer_role(request)
+    form = FindingBulkForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        decide = findings_handle_bulk if data["decision"] == "handle" else findings_dismiss_bulk
+        try:
+            result = decide(data["ids"], request.user, data["text"])
+        except FindingError as error:
+            form.add_error("text", str(error))
+        else:
+            label = "已处理" if data["decision"] == "handle" else "不予处理"
+            text = f"已将{result['updated']}条比对发现标记为{label}"
+            if result["skipped"]:
+                text += f"；{result['skipped']}条未变更（已消除、不存在或不在您的数据范围内）"
+            messages.success(request, text)
+            return redirect(next_url(request, reverse("staff:finding_list")))
+    context = _queue_context(request, bulk_form=form)
+    return render(request, "staff/finding_list.html", context, status=400)

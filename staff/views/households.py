@@ -1,0 +1,289 @@
+"""Households: the list, the household page, and its case-work forms (assistance,
+pairing, monitoring case).
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from cases import casework
+from cases.audit import audit_list, audit_view
+from cases.casework import CASE_TRANSITIONS
+from cases.casework_base import today
+from cases.exports import xlsx_response
+from cases.identity import mask_id_number
+from cases.models import Household, HouseholdMember, MonitoringCase
+from cases.scope import get_in_scope_or_404, scope_for, scope_safe, scoped
+from cases.selectors import SEARCH_MAX_LENGTH, page_of, parse_page_number
+from staff.forms.casework import (
+    AssistanceForm,
+    CaseOpenForm,
+    CaseTransitionForm,
+    PairingEndForm,
+    PairingForm,
+)
+from staff.selectors.households import (
+    household_detail,
+    household_list,
+    household_members,
+    household_person_ids,
+    roster_households,
+)
+from staff.selectors.places import places
+from staff.selectors.timeline import timeline
+from staff.views.common import (
+    EXPORT_LIMIT,
+    GET_POST,
+    can_record_visits,
+    can_write,
+    export_filename,
+    form_data,
+    form_page,
+    require_export_scope,
+    require_writer_role,
+)
+
+
+@scope_safe(how="households via selectors_pages.household_list (scoped); IDs masked")
+@login_required
+@require_GET
+def households_export(request):
+    require_export_scope(request)
+
+    labels = dict(MonitoringCase.Status.choices)
+    queryset, _ = household_list(request.user, request.GET, places(request.user))
+
+    def rows():
+        for household in queryset[:EXPORT_LIMIT].iterator(chunk_size=2000):
+            yield (
+                household.head_name,
+                mask_id_number(household.head_id_number),
+                household.township.name,
+                household.village.name,
+                household.size,
+                household.member_count or 0,
+                labels.get(household.case_status, "") if household.case_status else "",
+            )
+
+    return xlsx_response(
+        export_filename("家庭名单"),
+        (
+            "户主姓名",
+            "户主身份证号（脱敏）",
+            "乡镇",
+            "村（社区）",
+            "家庭人口数",
+            "登记成员数",
+            "监测对象状态",
+        ),
+        rows(),
+        sheet_title="家庭",
+        text_columns=(1,),
+        widths=(10, 22, 12, 14, 10, 10, 12),
+        request=request,
+        label="cases.household",
+    )
+
+
+def household_url(household) -> str:
+    return reverse("staff:household_detail", args=[household.pk])
+
+
+def household_members_of(user, household: Household) -> list:
+    rows = scoped(
+        user, HouseholdMember.objects.filter(household=household).select_related("person")
+    )
+    return [row.person for row in rows]
+
+
+@scope_safe(how="household via get_in_scope_or_404; write via casework.assistance_add")
+@login_required
+@GET_POST
+def assistance_create(request, pk: int):
+    household = get_in_scope_or_404(request.user, Household.objects.all(), pk=pk)
+    require_writer_role(request)
+    form = AssistanceForm(form_data(request), initial={"started_on": today()})
+    return form_page(
+        request,
+        form,
+        template="staff/form_generic.html",
+        context={
+            "household": household,
+            "title": "登记帮扶措施",
+            "submit_label": "保存帮扶措施",
+            "testid": "assistance-form",
+            "nav": "households",
+        },
+        on_valid=lambda f: casework.assistance_add(
+            request.user,
+            household,
+            **f.values(
+                "kind", "responsible_unit", "started_on", "ended_on", "description", "result"
+            ),
+        ),
+        success_message=lambda m: f"已登记帮扶措施：{m.get_kind_display()}",
+        success_url=household_url(household),
+    )
+
+
+@scope_safe(how="household via get_in_scope_or_404; write via casework.pairing_start")
+@login_required
+@GET_POST
+def pairing_create(request, pk: int):
+    household = get_in_scope_or_404(request.user, Household.objects.all(), pk=pk)
+    require_writer_role(request)
+    form = PairingForm(form_data(request), initial={"started_on": today()})
+    return form_page(
+        request,
+        form,
+        template="staff/form_generic.html",
+        context={
+            "household": household,
+            "title": "安排结对帮扶",
+            "submit_label": "保存结对",
+            "testid": "pairing-form",
+            "nav": "households",
+        },
+        on_valid=lambda f: casework.pairing_start(
+            request.user,
+            household,
+            **f.values("helper_name", "helper_kind", "helper_unit", "helper_phone", "started_on"),
+        ),
+        success_message=lambda p: f"已安排结对帮扶：{p.helper_name}",
+        success_url=household_url(household),
+    )
+
+
+@scope_safe(how="household via get_in_scope_or_404; write via casework.pairing_end")
+@login_required
+@GET_POST
+def pairing_end(request, pk: int):
+    """结束结对: the household's active pairing, with a date and a reason (history)."""
+    household = get_in_scope_or_404(request.user, Household.objects.all(), pk=pk)
+    require_writer_role(request)
+    # The pairing not yet ended (one ended today still counts as active today for P01).
+    pairing = household.pairings.filter(ended_on__isnull=True).order_by("-started_on").first()
+    if pairing is None:
+        raise Http404("该家庭当前没有结对帮扶")
+    form = PairingEndForm(form_data(request), initial={"ended_on": today()})
+    return form_page(
+        request,
+        form,
+        template="staff/form_generic.html",
+        context={
+            "household": household,
+            "title": f"结束结对帮扶（帮扶人：{pairing.helper_name}）",
+            "submit_label": "结束结对",
+            "testid": "pairing-end-form",
+            "nav": "households",
+        },
+        on_valid=lambda f: casework.pairing_end(
+            request.user, pairing, **f.values("ended_on", "reason")
+        ),
+        success_message=lambda p: f"已结束与{p.helper_name}的结对帮扶",
+        success_url=household_url(household),
+    )
+
+
+@scope_safe(how="household via selectors_pages.household_detail; casework.case_open/transition")
+@login_required
+@GET_POST
+def case_step(request, pk: int):
+    """The household's monitoring case: open one (待核实) or take the next workflow step
+    (纳入监测 / 不予纳入 / 帮扶中 / 风险已消除), each with its reason."""
+    household = household_detail(request.user, pk)
+    require_writer_role(request)
+    context = {"household": household, "nav": "households"}
+    if household.case_id is None:
+        form = CaseOpenForm(form_data(request), initial={"opened_on": today()})
+        return form_page(
+            request,
+            form,
+            template="staff/form_case.html",
+            context=context | {"mode": "open"},
+            on_valid=lambda f: casework.case_open(
+                request.user,
+                household,
+                reason=f.cleaned_data["reason"],
+                opened_on=f.cleaned_data.get("opened_on"),
+            ),
+            success_message=lambda case: f"已建立监测对象（编号{case.pk}，待核实）",
+            success_url=household_url(household),
+        )
+    case = get_in_scope_or_404(
+        request.user, MonitoringCase.objects.select_related("household"), pk=household.case_id
+    )
+    allowed = CASE_TRANSITIONS.get(case.status, ())
+    form = CaseTransitionForm(form_data(request), allowed=allowed, initial={"on": today()})
+    return form_page(
+        request,
+        form,
+        template="staff/form_case.html",
+        context=context | {"mode": "transition", "case": case},
+        on_valid=lambda f: casework.case_transition(
+            request.user, case, f.cleaned_data["to_status"], **f.service_kwargs()
+        ),
+        success_message=lambda c: f"监测对象已办理：{c.get_status_display()}",
+        success_url=household_url(household),
+    )
+
+
+HOUSEHOLDS_PER_PAGE = 50
+
+
+@scope_safe(how="households via selectors_pages.household_list (scoped); villages scoped")
+@login_required
+@require_GET
+def households(request):
+    scope = scope_for(request.user)
+    context = {"scope": scope, "nav": "households", "search_max_length": SEARCH_MAX_LENGTH}
+    if not scope.sees_nothing:
+        queryset, filterset = household_list(request.user, request.GET, places(request.user))
+        page = page_of(queryset, parse_page_number(request.GET.get("page")), HOUSEHOLDS_PER_PAGE)
+        audit_list(request, "cases.household", request.GET, len(page.rows))
+        context |= {"filter": filterset, "page": page, "query": request.GET.urlencode()}
+    return render(request, "staff/household_list.html", context)
+
+
+def open_findings(events):
+    return [event for event in events if event.is_open_finding]
+
+
+@scope_safe(how="one household via selectors_pages.household_detail (get_in_scope_or_404)")
+@login_required
+@require_GET
+def household(request, pk: int):
+    """The household: members with survey and roster side by side, case, timeline."""
+    record = household_detail(request.user, pk)
+    members = household_members(request.user, record)
+    events = timeline(
+        request.user, household_id=record.pk, person_ids=household_person_ids(record.pk)
+    )
+    audit_view(request, record)
+    scope = scope_for(request.user)
+    context = {
+        "household": record,
+        "members": members,
+        "roster_households": roster_households(members),
+        "events": events,
+        "open_findings": open_findings(events),
+        "can_write": can_write(scope),
+        "can_visit": can_record_visits(scope),
+        "nav": "households",
+    }
+    context |= case_forms(record, scope)
+    return render(request, "staff/household_detail.html", context)
+
+
+def case_forms(record, scope) -> dict:
+    """The monitoring-case form the household page offers (none for read-only roles)."""
+    if not can_write(scope):
+        return {}
+    if record.case_id is None:
+        return {"open_form": CaseOpenForm()}
+    allowed = CASE_TRANSITIONS.get(record.case_status, ())
+    if not allowed:
+        return {}
+    return {"transition_form": CaseTransitionForm(allowed=allowed)}

@@ -1,0 +1,133 @@
+"""The import page for county admins: upload, batches, progress, error reports."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from cases.scope import scope_for, scope_safe
+from cases.selectors import page_of, parse_page_number
+from monitoring.forms import ImportUploadForm
+from monitoring.import_selectors import (
+    batch_file_response,
+    can_import,
+    import_batch_or_404,
+    import_batches,
+)
+from monitoring.models import ImportBatch
+from monitoring.services import import_create_batch
+from monitoring.tasks import queue_import
+
+BATCHES_PER_PAGE = 30
+
+
+ERRORS_SHOWN = 500
+
+
+FINISHED = {ImportBatch.Status.DONE, ImportBatch.Status.REJECTED, ImportBatch.Status.FAILED}
+
+
+@scope_safe(how="batches via import_selectors.import_batches (scoped by the batch's townships)")
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_list(request):
+    """The batches in the user's scope; county admins also get the upload form."""
+    uploader = can_import(request.user)
+    form = None
+    if request.method == "POST":
+        if not uploader:
+            raise PermissionDenied("只有县残联管理员可以导入数据")
+        form = ImportUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            batch = import_create_batch(
+                form.cleaned_data["source"],
+                upload,
+                original_name=upload.name,
+                user=request.user,
+                skip_invalid=form.cleaned_data["skip_invalid"],
+            )
+            queue_import(batch.pk)
+            return redirect("staff:import_detail", pk=batch.pk)
+    elif uploader:
+        form = ImportUploadForm()
+    page = page_of(
+        import_batches(request.user), parse_page_number(request.GET.get("page")), BATCHES_PER_PAGE
+    )
+    return render(
+        request,
+        "staff/imports_list.html",
+        {
+            "form": form,
+            "page": page,
+            "scope": scope_for(request.user),
+            "nav": "imports",
+            "max_upload_mb": _max_upload_mb(),
+        },
+        status=400 if form is not None and form.is_bound else 200,
+    )
+
+
+def _max_upload_mb() -> int:
+
+    return settings.IMPORT_MAX_UPLOAD_BYTES // (1024 * 1024)
+
+
+@scope_safe(how="one batch via import_selectors.import_batch_or_404")
+@login_required
+@require_GET
+def import_detail(request, pk: int):
+    """One batch: progress while it runs, then the summary and the row errors."""
+    batch = import_batch_or_404(request.user, pk)
+    return render(
+        request,
+        "staff/imports_detail.html",
+        {
+            "batch": batch,
+            "finished": batch.status in FINISHED,
+            "errors": batch.errors[:ERRORS_SHOWN],
+            "errors_total": len(batch.errors),
+            "errors_shown": ERRORS_SHOWN,
+            "townships": list(batch.townships.order_by("code").values_list("name", flat=True)),
+            "nav": "imports",
+        },
+    )
+
+
+def status_payload(batch: ImportBatch) -> dict:
+    return {
+        "batch": batch.pk,
+        "status": batch.status,
+        "status_label": batch.get_status_display(),
+        "finished": batch.status in FINISHED,
+        "progress": 100 if batch.status in FINISHED else batch.progress,
+        "rows": batch.rows,
+        "created": batch.created,
+        "updated": batch.updated,
+        "unchanged": batch.unchanged,
+        "skipped": batch.skipped,
+        "errors": len(batch.errors),
+        "message": batch.message,
+    }
+
+
+@scope_safe(how="one batch via import_selectors.import_batch_or_404; counts only")
+@login_required
+@require_GET
+def import_status(request, pk: int):
+    """Small JSON for the progress bar (polled by static/js/import_progress.js)."""
+    batch = import_batch_or_404(request.user, pk)
+    response = JsonResponse(status_payload(batch), json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@scope_safe(how="one batch via import_selectors.import_batch_or_404, then its file")
+@login_required
+@require_GET
+def import_download(request, pk: int, kind: str):
+    """Download the original file (`original`) or the error report (`errors`)."""
+    batch = import_batch_or_404(request.user, pk)
+    return batch_file_response(batch, kind)

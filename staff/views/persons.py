@@ -1,0 +1,323 @@
+"""Persons: the searchable list, the person page (everything known in one place), the
+audited reveal of a full ID or phone number, and the person's case-work forms.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cases import casework
+from cases.audit import Action, Result, audit, audit_list, audit_view
+from cases.casework_base import today
+from cases.exports import xlsx_response
+from cases.identity import age_on, mask_id_number, mask_phone
+from cases.models import RehabNeed, Role
+from cases.scope import scope_for, scope_safe, scoped
+from cases.selectors import (
+    SEARCH_MAX_LENGTH,
+    PersonFilter,
+    page_of,
+    parse_page_number,
+    person_detail,
+    person_list,
+)
+from staff.forms.casework import (
+    REHAB_SERVICE_SUGGESTIONS,
+    EducationPlanForm,
+    RehabServiceForm,
+)
+from staff.forms.policy import BenefitRecordForm
+from staff.selectors.households import (
+    household_members,
+)
+from staff.selectors.persons import comparison, membership_of, person_page, survey_answers
+from staff.selectors.timeline import timeline
+from staff.views.common import (
+    EXPORT_LIMIT,
+    GET_POST,
+    can_record_visits,
+    can_write,
+    export_filename,
+    form_data,
+    form_page,
+    require_export_scope,
+    require_writer_role,
+)
+from staff.views.households import open_findings
+from subsidies import services
+
+PERSONS_PER_PAGE = 50
+
+
+def person_list_context(request) -> dict:
+    scope = scope_for(request.user)
+    filterset = PersonFilter(data=request.GET or None)
+    query = (request.GET.get("q") or "").strip()
+    page = page_of(
+        person_list(request.user, request.GET),
+        parse_page_number(request.GET.get("page")),
+        PERSONS_PER_PAGE,
+    )
+    audit_list(request, "cases.person", request.GET, len(page.rows))
+    return {
+        "scope": scope,
+        "query": query,
+        "query_invalid": bool(query) and not filterset.is_valid(),
+        "search_max_length": SEARCH_MAX_LENGTH,
+        "page": page,
+    }
+
+
+@scope_safe(how="certified persons via selectors.person_list (scoped)")
+@login_required
+@require_GET
+def persons(request):
+    """The certified-person list with search (same selector as the home page)."""
+    context = person_list_context(request)
+    context["nav"] = "persons"
+    return render(request, "staff/person_list.html", context)
+
+
+@scope_safe(how="certified persons via selectors.person_list (scoped); IDs masked")
+@login_required
+@require_GET
+def persons_export(request):
+    require_export_scope(request)
+    on = today()
+    queryset = person_list(request.user, request.GET)[:EXPORT_LIMIT]
+
+    def rows():
+        for person in queryset.iterator(chunk_size=2000):
+            certificate = person.certificate
+            yield (
+                person.name,
+                mask_id_number(person.id_number),
+                person.get_gender_display(),
+                age_on(person.birth_date, on),
+                certificate.get_category_display(),
+                certificate.get_grade_display(),
+                person.township.name if person.township_id else "",
+                person.village.name if person.village_id else "",
+            )
+
+    return xlsx_response(
+        export_filename("持证残疾人名单"),
+        (
+            "姓名",
+            "公民身份号码（脱敏）",
+            "性别",
+            "年龄",
+            "残疾类别",
+            "残疾等级",
+            "乡镇",
+            "村（社区）",
+        ),
+        rows(),
+        sheet_title="持证残疾人",
+        text_columns=(1,),
+        widths=(10, 22, 6, 6, 9, 9, 12, 14),
+        request=request,
+        label="cases.person",
+    )
+
+
+def _person_url(person) -> str:
+    return reverse("staff:person_detail", args=[person.pk])
+
+
+@scope_safe(how="person via selectors_pages.person_page; casework.education_plan_save")
+@login_required
+@GET_POST
+def education_plan(request, pk: int):
+    """一人一案 of a school-age child (recorded or updated)."""
+    person = person_page(request.user, pk)
+    require_writer_role(request)
+    plan = getattr(person, "education_plan", None)
+    initial = {"verified_on": today()}
+    if plan is not None:
+        initial |= {
+            "placement": plan.placement,
+            "school": plan.school,
+            "not_enrolled_reason": plan.not_enrolled_reason,
+        }
+    form = EducationPlanForm(form_data(request), initial=initial)
+    return form_page(
+        request,
+        form,
+        template="staff/form_generic.html",
+        context={
+            "person": person,
+            "title": "适龄残疾儿童少年一人一案",
+            "submit_label": "保存一人一案",
+            "testid": "education-form",
+            "nav": "persons",
+        },
+        on_valid=lambda f: casework.education_plan_save(
+            request.user,
+            person,
+            **f.values("placement", "school", "not_enrolled_reason", "verified_on"),
+        ),
+        success_message=lambda p: f"已保存一人一案：{p.get_placement_display()}",
+        success_url=_person_url(person),
+    )
+
+
+@scope_safe(how="person via selectors_pages.person_page; casework.rehab_service_add")
+@login_required
+@GET_POST
+def rehab_service_create(request, pk: int):
+    person = person_page(request.user, pk)
+    require_writer_role(request)
+    needs = list(
+        scoped(
+            request.user,
+            RehabNeed.objects.filter(person=person).filter(
+                Q(closed_on__isnull=True) | Q(closed_on__gt=today())
+            ),
+        )
+    )
+    form = RehabServiceForm(form_data(request), initial={"served_on": today()}, needs=needs)
+    return form_page(
+        request,
+        form,
+        template="staff/form_generic.html",
+        context={
+            "person": person,
+            "title": "登记康复服务",
+            "submit_label": "保存康复服务",
+            "testid": "rehab-form",
+            "datalist_id": "rehab-service-types",
+            "datalist": REHAB_SERVICE_SUGGESTIONS,
+            "nav": "persons",
+        },
+        on_valid=lambda f: casework.rehab_service_add(
+            request.user,
+            person,
+            need=f.need_object(),
+            **f.values("service_type", "provider", "served_on", "note"),
+        ),
+        success_message=lambda s: f"已登记康复服务：{s.service_type}",
+        success_url=_person_url(person),
+    )
+
+
+@scope_safe(how="one person via selectors_pages.person_page (get_in_scope_or_404)")
+@login_required
+@require_GET
+def person(request, pk: int):
+    """The person: identity (masked), certificate, household, survey vs roster, timeline."""
+    record = person_page(request.user, pk)
+    membership = membership_of(record)
+    household_id = membership.household_id if membership is not None else None
+    members = (
+        household_members(request.user, membership.household) if membership is not None else []
+    )
+    events = timeline(request.user, household_id=household_id, person_ids=[record.pk])
+    audit_view(request, record)
+    scope = scope_for(request.user)
+    return render(
+        request,
+        "staff/person_detail.html",
+        {
+            "person": record,
+            "membership": membership,
+            "members": [row for row in members if row.person.pk != record.pk],
+            "compared": comparison(record),
+            "answers": survey_answers(getattr(record, "survey", None)),
+            "events": events,
+            "open_findings": open_findings(events),
+            "can_write": can_write(scope),
+            "can_visit": can_record_visits(scope),
+            "nav": "persons",
+        },
+    )
+
+
+REVEALABLE = {
+    "id_number": ("公民身份号码", mask_id_number),
+    "phone": ("联系电话", mask_phone),
+}
+
+
+REVEAL_ROLES = (Role.COUNTY_ADMIN, Role.TOWNSHIP_STAFF)
+
+
+def can_reveal(user) -> bool:
+    """County admins and township staff (within their scope) may reveal full numbers."""
+    return scope_for(user).role in REVEAL_ROLES
+
+
+def _no_store(response):
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+@scope_safe(how="one person via selectors.person_detail (get_in_scope_or_404); role checked")
+@login_required
+@require_POST
+def person_reveal(request, pk: int, field: str):
+    """POST: the full number of one person's field, audited as `reveal`."""
+    if field not in REVEALABLE:
+        raise Http404("不存在")
+    person = person_detail(request.user, pk)  # 404 outside the user's scope
+    label, mask = REVEALABLE[field]
+    if not can_reveal(request.user):
+        audit(request, Action.REVEAL, target=person, details={"field": field}, result=Result.DENIED)
+        raise PermissionDenied("您的角色不能查看完整号码")
+    value = getattr(person, field) or ""
+    audit(request, Action.REVEAL, target=person, details={"field": field})
+    if "application/json" in request.headers.get("Accept", ""):
+        return _no_store(JsonResponse({"field": field, "label": label, "value": value}))
+    return _no_store(
+        render(
+            request,
+            "staff/person_reveal.html",
+            {
+                "person": person,
+                "label": label,
+                "value": value,
+                "masked": mask(value),
+                "nav": "persons",
+            },
+        )
+    )
+
+
+@scope_safe(how="person via selectors_pages.person_page; services.benefit_record_save")
+@login_required
+@require_http_methods(["GET", "POST"])
+def benefit_create(request, pk: int):
+    """Record a benefit a person receives (工作人员录入); civil-affairs rows are imported."""
+    person = person_page(request.user, pk)
+    require_writer_role(request)
+    form = BenefitRecordForm(
+        request.POST if request.method == "POST" else None,
+        initial={"status": "active", "start_month": today().replace(day=1)},
+    )
+    return form_page(
+        request,
+        form,
+        template="staff/form_generic.html",
+        context={
+            "person": person,
+            "title": "登记救助与补贴",
+            "submit_label": "保存",
+            "testid": "benefit-form",
+            "nav": "persons",
+        },
+        on_valid=lambda f: services.benefit_record_save(
+            request.user,
+            person,
+            **f.values("benefit_type", "status", "monthly_amount", "start_month", "end_month"),
+            reason=f.cleaned_data.get("reason") or "",
+        ),
+        success_message=lambda r: (
+            f"已登记{r.get_benefit_type_display()}（{r.get_status_display()}）"
+        ),
+        success_url=reverse("staff:person_detail", args=[person.pk]),
+    )
