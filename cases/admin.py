@@ -1,4 +1,4 @@
-"""The Django admin for the registry, in Chinese, for county admins only (SPEC §8).
+"""The Django admin for the registry, in Chinese, for county admins only (docs/RULES.md#roles).
 
 - Only active staff users whose role is 县残联管理员 reach any admin page:
   `admin.site.has_permission` is replaced below. Model permissions follow the role
@@ -10,8 +10,6 @@
 """
 
 import json
-import re
-import unicodedata
 
 from django import forms
 from django.contrib import admin
@@ -24,139 +22,32 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from . import services
+from .admin_base import (
+    ADMIN_SOURCE,
+    CountyAdminMixin,
+    HistoryAdmin,
+    ReasonForm,
+    SearchNormalisingMixin,
+    VillageQuerysetMixin,
+    county_admin_only,
+    form_reason,
+)
 from .geography import normalise_text
 from .identity import IdentityError, mask_id_number, parse_certificate_number, parse_id_number
 from .models import (
-    AssistanceMeasure,
     Certificate,
     ChangeRecord,
-    EducationPlan,
     Household,
     HouseholdMember,
-    Pairing,
     Person,
-    RehabService,
     StaffProfile,
     Township,
     Village,
 )
-from .scope import scope_for, scoped
 from .services import ServiceError
 
-ADMIN_SOURCE = "管理后台"
-
-
-def county_admin_only(request) -> bool:
-    """Replaces `AdminSite.has_permission`: active staff with the county-admin role."""
-    user = request.user
-    return bool(
-        user.is_authenticated
-        and user.is_active
-        and user.is_staff
-        and scope_for(user).is_county_admin
-    )
-
-
+# Only county admins reach any admin page (also the other apps' admins).
 admin.site.has_permission = county_admin_only
-
-
-class CountyAdminMixin:
-    """Model permissions come from the role, not from Django permission rows."""
-
-    def _county_admin(self, request) -> bool:
-        return county_admin_only(request)
-
-    def has_module_permission(self, request):
-        return self._county_admin(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._county_admin(request)
-
-    def has_add_permission(self, request, *args):
-        return self._county_admin(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self._county_admin(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._county_admin(request)
-
-
-# --- helpers shared by the model admins ---
-
-
-_ID_LIKE = re.compile(r"^[0-9Xx]{4,22}$|^[0-9]{17}[0-9Xx](?:[1-7][1-4])?(?:[Bb][1-9])?$")
-
-
-def normalise_search_term(term: str) -> str:
-    """Full-width digits and spaces folded; an ID-like term upper-cased (`x` → `X`)."""
-    text = unicodedata.normalize("NFKC", term or "").strip().lstrip("'")
-    compact = "".join(text.split())
-    return compact.upper() if _ID_LIKE.match(compact) else text
-
-
-def _reason(form, default: str) -> str:
-    return (form.cleaned_data.get("change_reason") or "").strip() or default
-
-
-class ReasonForm(forms.ModelForm):
-    change_reason = forms.CharField(
-        label="修改原因",
-        required=False,
-        max_length=500,
-        help_text="记入变更历史；不填则记为“管理后台新增/修改”",
-    )
-
-    def add_service_error(self, error: ServiceError):
-        field = error.field if error.field in self.fields else None
-        self.add_error(field, error.message)
-
-
-class VillageQuerysetMixin:
-    """Village choices with their township loaded (their label names the township)."""
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.related_model is Village:
-            kwargs["queryset"] = Village.objects.select_related("township")
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-class SearchNormalisingMixin:
-    def get_search_results(self, request, queryset, search_term):
-        return super().get_search_results(request, queryset, normalise_search_term(search_term))
-
-
-class HistoryAdmin(CountyAdminMixin, VillageQuerysetMixin, admin.ModelAdmin):
-    """Saves and deletes of simple records through `services.record_save/record_delete`.
-
-    Lists go through `scoped()` like every other read of personal data (a county
-    admin's scope is the whole county, so this changes nothing for them).
-    """
-
-    form = ReasonForm
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if getattr(self.model, "SCOPE_PATHS", None):
-            queryset = scoped(request.user, queryset)
-        return queryset
-
-    def save_model(self, request, obj, form, change):
-        if not change and hasattr(obj, "recorded_by_id") and obj.recorded_by_id is None:
-            obj.recorded_by = request.user
-        services.record_save(
-            obj,
-            actor=request.user,
-            reason=_reason(form, "管理后台修改" if change else "管理后台新增"),
-            source=ADMIN_SOURCE,
-        )
-
-    def delete_model(self, request, obj):
-        services.record_delete(obj, actor=request.user, reason="管理后台删除", source=ADMIN_SOURCE)
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            self.delete_model(request, obj)
 
 
 def village_filter(village_path: str, township_path: str):
@@ -345,7 +236,7 @@ class PersonAdmin(SearchNormalisingMixin, HistoryAdmin):
 
     @admin.action(description="导出所选人员为Excel（含完整身份证号）", permissions=["view"])
     def export_xlsx(self, request, queryset):
-        # Full ID numbers: only county admins reach the admin (SPEC §8).
+        # Full ID numbers: only county admins reach the admin (docs/RULES.md#roles).
         from .exports import persons_xlsx_response
 
         return persons_xlsx_response(queryset, user=request.user)
@@ -382,11 +273,11 @@ class PersonAdmin(SearchNormalisingMixin, HistoryAdmin):
         return f"{certificate.number}（{certificate.get_category_display()}{certificate.get_grade_display()}）"
 
     def has_delete_permission(self, request, obj=None):
-        # Persons are the join key of every source and are never deleted (SPEC §4.4).
+        # Persons are the join key of every source and are never deleted (docs/RULES.md#identity).
         return False
 
     def save_model(self, request, obj, form, change):
-        reason = _reason(form, "管理后台修改" if change else "管理后台新增")
+        reason = form_reason(form, "管理后台修改" if change else "管理后台新增")
         data = form.cleaned_data
         if change:
             stored = Person.objects.get(pk=obj.pk)
@@ -504,7 +395,7 @@ class CertificateAdmin(SearchNormalisingMixin, HistoryAdmin):
             category=data.get("category"),
             grade=data.get("grade"),
             actor=request.user,
-            reason=_reason(form, "管理后台修改" if change else "管理后台新增"),
+            reason=form_reason(form, "管理后台修改" if change else "管理后台新增"),
             source=ADMIN_SOURCE,
         )
         obj.pk = certificate.pk
@@ -608,7 +499,7 @@ class HouseholdAdmin(SearchNormalisingMixin, HistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        reason = _reason(form, "管理后台修改" if change else "管理后台新增")
+        reason = form_reason(form, "管理后台修改" if change else "管理后台新增")
         request._household_reason = reason
         if change:
             stored = Household.objects.get(pk=obj.pk)
@@ -716,7 +607,7 @@ class HouseholdMemberAdmin(SearchNormalisingMixin, HistoryAdmin):
             relation=data.get("relation") or "",
             move=change,
             actor=request.user,
-            reason=_reason(form, "管理后台修改" if change else "管理后台新增"),
+            reason=form_reason(form, "管理后台修改" if change else "管理后台新增"),
             source=ADMIN_SOURCE,
         )
         obj.pk = member.pk
@@ -873,72 +764,9 @@ class HuoqiuUserAdmin(CountyAdminMixin, UserAdmin):
         return None
 
 
-# --- task-area records (simple records, history through record_save) ---
-
-
-@admin.register(EducationPlan)
-class EducationPlanAdmin(SearchNormalisingMixin, HistoryAdmin):
-    list_display = ("person", "placement", "school", "verified_on", "township")
-    list_select_related = ("person__township",)
-    list_filter = ("placement", ("person__township", admin.RelatedFieldListFilter))
-    search_fields = ("person__name", "person__id_number", "school")
-    autocomplete_fields = ("person",)
-    readonly_fields = ("recorded_by",)
-    date_hierarchy = "verified_on"
-
-    @admin.display(description="乡镇", ordering="person__township__code")
-    def township(self, obj):
-        return obj.person.township.name if obj.person.township_id else ""
-
-
-@admin.register(RehabService)
-class RehabServiceAdmin(SearchNormalisingMixin, HistoryAdmin):
-    list_display = ("person", "service_type", "provider", "served_on", "township")
-    list_select_related = ("person__township",)
-    list_filter = ("service_type", ("person__township", admin.RelatedFieldListFilter))
-    search_fields = ("person__name", "person__id_number", "provider", "service_type")
-    autocomplete_fields = ("person",)
-    raw_id_fields = ("need",)
-    readonly_fields = ("recorded_by",)
-    date_hierarchy = "served_on"
-
-    @admin.display(description="乡镇", ordering="person__township__code")
-    def township(self, obj):
-        return obj.person.township.name if obj.person.township_id else ""
-
-
-@admin.register(Pairing)
-class PairingAdmin(SearchNormalisingMixin, HistoryAdmin):
-    list_display = ("household", "helper_name", "helper_unit", "started_on", "ended_on", "township")
-    list_select_related = ("household__township",)
-    list_filter = (("household__township", admin.RelatedFieldListFilter), "ended_on")
-    search_fields = ("household__head_name", "household__head_id_number", "helper_name")
-    autocomplete_fields = ("household",)
-    raw_id_fields = ("case",)
-    readonly_fields = ("recorded_by",)
-
-    @admin.display(description="乡镇", ordering="household__township__code")
-    def township(self, obj):
-        return obj.household.township.name
-
-
-@admin.register(AssistanceMeasure)
-class AssistanceMeasureAdmin(SearchNormalisingMixin, HistoryAdmin):
-    list_display = ("household", "kind", "responsible_unit", "started_on", "ended_on", "township")
-    list_select_related = ("household__township",)
-    list_filter = ("kind", ("household__township", admin.RelatedFieldListFilter))
-    search_fields = ("household__head_name", "household__head_id_number", "responsible_unit")
-    autocomplete_fields = ("household",)
-    raw_id_fields = ("case",)
-    readonly_fields = ("recorded_by",)
-
-    @admin.display(description="乡镇", ordering="household__township__code")
-    def township(self, obj):
-        return obj.household.township.name
-
-
-# Loaded last, they build on the classes above: the case-work records of the six task
-# areas (registers the models not above) and the audit trail (read-only; issue 7).
+# Admin autodiscovery imports only this module of the app; these register the case-work
+# records of the six task areas and the audit trail. They import from admin_base, never
+# from here, so there is no import cycle.
 from . import (  # noqa: E402
     admin_audit,  # noqa: F401
     admin_taskareas,  # noqa: F401

@@ -1,6 +1,6 @@
 """The audit trail in the Django admin: read-only, searchable, exportable (county admins only).
 
-Only county admins reach the admin (`cases.admin.county_admin_only`). Nobody can add,
+Only county admins reach the admin (`cases.admin_base.county_admin_only`). Nobody can add,
 change or delete an event here (the model refuses it anyway). The export actions write
 .xlsx/.csv through `cases.exports` (formula-safe) and are themselves audited.
 """
@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .admin import CountyAdminMixin
+from .admin_base import CountyAdminMixin
 from .exports import csv_response, xlsx_response
 from .models import AuditEvent
 

@@ -1,4 +1,4 @@
-"""Services for the case work of the six task areas (SPEC §2, §6).
+"""Services for the case work of the six task areas of the policy (docs/RULES.md).
 
 Every function takes the acting user first, checks role and scope
 (`casework_base.require_writer`), validates, writes in one transaction and records
@@ -12,11 +12,14 @@ employment · rehabilitation and care · publicity · grassroots · handling fin
 in one step (open a case, a benefit application, an education plan, a pairing…).
 """
 
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
 
+from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from .casework_base import (
     CaseworkError,
@@ -27,6 +30,7 @@ from .casework_base import (
     lock_row,
     optional_text,
     person_place,
+    refused_on_conflict,
     require_writer,
     required_date,
     required_text,
@@ -55,6 +59,7 @@ from .models import (
     RehabNeed,
     RehabService,
     Role,
+    Township,
     TrackingVisit,
     Training,
     Village,
@@ -63,6 +68,9 @@ from .models import (
 )
 
 Status = MonitoringCase.Status
+
+# The dated records `_end()` closes; it returns the record it was given.
+_Ended = TypeVar("_Ended", Pairing, WelfarePostPlacement, BaseEmployment, CustodialCare)
 
 # --- Monitoring cases (监测对象) ---
 
@@ -83,7 +91,7 @@ def _status_label(value: str) -> str:
     return str(Status(value).label)
 
 
-def _refuse_transition(case: MonitoringCase, to_status: str):
+def _refuse_transition(case: MonitoringCase, to_status: str) -> None:
     allowed = CASE_TRANSITIONS[case.status]
     if allowed:
         hint = "允许的下一步：" + "、".join(_status_label(s) for s in allowed)
@@ -96,7 +104,7 @@ def _refuse_transition(case: MonitoringCase, to_status: str):
 
 
 def case_open(
-    user,
+    user: User,
     household: Household,
     *,
     reason: str,
@@ -148,7 +156,13 @@ def case_open(
 
 
 def _step(
-    user, case: MonitoringCase, to_status: str, *, on: date | None, reason: str, updates: dict
+    user: User,
+    case: MonitoringCase,
+    to_status: str,
+    *,
+    on: date | None,
+    reason: str,
+    updates: dict,
 ) -> MonitoringCase:
     """Move a case to `to_status` if the workflow allows it; one step row + one history row."""
     require_writer(user, *household_place(case.household))
@@ -176,7 +190,7 @@ def _step(
     return case
 
 
-def _risk_types(raw) -> list[str]:
+def _risk_types(raw: str | Iterable[str] | None) -> list[str]:
     if isinstance(raw, str):
         raw = raw.replace("，", "、").replace(",", "、").split("、")
     cleaned = []
@@ -196,11 +210,11 @@ def _risk_types(raw) -> list[str]:
 
 
 def case_include(
-    user,
+    user: User,
     case: MonitoringCase,
     *,
     category: str,
-    risk_types,
+    risk_types: str | Iterable[str],
     reason: str,
     on: date | None = None,
 ) -> MonitoringCase:
@@ -218,7 +232,9 @@ def case_include(
     )
 
 
-def case_reject(user, case: MonitoringCase, *, reason: str, on: date | None = None):
+def case_reject(
+    user: User, case: MonitoringCase, *, reason: str, on: date | None = None
+) -> MonitoringCase:
     """待核实 → 不予纳入 (reason required)."""
     reason = required_text(reason, "不予纳入原因", "reason", 500)
     on = on or today()
@@ -232,14 +248,16 @@ def case_reject(user, case: MonitoringCase, *, reason: str, on: date | None = No
     )
 
 
-def _case_measures(case: MonitoringCase):
+def _case_measures(case: MonitoringCase) -> QuerySet[AssistanceMeasure]:
     return AssistanceMeasure.objects.filter(household_id=case.household_id).filter(
         Q(case=case)
         | Q(case__isnull=True) & (Q(ended_on__isnull=True) | Q(ended_on__gte=case.opened_on))
     )
 
 
-def case_start_assistance(user, case: MonitoringCase, *, reason: str, on: date | None = None):
+def case_start_assistance(
+    user: User, case: MonitoringCase, *, reason: str, on: date | None = None
+) -> MonitoringCase:
     """已纳入监测 → 帮扶中; needs at least one assistance measure recorded for the household."""
     current = MonitoringCase.objects.select_related("household").get(pk=case.pk)
     require_writer(user, *household_place(current.household))
@@ -252,7 +270,7 @@ def case_start_assistance(user, case: MonitoringCase, *, reason: str, on: date |
 
 
 def case_clear(
-    user, case: MonitoringCase, *, method: str, reason: str, on: date | None = None
+    user: User, case: MonitoringCase, *, method: str, reason: str, on: date | None = None
 ) -> MonitoringCase:
     """帮扶中 → 风险已消除, with the way the risk was cleared (帮扶消除 / 自然消除)."""
     method = choice(method, MonitoringCase.ClearMethod, "风险消除方式", "clear_method")
@@ -267,9 +285,11 @@ def case_clear(
     )
 
 
-def case_transition(user, case: MonitoringCase, to_status: str, **kwargs) -> MonitoringCase:
+def case_transition(
+    user: User, case: MonitoringCase, to_status: str, **kwargs: Any
+) -> MonitoringCase:
     """One entry point for a form that offers the next statuses."""
-    handlers = {
+    handlers: dict[str, Callable[..., MonitoringCase]] = {
         Status.INCLUDED: case_include,
         Status.REJECTED: case_reject,
         Status.ASSISTING: case_start_assistance,
@@ -282,7 +302,7 @@ def case_transition(user, case: MonitoringCase, to_status: str, **kwargs) -> Mon
     return handlers[to_status](user, case, **kwargs)
 
 
-def _require_member(person: Person, household: Household):
+def _require_member(person: Person, household: Household) -> None:
     other = (
         HouseholdMember.objects.filter(person=person)
         .exclude(household=household)
@@ -336,7 +356,7 @@ _MONEY_FIELDS = {
 }
 
 
-def _money(value, label: str, field: str, *, allow_none: bool = True) -> Decimal | None:
+def _money(value: object, label: str, field: str, *, allow_none: bool = True) -> Decimal | None:
     if value is None or value == "":
         if allow_none:
             return None
@@ -350,7 +370,7 @@ def _money(value, label: str, field: str, *, allow_none: bool = True) -> Decimal
     return amount.quantize(Decimal("0.01"))
 
 
-def _visit_values(fields: dict, visited_on: date | None) -> dict:
+def _visit_values(fields: dict, visited_on: date) -> dict:
     cleaned = {}
     for name, value in fields.items():
         if name not in VISIT_EDITABLE:
@@ -380,12 +400,12 @@ def _visit_values(fields: dict, visited_on: date | None) -> dict:
 
 
 def visit_record(
-    user,
+    user: User,
     household: Household,
     *,
     visited_on: date,
     case: MonitoringCase | None = None,
-    **fields,
+    **fields: Any,
 ) -> TrackingVisit:
     """Record a visit. Village committee members may do this (in their own village) — and
     nothing else. The visit is linked to the household's open monitoring case."""
@@ -409,7 +429,9 @@ def visit_record(
     return visit
 
 
-def visit_update(user, visit: TrackingVisit, *, reason: str = "", **fields) -> TrackingVisit:
+def visit_update(
+    user: User, visit: TrackingVisit, *, reason: str = "", **fields: Any
+) -> TrackingVisit:
     """Correct a visit. A village committee member may correct only visits they recorded."""
     scope = require_writer(user, *household_place(visit.household), visits_only_ok=True)
     if scope.role == Role.VILLAGE_MEMBER and visit.visitor_id != user.pk:
@@ -426,7 +448,7 @@ def visit_update(user, visit: TrackingVisit, *, reason: str = "", **fields) -> T
 
 
 def assistance_add(
-    user,
+    user: User,
     household: Household,
     *,
     kind: str,
@@ -473,7 +495,7 @@ def assistance_add(
 
 
 def assistance_update(
-    user, measure: AssistanceMeasure, *, reason: str = "", **fields
+    user: User, measure: AssistanceMeasure, *, reason: str = "", **fields: Any
 ) -> AssistanceMeasure:
     """Change a measure's end date, result, description or responsible unit."""
     require_writer(user, *household_place(measure.household))
@@ -506,7 +528,7 @@ def active_pairing(household: Household, on: date | None = None) -> Pairing | No
 
 
 def pairing_start(
-    user,
+    user: User,
     household: Household,
     *,
     helper_name: str,
@@ -519,11 +541,12 @@ def pairing_start(
     """Pair a party member or cadre with a household; one active pairing per household."""
     require_writer(user, *household_place(household))
     helper_name = required_text(helper_name, "帮扶人", "helper_name", 64)
-    if helper_kind not in ("party_member", "cadre", "other"):
-        raise CaseworkError("帮扶人身份应为党员、干部或其他", "helper_kind")
+    if helper_kind not in Pairing.HelperKind.values:
+        labels = Pairing.HelperKind.labels
+        raise CaseworkError(f"帮扶人身份应为{'、'.join(labels[:-1])}或{labels[-1]}", "helper_kind")
     started_on = required_date(started_on, "结对日期", "started_on")
-    with transaction.atomic():
-        lock_row(Household, household.pk)
+
+    def refuse_if_paired() -> None:
         current = (
             Pairing.objects.filter(household=household)
             .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=started_on))
@@ -533,6 +556,10 @@ def pairing_start(
             raise CaseworkError(
                 f"该家庭已有结对帮扶人（{current.helper_name}），请先结束原结对", "household"
             )
+
+    with transaction.atomic():
+        lock_row(Household, household.pk)
+        refuse_if_paired()
         pairing = Pairing(
             household=household,
             helper_name=helper_name,
@@ -543,11 +570,12 @@ def pairing_start(
             case=_case_of(household, case),
             recorded_by=user,
         )
-        save_new(pairing, actor=user, reason="结对帮扶")
+        with refused_on_conflict(refuse_if_paired):
+            save_new(pairing, actor=user, reason="结对帮扶")
     return pairing
 
 
-def pairing_end(user, pairing: Pairing, *, ended_on: date, reason: str) -> Pairing:
+def pairing_end(user: User, pairing: Pairing, *, ended_on: date, reason: str) -> Pairing:
     return _end(
         user,
         pairing,
@@ -564,7 +592,7 @@ def pairing_end(user, pairing: Pairing, *, ended_on: date, reason: str) -> Pairi
 
 
 def education_plan_save(
-    user,
+    user: User,
     person: Person,
     *,
     placement: str,
@@ -611,7 +639,7 @@ def education_plan_save(
 
 
 def labour_profile_save(
-    user,
+    user: User,
     person: Person,
     *,
     ability: str,
@@ -640,17 +668,17 @@ def labour_profile_save(
 
 
 def _end(
-    user,
-    record,
-    place,
+    user: User,
+    record: _Ended,
+    place: tuple[int | None, int | None],
     *,
     ended_on: date,
     reason: str,
-    start_field="started_on",
+    start_field: str = "started_on",
     extra: dict | None = None,
     noun: str = "记录",
     start_label: str = "开始日期",
-):
+) -> _Ended:
     """End a dated record (pairing, post, employment, care) with a reason, once."""
     require_writer(user, *place)
     reason = required_text(reason, "结束原因", "reason", 300)
@@ -665,24 +693,28 @@ def _end(
 
 
 def welfare_post_place(
-    user,
+    user: User,
     person: Person,
     *,
     post: str,
     employer: str,
     started_on: date,
-    monthly_pay=None,
+    monthly_pay: Decimal | str | None = None,
     note: str = "",
 ) -> WelfarePostPlacement:
     """Place a person on a public-welfare post (公益性岗位); one current post per person."""
     require_writer(user, *person_place(person))
     started_on = required_date(started_on, "上岗日期", "started_on")
-    with transaction.atomic():
+
+    def refuse_if_on_a_post() -> None:
         current = WelfarePostPlacement.objects.filter(person=person, ended_on__isnull=True).first()
         if current is not None:
             raise CaseworkError(
                 f"{person.name}已在公益性岗位“{current.post}”上岗，请先办理离岗", "person"
             )
+
+    with transaction.atomic():
+        refuse_if_on_a_post()
         placement = WelfarePostPlacement(
             person=person,
             post=required_text(post, "岗位名称", "post", 100),
@@ -691,16 +723,19 @@ def welfare_post_place(
             monthly_pay=_money(monthly_pay, "月补贴/工资", "monthly_pay"),
             note=optional_text(note, "备注", "note", 300),
         )
-        save_new(placement, actor=user, reason="公益性岗位安置")
+        with refused_on_conflict(refuse_if_on_a_post):
+            save_new(placement, actor=user, reason="公益性岗位安置")
     return placement
 
 
-def welfare_post_end(user, placement: WelfarePostPlacement, *, ended_on: date, reason: str):
+def welfare_post_end(
+    user: User, placement: WelfarePostPlacement, *, ended_on: date, reason: str
+) -> WelfarePostPlacement:
     return _end(user, placement, person_place(placement.person), ended_on=ended_on, reason=reason)
 
 
 def training_add(
-    user,
+    user: User,
     person: Person,
     *,
     kind: str,
@@ -733,12 +768,12 @@ def training_add(
 
 
 def employment_base_save(
-    user,
+    user: User,
     base: EmploymentBase | None = None,
     *,
     name: str,
     kind: str,
-    township,
+    township: Township,
     leader_name: str,
     village: Village | None = None,
     phone: str = "",
@@ -771,13 +806,13 @@ def employment_base_save(
 
 
 def base_employment_add(
-    user,
+    user: User,
     base: EmploymentBase,
     person: Person,
     *,
     job: str,
     started_on: date,
-    monthly_income=None,
+    monthly_income: Decimal | str | None = None,
 ) -> BaseEmployment:
     """Record a person employed or helped by a base; the person must be in the user's scope."""
     require_writer(user, *person_place(person))
@@ -796,7 +831,9 @@ def base_employment_add(
     return job_row
 
 
-def base_employment_end(user, employment: BaseEmployment, *, ended_on: date, reason: str):
+def base_employment_end(
+    user: User, employment: BaseEmployment, *, ended_on: date, reason: str
+) -> BaseEmployment:
     return _end(user, employment, person_place(employment.person), ended_on=ended_on, reason=reason)
 
 
@@ -804,7 +841,7 @@ def base_employment_end(user, employment: BaseEmployment, *, ended_on: date, rea
 
 
 def rehab_need_add(
-    user, person: Person, *, kind: str, identified_on: date, detail: str = ""
+    user: User, person: Person, *, kind: str, identified_on: date, detail: str = ""
 ) -> RehabNeed:
     require_writer(user, *person_place(person))
     need = RehabNeed(
@@ -818,7 +855,7 @@ def rehab_need_add(
     return need
 
 
-def rehab_need_close(user, need: RehabNeed, *, closed_on: date, reason: str) -> RehabNeed:
+def rehab_need_close(user: User, need: RehabNeed, *, closed_on: date, reason: str) -> RehabNeed:
     """Close a need that no longer exists (not for needs met by a service: record the service)."""
     require_writer(user, *person_place(need.person))
     reason = required_text(reason, "关闭原因", "reason", 200)
@@ -835,7 +872,7 @@ def rehab_need_close(user, need: RehabNeed, *, closed_on: date, reason: str) -> 
 
 
 def rehab_service_add(
-    user,
+    user: User,
     person: Person,
     *,
     service_type: str,
@@ -863,7 +900,7 @@ def rehab_service_add(
 
 
 def family_doctor_sign(
-    user,
+    user: User,
     person: Person,
     *,
     institution: str,
@@ -897,7 +934,7 @@ ACCESSIBILITY_TRANSITIONS: dict[str, tuple[str, ...]] = {
     A.ACCEPTED: (),
     A.CANCELLED: (),
 }
-_ACCESSIBILITY_DATE = {
+_ACCESSIBILITY_DATE: dict[str, str] = {
     A.ASSESSED: "assessed_on",
     A.CONSTRUCTION: "construction_started_on",
     A.ACCEPTED: "accepted_on",
@@ -906,7 +943,7 @@ _ACCESSIBILITY_DATE = {
 
 
 def accessibility_apply(
-    user, person: Person, *, applied_on: date, items: str = ""
+    user: User, person: Person, *, applied_on: date, items: str = ""
 ) -> AccessibilityModification:
     """Open an accessibility-modification application (申请); one open per person."""
     require_writer(user, *person_place(person))
@@ -930,7 +967,7 @@ def accessibility_apply(
 
 
 def accessibility_advance(
-    user,
+    user: User,
     mod: AccessibilityModification,
     to_status: str,
     *,
@@ -939,7 +976,7 @@ def accessibility_advance(
     assessment: str | None = None,
     items: str | None = None,
     contractor: str | None = None,
-    cost=None,
+    cost: Decimal | str | None = None,
 ) -> AccessibilityModification:
     """申请 → 评估 → 施工 → 验收 (cost required at 验收), or 申请/评估 → 已终止 (reason)."""
     require_writer(user, *person_place(mod.person))
@@ -999,7 +1036,7 @@ def accessibility_advance(
 
 
 def custodial_care_start(
-    user,
+    user: User,
     person: Person,
     *,
     mode: str,
@@ -1009,12 +1046,16 @@ def custodial_care_start(
 ) -> CustodialCare:
     require_writer(user, *person_place(person))
     started_on = required_date(started_on, "开始日期", "started_on")
-    with transaction.atomic():
+
+    def refuse_if_in_care() -> None:
         current = CustodialCare.objects.filter(person=person, ended_on__isnull=True).first()
         if current is not None:
             raise CaseworkError(
                 f"{person.name}正在接受{current.get_mode_display()}，请先结束原托养", "person"
             )
+
+    with transaction.atomic():
+        refuse_if_in_care()
         care = CustodialCare(
             person=person,
             mode=choice(mode, CustodialCare.Mode, "托养方式", "mode"),
@@ -1022,11 +1063,14 @@ def custodial_care_start(
             started_on=started_on,
             note=optional_text(note, "备注", "note", 300),
         )
-        save_new(care, actor=user, reason="托养照护")
+        with refused_on_conflict(refuse_if_in_care):
+            save_new(care, actor=user, reason="托养照护")
     return care
 
 
-def custodial_care_end(user, care: CustodialCare, *, ended_on: date, reason: str):
+def custodial_care_end(
+    user: User, care: CustodialCare, *, ended_on: date, reason: str
+) -> CustodialCare:
     return _end(user, care, person_place(care.person), ended_on=ended_on, reason=reason)
 
 
@@ -1034,14 +1078,14 @@ def custodial_care_end(user, care: CustodialCare, *, ended_on: date, reason: str
 
 
 def story_save(
-    user,
+    user: User,
     story: ExemplaryStory | None = None,
     *,
     kind: str,
     name: str,
     title: str,
     story_text: str,
-    township,
+    township: Township,
     village: Village | None = None,
     person: Person | None = None,
     published_in: str = "",
@@ -1081,7 +1125,7 @@ def story_save(
 
 
 def association_save(
-    user,
+    user: User,
     village: Village,
     *,
     established_on: date | None = None,
@@ -1114,17 +1158,17 @@ def association_save(
 
 
 def committee_member_save(
-    user,
+    user: User,
     member: CommitteeMember | None = None,
     *,
     name: str,
     level: str,
-    township,
+    township: Township,
     village: Village | None = None,
     phone: str = "",
     started_on: date | None = None,
     ended_on: date | None = None,
-    account=None,
+    account: User | None = None,
 ) -> CommitteeMember:
     """Record (member=None) or update a full-time committee member (专职委员)."""
     level = choice(level, CommitteeMember.Level, "类别", "level")

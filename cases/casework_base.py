@@ -6,22 +6,30 @@
   the user's scope raises `Http404`, like every other access in the project.
 - Permission: `require_writer` checks role and scope of the place being written.
 - History: `save_new` / `save_changes` validate, save and write one `ChangeRecord`.
+- Races: `refused_on_conflict` turns a unique-constraint violation by a concurrent
+  request into the same `CaseworkError` as the service's pre-check.
 """
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
+from typing import TypeVar
 
+from django.contrib.auth.models import User
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.http import Http404
 from django.utils import timezone
 
 from .history import diff, record_change
-from .models import ChangeRecord, Role
-from .scope import Scope, scope_for
+from .models import ChangeRecord, Household, Person, Role
+from .scope import AnyUser, Scope, scope_for
 from .services import ServiceError, values
 
 CREATE = ChangeRecord.Action.CREATE
 UPDATE = ChangeRecord.Action.UPDATE
+
+_M = TypeVar("_M", bound=models.Model)
 
 
 class CaseworkError(ServiceError):
@@ -40,12 +48,12 @@ class NotPermitted(PermissionDenied):
         super().__init__(message)
         self.message = message
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.message
 
 
 def require_writer(
-    user, township_id: int | None, village_id: int | None, *, visits_only_ok: bool = False
+    user: AnyUser, township_id: int | None, village_id: int | None, *, visits_only_ok: bool = False
 ) -> Scope:
     """The user's scope, if they may write a record located in (township, village).
 
@@ -73,30 +81,50 @@ def in_scope(scope: Scope, township_id: int | None, village_id: int | None) -> b
     return township_id is not None and township_id == scope.township_id
 
 
-def person_place(person) -> tuple[int | None, int | None]:
+def person_place(person: Person) -> tuple[int | None, int | None]:
     return person.township_id, person.village_id
 
 
-def household_place(household) -> tuple[int | None, int | None]:
+def household_place(household: Household) -> tuple[int | None, int | None]:
     return household.township_id, household.village_id
 
 
-def lock_row(model: type[models.Model], pk) -> None:
+def lock_row(model: type[models.Model], pk: int) -> None:
     """Lock one row for the rest of the transaction (serialises writes about it).
 
     Ordered by pk so no default-ordering join is added (PostgreSQL refuses FOR UPDATE on
     the nullable side of an outer join).
     """
-    model.objects.select_for_update().filter(pk=pk).order_by("pk").values_list(
+    model.objects.select_for_update().filter(pk=pk).order_by("pk").values_list(  # type: ignore[attr-defined]  # every locked model has it
         "pk", flat=True
     ).first()
+
+
+@contextmanager
+def refused_on_conflict(recheck: Callable[[], None]) -> Iterator[None]:
+    """Insert in a savepoint; if a concurrent request won the race to a unique
+    constraint, `recheck` (the service's own pre-check) raises its Chinese error.
+
+    Two requests can both pass the pre-check before either commits; the database
+    constraint then refuses the second insert (or the model validation just before it
+    sees the winner's row, with the constraint's shorter message). The savepoint keeps
+    the caller's transaction usable, and the pre-check run again now sees the winner's
+    row, so both paths give the pre-check's message. An error the pre-check does not
+    explain is raised unchanged.
+    """
+    try:
+        with transaction.atomic():
+            yield
+    except (IntegrityError, CaseworkError):
+        recheck()
+        raise
 
 
 def today() -> date:
     return timezone.localdate()
 
 
-def required_text(value, label: str, field: str, max_length: int | None = None) -> str:
+def required_text(value: object, label: str, field: str, max_length: int | None = None) -> str:
     text = " ".join(str(value or "").split())
     if not text:
         raise CaseworkError(f"{label}不能为空", field)
@@ -105,14 +133,14 @@ def required_text(value, label: str, field: str, max_length: int | None = None) 
     return text
 
 
-def optional_text(value, label: str, field: str, max_length: int | None = None) -> str:
+def optional_text(value: object, label: str, field: str, max_length: int | None = None) -> str:
     text = " ".join(str(value or "").split())
     if max_length and len(text) > max_length:
         raise CaseworkError(f"{label}不能超过{max_length}个字", field)
     return text
 
 
-def required_date(value, label: str, field: str, *, not_future: bool = True) -> date:
+def required_date(value: object, label: str, field: str, *, not_future: bool = True) -> date:
     if not isinstance(value, date):
         raise CaseworkError(f"请填写{label}", field)
     if not_future and value > today():
@@ -120,14 +148,14 @@ def required_date(value, label: str, field: str, *, not_future: bool = True) -> 
     return value
 
 
-def choice(value, choices: type[models.TextChoices], label: str, field: str) -> str:
+def choice(value: str, choices: type[models.TextChoices], label: str, field: str) -> str:
     if value not in choices.values:
         allowed = "、".join(str(item.label) for item in choices)
         raise CaseworkError(f"{label}应为以下之一：{allowed}", field)
     return value
 
 
-def _validated(instance: models.Model):
+def _validated(instance: models.Model) -> None:
     try:
         instance.full_clean()
     except ValidationError as error:
@@ -136,7 +164,7 @@ def _validated(instance: models.Model):
         if hasattr(error, "error_dict"):
             for name, errors in error.message_dict.items():
                 try:
-                    label = instance._meta.get_field(name).verbose_name
+                    label = instance._meta.get_field(name).verbose_name  # type: ignore[union-attr]  # a field name from full_clean()
                 except FieldDoesNotExist:  # NON_FIELD_ERRORS
                     label = ""
                 messages += [f"{label}：{text}" if label else text for text in errors]
@@ -154,7 +182,7 @@ def history_fields(instance: models.Model) -> list[str]:
     ]
 
 
-def save_new(instance: models.Model, *, actor, reason: str = "", source: str = ""):
+def save_new(instance: _M, *, actor: User, reason: str = "", source: str = "") -> _M:
     """Validate, insert and record the creation (call inside a transaction)."""
     _validated(instance)
     instance.save()
@@ -170,7 +198,7 @@ def save_new(instance: models.Model, *, actor, reason: str = "", source: str = "
 
 
 def save_changes(
-    instance: models.Model, changes: dict, *, actor, reason: str = "", source: str = ""
+    instance: models.Model, changes: dict, *, actor: User, reason: str = "", source: str = ""
 ) -> dict:
     """Apply `changes` ({field: value}), validate, save and record what differs.
 

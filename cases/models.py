@@ -292,7 +292,7 @@ class StaffProfile(TimeStamped):
         return f"{self.user} · {self.get_role_display()}"
 
 
-# --- Task-area records the cross-check reads (extended by the case-work issue) ---
+# --- Task-area records the cross-check reads (extended for the case work) ---
 
 
 class EducationPlan(TimeStamped):
@@ -347,7 +347,7 @@ class RehabService(TimeStamped):
     service_type = models.CharField("服务内容", max_length=50)
     provider = models.CharField("服务机构", max_length=100)
     served_on = models.DateField("服务日期")
-    # Added by the case-work issue (additive):
+    # Added for the case work (additive):
     need = models.ForeignKey(
         "RehabNeed",
         on_delete=models.SET_NULL,
@@ -379,6 +379,11 @@ class Pairing(TimeStamped):
 
     SCOPE_PATHS = ("household__township", "household__village")
 
+    class HelperKind(models.TextChoices):
+        PARTY_MEMBER = "party_member", "党员"
+        CADRE = "cadre", "干部"
+        OTHER = "other", "其他"
+
     household = models.ForeignKey(
         Household, on_delete=models.CASCADE, related_name="pairings", verbose_name="结对家庭"
     )
@@ -387,11 +392,11 @@ class Pairing(TimeStamped):
     helper_phone = models.CharField("帮扶人电话", max_length=20, blank=True)
     started_on = models.DateField("结对日期")
     ended_on = models.DateField("结束日期", null=True, blank=True)
-    # Added by the case-work issue (additive):
+    # Added for the case work (additive):
     helper_kind = models.CharField(
         "帮扶人身份",
         max_length=12,
-        choices=[("party_member", "党员"), ("cadre", "干部"), ("other", "其他")],
+        choices=HelperKind.choices,
         blank=True,
     )
     case = models.ForeignKey(
@@ -415,6 +420,15 @@ class Pairing(TimeStamped):
     class Meta:
         ordering = ["-started_on", "id"]
         verbose_name = verbose_name_plural = "结对帮扶"
+        constraints = [
+            # An open pairing has no end date yet; `casework.pairing_start` checks first.
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=Q(ended_on__isnull=True),
+                name="one_open_pairing_per_household",
+                violation_error_message="该家庭已有结对帮扶人，请先结束原结对",
+            )
+        ]
 
     def __str__(self):
         return f"{self.helper_name} ↔ {self.household}"
@@ -448,7 +462,7 @@ class AssistanceMeasure(TimeStamped):
     started_on = models.DateField("开始日期")
     ended_on = models.DateField("结束日期", null=True, blank=True)
     result = models.CharField("成效", max_length=300, blank=True)
-    # Added by the case-work issue (additive):
+    # Added for the case work (additive):
     case = models.ForeignKey(
         "MonitoringCase",
         on_delete=models.SET_NULL,
@@ -474,7 +488,7 @@ class AssistanceMeasure(TimeStamped):
         return f"{self.household} · {self.get_kind_display()}"
 
 
-# --- Case work for the six task areas (SPEC §2, §6). Written by cases/casework.py. ---
+# --- Case work for the six task areas (docs/RULES.md). Written by cases/casework.py. ---
 
 RISK_TYPES = (
     "因病",
@@ -492,7 +506,7 @@ RISK_TYPES = (
 
 
 class MonitoringCase(TimeStamped):
-    """监测对象: the federation's monitoring case for one household (SPEC §6 workflow).
+    """监测对象: the federation's monitoring case for one household (its workflow).
 
     待核实 → 已纳入监测 → 帮扶中 → 风险已消除, or 待核实 → 不予纳入. A household has at
     most one case that is not closed; a closed household may get a new case later.
@@ -778,7 +792,15 @@ class WelfarePostPlacement(TimeStamped):
                 condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")),
                 name="welfare_post_end_after_start",
                 violation_error_message="离岗日期不能早于上岗日期",
-            )
+            ),
+            # On the post until the leaving date is recorded; `casework.welfare_post_place`
+            # checks first.
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(ended_on__isnull=True),
+                name="one_current_welfare_post_per_person",
+                violation_error_message="该人员已在公益性岗位上岗，请先办理离岗",
+            ),
         ]
 
     def __str__(self):
@@ -1042,7 +1064,15 @@ class CustodialCare(TimeStamped):
                 condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")),
                 name="custodial_care_end_after_start",
                 violation_error_message="结束日期不能早于开始日期",
-            )
+            ),
+            # In care until the end date is recorded; `casework.custodial_care_start`
+            # checks first.
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(ended_on__isnull=True),
+                name="one_current_custodial_care_per_person",
+                violation_error_message="该人员正在接受托养照护，请先结束原托养",
+            ),
         ]
 
     def __str__(self):
@@ -1169,7 +1199,7 @@ class CommitteeMember(TimeStamped):
         return f"{self.name}（{self.get_level_display()}）"
 
 
-# --- Security (issue 7): the append-only audit trail and the one-session-per-account table ---
+# --- Security (docs/SECURITY.md): the append-only audit trail and the one-session-per-account table ---
 
 
 class AuditImmutable(Exception):

@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from cases.admin import CountyAdminMixin
+from cases.admin_base import CountyAdminMixin
 
 from .models import PolicyYear
 from .policy import FIELDS, LABELS, PolicyError, clean_value, policy_history, policy_set

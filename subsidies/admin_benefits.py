@@ -1,17 +1,20 @@
 """Admin of benefit records and benefit applications (imported at the end of subsidies/admin.py).
 
-County admins only. Staff-recorded records (origin 工作人员录入) are saved through
-`cases.services.record_save` with a history row; rows imported from the civil-affairs
-roster belong to their import and are read-only. An application's status moves only
-through `subsidies.services` (申请中 → 已批准/未批准/已撤回).
+County admins only. Writes go through `subsidies.services` like the staff pages
+(`ServiceAdmin`): a staff-recorded benefit (origin 工作人员录入) through
+`benefit_record_save`, a new application through `benefit_application_create`; the
+service's Chinese message shows on the form when it refuses. Rows imported from the
+civil-affairs roster belong to their import and are read-only; an application is decided
+or withdrawn on the staff pages (申请中 → 已批准/未批准/已撤回), so it is view-only here.
+Nothing is deleted here.
 """
 
 from django.contrib import admin
 
-from cases.admin import HistoryAdmin, SearchNormalisingMixin
+from cases.admin_base import SearchNormalisingMixin, ServiceAdmin
 from cases.identity import mask_id_number
-from cases.scope import scoped
 
+from . import services
 from .models import BenefitApplication, BenefitRecord
 
 
@@ -26,7 +29,7 @@ class _PersonColumns:
 
 
 @admin.register(BenefitRecord)
-class BenefitRecordAdmin(_PersonColumns, SearchNormalisingMixin, HistoryAdmin):
+class BenefitRecordAdmin(_PersonColumns, SearchNormalisingMixin, ServiceAdmin):
     list_display = (
         "person",
         "masked_id",
@@ -50,28 +53,36 @@ class BenefitRecordAdmin(_PersonColumns, SearchNormalisingMixin, HistoryAdmin):
     search_fields = ("person__name", "person__id_number")
     autocomplete_fields = ("person",)
     readonly_fields = ("origin", "batch", "recorded_by")
-
-    def get_queryset(self, request):
-        return scoped(request.user, super().get_queryset(request))
+    add_fields = ("person", "benefit_type", "status", "monthly_amount", "start_month", "end_month")
+    change_fields = ("status", "monthly_amount", "start_month", "end_month")
+    shown_fields = (*add_fields, "is_current", "origin", "batch", "recorded_by")
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.origin == BenefitRecord.Origin.CIVIL:
             return False
         return super().has_change_permission(request, obj)
 
-    def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.origin == BenefitRecord.Origin.CIVIL:
-            return False
-        return super().has_delete_permission(request, obj)
+    def create(self, request, data):
+        return self._save(request, data["person"], data["benefit_type"], data)
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.origin = BenefitRecord.Origin.MANUAL
-        super().save_model(request, obj, form, change)
+    def update(self, request, obj, data, changed):
+        return self._save(request, obj.person, obj.benefit_type, data)
+
+    def _save(self, request, person, benefit_type, data):
+        return services.benefit_record_save(
+            request.user,
+            person,
+            benefit_type=benefit_type,
+            status=data["status"],
+            monthly_amount=data.get("monthly_amount"),
+            start_month=data.get("start_month"),
+            end_month=data.get("end_month"),
+            reason=data.get("change_reason") or "",
+        )
 
 
 @admin.register(BenefitApplication)
-class BenefitApplicationAdmin(_PersonColumns, SearchNormalisingMixin, HistoryAdmin):
+class BenefitApplicationAdmin(_PersonColumns, SearchNormalisingMixin, ServiceAdmin):
     list_display = (
         "person",
         "masked_id",
@@ -101,11 +112,24 @@ class BenefitApplicationAdmin(_PersonColumns, SearchNormalisingMixin, HistoryAdm
         "source_finding_id",
     )
     date_hierarchy = "applied_on"
+    add_fields = ("person", "benefit_type", "applied_on", "note")
+    shown_fields = (
+        *add_fields,
+        "status",
+        "decided_on",
+        "decision_note",
+        "decided_by",
+        "benefit_record",
+        "applied_by",
+        "source_rule",
+        "source_finding_id",
+    )
 
-    def get_queryset(self, request):
-        return scoped(request.user, super().get_queryset(request))
-
-    def save_model(self, request, obj, form, change):
-        if not change and obj.applied_by_id is None:
-            obj.applied_by = request.user
-        super().save_model(request, obj, form, change)
+    def create(self, request, data):
+        return services.benefit_application_create(
+            request.user,
+            data["person"],
+            benefit_type=data["benefit_type"],
+            applied_on=data.get("applied_on"),
+            note=data.get("note") or "",
+        )
