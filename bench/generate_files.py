@@ -4,7 +4,7 @@
 
 Plain Python (no Django), deterministic for a seed, streamed with openpyxl's
 write-only mode. Every row is valid; a few per cent carry the messy spellings real
-exports have (SPEC §4), so the benchmark exercises the normalisers:
+exports have (docs/IMPORTS.md), so the benchmark exercises the normalisers:
 
 - survey: a merged title row and a blank row above the header, aliases for some
   headers (身份证号, 乡镇), a 合计 and a 填表人 footer; IDs with a lower-case x, a
@@ -29,6 +29,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from openpyxl import Workbook
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: the project's packages are one level up
+    sys.path.insert(0, str(ROOT))
+
+from monitoring import survey  # noqa: E402 - plain Python, no Django setup needed
 
 TOWNSHIPS = [
     "城关镇",
@@ -83,39 +89,12 @@ RISKS = ("因病", "因残", "因学", "因灾", "因意外事故", "缺劳动�
 RELATIONS = ("配偶", "之子", "之女", "之父", "之母", "孙子", "孙女", "儿媳")
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
+# Real exports spell some headers by an alias and frame the sheet with a serial number and
+# a remarks column, which the importer must take in its stride.
+SPELLED_AS = {"id_number": "身份证号", "township": "乡镇"}
 SURVEY_HEADER = [
     "序号",
-    "姓名",
-    "身份证号",  # alias of 公民身份号码
-    "残疾人证号",
-    "残疾类别",
-    "残疾等级",
-    "乡镇",  # alias of 乡镇（街道）
-    "村（社区）",
-    "户主姓名",
-    "户主身份证号",
-    "与户主关系",
-    "家庭人口数",
-    "家庭年人均收入（元）",
-    "享受低保",
-    "特困供养",
-    "困难残疾人生活补贴",
-    "重度残疾人护理补贴",
-    "基本医疗保险",
-    "城乡居民养老保险",
-    "住房安全",
-    "饮水安全",
-    "就业状况",
-    "就业意愿",
-    "在校情况",
-    "康复需求",
-    "已获康复服务",
-    "无障碍改造需求",
-    "托养照护需求",
-    "家庭医生签约",
-    "大额刚性支出（元）",
-    "存活状态",
-    "调查日期",
+    *(SPELLED_AS.get(column.key, column.header) for column in survey.SURVEY_COLUMNS),
     "备注",  # extra column, ignored
 ]
 ROSTER_HEADER = [
@@ -307,41 +286,46 @@ def survey_rows(households: list[dict], rng: random.Random):
             certificate = f"{number}{category}{grade}" + ("B1" if rng.random() < 0.02 else "")
             birth_year = int(number[6:10])
             school_age = 2026 - birth_year < 16
-            yield [
-                serial,
-                name,
-                messy_id(number, rng),
-                certificate,
-                messy_category(category, rng),
-                messy_grade(grade, rng),
-                messy_township(household["township"], rng),
-                household["village"],
-                household["head_name"],
-                household["head_id"],
-                "户主" if is_head else rng.choice(RELATIONS),
-                household["size"] if rng.random() < 0.95 else str(household["size"]),
-                maybe(messy_money(income, rng), rng),
-                messy_yes_no(maybe(rng.random() < 0.2, rng), rng),
-                messy_yes_no(maybe(rng.random() < 0.03, rng), rng),
-                messy_yes_no(maybe(rng.random() < 0.2, rng), rng),
-                messy_yes_no(maybe(grade <= 2 and rng.random() < 0.9, rng), rng),
-                messy_yes_no(maybe(rng.random() < 0.97, rng), rng),
-                messy_yes_no(maybe(rng.random() < 0.85, rng), rng),
-                messy_yes_no(maybe(rng.random() < 0.97, rng), rng),
-                messy_yes_no(maybe(rng.random() < 0.98, rng), rng),
-                rng.choice(EMPLOYMENT),
-                rng.choice(("有", "无", None)),
-                ("是" if rng.random() < 0.9 else "否") if school_age else "不适用",
-                "、".join(rng.sample(NEEDS, rng.randint(0, 2))) or None,
-                messy_yes_no(maybe(rng.random() < 0.7, rng), rng),
-                messy_yes_no(maybe(rng.random() < 0.1, rng), rng),
-                messy_yes_no(maybe(rng.random() < 0.05, rng), rng),
-                messy_yes_no(maybe(rng.random() < 0.8, rng), rng),
-                maybe(messy_money(rng.choice((0, 0, 0, 1500, 8000, 25000)), rng), rng, 0.3),
-                "死亡" if rng.random() < 0.005 else "正常",
-                messy_date(date(2026, 3, 1) + timedelta(days=rng.randint(0, 60)), rng),
-                None,
-            ]
+            values = {
+                "name": name,
+                "id_number": messy_id(number, rng),
+                "cert_number": certificate,
+                "category": messy_category(category, rng),
+                "grade": messy_grade(grade, rng),
+                "township": messy_township(household["township"], rng),
+                "village": household["village"],
+                "head_name": household["head_name"],
+                "head_id": household["head_id"],
+                "relation": "户主" if is_head else rng.choice(RELATIONS),
+                "household_size": household["size"]
+                if rng.random() < 0.95
+                else str(household["size"]),
+                "income": maybe(messy_money(income, rng), rng),
+                "dibao": messy_yes_no(maybe(rng.random() < 0.2, rng), rng),
+                "tekun": messy_yes_no(maybe(rng.random() < 0.03, rng), rng),
+                "living_subsidy": messy_yes_no(maybe(rng.random() < 0.2, rng), rng),
+                "care_subsidy": messy_yes_no(maybe(grade <= 2 and rng.random() < 0.9, rng), rng),
+                "medical_insured": messy_yes_no(maybe(rng.random() < 0.97, rng), rng),
+                "pension_insured": messy_yes_no(maybe(rng.random() < 0.85, rng), rng),
+                "housing_safe": messy_yes_no(maybe(rng.random() < 0.97, rng), rng),
+                "water_safe": messy_yes_no(maybe(rng.random() < 0.98, rng), rng),
+                "employment_status": rng.choice(EMPLOYMENT),
+                "employment_willing": rng.choice(("有", "无", None)),
+                "in_school": ("是" if rng.random() < 0.9 else "否") if school_age else "不适用",
+                "rehab_needs": "、".join(rng.sample(NEEDS, rng.randint(0, 2))) or None,
+                "rehab_received": messy_yes_no(maybe(rng.random() < 0.7, rng), rng),
+                "accessibility_need": messy_yes_no(maybe(rng.random() < 0.1, rng), rng),
+                "care_need": messy_yes_no(maybe(rng.random() < 0.05, rng), rng),
+                "family_doctor": messy_yes_no(maybe(rng.random() < 0.8, rng), rng),
+                "rigid_expenditure": maybe(
+                    messy_money(rng.choice((0, 0, 0, 1500, 8000, 25000)), rng), rng, 0.3
+                ),
+                "survival_status": "死亡" if rng.random() < 0.005 else "正常",
+                "surveyed_on": messy_date(
+                    date(2026, 3, 1) + timedelta(days=rng.randint(0, 60)), rng
+                ),
+            }
+            yield [serial, *(values[column.key] for column in survey.SURVEY_COLUMNS), None]
 
 
 # --- the roster -----------------------------------------------------------------------------------

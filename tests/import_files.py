@@ -13,40 +13,9 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from cases.identity import check_character
+from monitoring import survey
 
-SURVEY_HEADER = [
-    "姓名",
-    "公民身份号码",
-    "残疾人证号",
-    "残疾类别",
-    "残疾等级",
-    "乡镇（街道）",
-    "村（社区）",
-    "户主姓名",
-    "户主身份证号",
-    "与户主关系",
-    "家庭人口数",
-    "家庭年人均收入（元）",
-    "享受低保",
-    "特困供养",
-    "困难残疾人生活补贴",
-    "重度残疾人护理补贴",
-    "基本医疗保险",
-    "城乡居民养老保险",
-    "住房安全",
-    "饮水安全",
-    "就业状况",
-    "就业意愿",
-    "在校情况",
-    "康复需求",
-    "已获康复服务",
-    "无障碍改造需求",
-    "托养照护需求",
-    "家庭医生签约",
-    "大额刚性支出（元）",
-    "存活状态",
-    "调查日期",
-]
+SURVEY_HEADER = [column.header for column in survey.SURVEY_COLUMNS]
 
 ROSTER_HEADER = [
     "户编号",

@@ -18,27 +18,14 @@ row leaves out get the field's default; `created_at`/`updated_at` get `now`.
 
 import io
 import json
-import re
 from collections.abc import Sequence
 
 from django.db import connection, models
 
+from cases.dbcopy import NULL, copy_escape
+
 PG_ROWS_PER_STATEMENT = 1000
 COPY_ROWS = 20000
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
-
-
-def _copy_text(value) -> str:
-    """A value in PostgreSQL's COPY text format (backslash, tab and line breaks escaped)."""
-    value = str(value)
-    if _NEEDS_ESCAPE.search(value) is None:
-        return value
-    return value.translate(_COPY_ESCAPES)
-
-
 KEY_CHUNK = 900
 
 
@@ -123,7 +110,7 @@ class BulkTable:
             sql = f"COPY {self.table} ({', '.join(columns)}) FROM STDIN"
             converters = [self._copy_converter(self.fields[name]) for name in names]
             defaults = [
-                "\\N" if self.defaults[name] is None else convert(self.defaults[name])
+                NULL if self.defaults[name] is None else convert(self.defaults[name])
                 for name, convert in zip(names, converters, strict=True)
             ]
             columns_out = list(zip(names, converters, defaults, strict=True))
@@ -134,7 +121,7 @@ class BulkTable:
                     for name, convert, default in columns_out:
                         if name in row:
                             value = row[name]
-                            cells.append("\\N" if value is None else convert(value))
+                            cells.append(NULL if value is None else convert(value))
                         else:
                             cells.append(default)
                     lines.append("\t".join(cells))
@@ -147,13 +134,13 @@ class BulkTable:
         if isinstance(field, models.JSONField):
             # One encoder for the whole COPY: json.dumps(cls=...) builds a new one per value.
             encode = (field.encoder or json.JSONEncoder)(ensure_ascii=False).encode
-            return lambda value: _copy_text(encode(value))
+            return lambda value: copy_escape(encode(value))
         if isinstance(field, models.BooleanField):
             return lambda value: "t" if value else "f"
         if isinstance(field, models.DateField):  # DateTimeField too
             return lambda value: value.isoformat()
         if isinstance(field, models.CharField | models.TextField):
-            return _copy_text
+            return copy_escape
         return str
 
     def _ids_by_key(self, rows: list[dict], key: Sequence[str], queryset=None) -> list[int]:

@@ -9,8 +9,9 @@ footer rows (`合计…`, `填表人：…`, `审核人…` whose ID cell holds 
 header rows (multi-page exports).
 """
 
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from . import values as v
@@ -71,7 +72,7 @@ class ValidationResult:
         return len(self.invalid_rows)
 
 
-def _first_text(cells) -> str:
+def _first_text(cells: Sequence[object]) -> str:
     for cell in cells:
         if not v.is_blank(cell):
             return v.text(cell)
@@ -80,7 +81,7 @@ def _first_text(cells) -> str:
 
 def validate(
     source: str,
-    path,
+    path: str | os.PathLike[str],
     townships: dict[str, int],
     progress: Callable[[int], None] | None = None,
     progress_span: int = 100,
@@ -99,14 +100,23 @@ def validate(
     return result
 
 
-def _file_error(result: ValidationResult, message: str, row=None, column: str = "") -> None:
+def _file_error(
+    result: ValidationResult, message: str, row: int | None = None, column: str = ""
+) -> None:
     result.file_error = message
     result.errors = [RowError(row, column, message)]
     result.rows = []
     result.invalid_rows = set()
 
 
-def _validate(spec: SourceSpec, path, townships, result, progress, progress_span) -> None:
+def _validate(
+    spec: SourceSpec,
+    path: str | os.PathLike[str],
+    townships: dict[str, int],
+    result: ValidationResult,
+    progress: Callable[[int], None] | None,
+    progress_span: int,
+) -> None:
     table = open_table(path)
     result.kind, result.encoding = table.kind, table.encoding
     alias_map = AliasMap(spec.columns)
@@ -152,6 +162,7 @@ def _validate(spec: SourceSpec, path, townships, result, progress, progress_span
         )
         return
 
+    assert rows is not None  # the sheet the header was found on
     names = {column.key: header.names.get(column.key, column.name) for column in spec.columns}
     mapped = [
         (column, header.indexes[column.key])
@@ -204,9 +215,9 @@ def _validate(spec: SourceSpec, path, townships, result, progress, progress_span
                 to_first, to_other = spec.duplicate_messages(
                     first_brief, brief, first_row, row_number
                 )
-                column = names[spec.key_column]
-                result.errors.append(RowError(first_row, column, to_first))
-                result.errors.append(RowError(row_number, column, to_other))
+                key_name = names[spec.key_column]
+                result.errors.append(RowError(first_row, key_name, to_first))
+                result.errors.append(RowError(row_number, key_name, to_other))
                 result.invalid_rows.update((first_row, row_number))
             else:
                 first_seen[duplicate_key] = (row_number, brief)
@@ -214,7 +225,7 @@ def _validate(spec: SourceSpec, path, townships, result, progress, progress_span
         progress(progress_span)
 
 
-def _remember(result, parsed, townships) -> None:
+def _remember(result: ValidationResult, parsed: dict, townships: dict[str, int]) -> None:
     """IDs, townships and households named by any row (even an invalid one).
 
     A roster snapshot must not mark a member "no longer current" just because

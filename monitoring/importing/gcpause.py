@@ -13,6 +13,7 @@ section ends, and only if it was enabled when the first one began.
 
 import gc
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 _lock = threading.Lock()
@@ -21,7 +22,7 @@ _was_enabled = False
 
 
 @contextmanager
-def gc_paused():
+def gc_paused() -> Iterator[None]:
     global _depth, _was_enabled
     with _lock:
         if _depth == 0:

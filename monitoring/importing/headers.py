@@ -22,7 +22,7 @@ _BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】|〔[^〔〕]*
 _NOISE = re.compile(r"[*:：\"'“”‘’]")
 
 
-def header_key(value) -> str:
+def header_key(value: object) -> str:
     """`乡镇（街道）` → `乡镇`, `家庭年人均收入（元）` → `家庭年人均收入`, ` 姓 名 ` → `姓名`."""
     if value is None:
         return ""
@@ -69,7 +69,7 @@ class AliasMap:
                 if existing != column.key:
                     raise ValueError(f"header {name!r} maps to both {existing} and {column.key}")
 
-    def lookup(self, cell) -> tuple[str | None, bool]:
+    def lookup(self, cell: object) -> tuple[str | None, bool]:
         """(column key, exact?) for a header cell, or (None, False)."""
         key = header_key(cell)
         if not key:

@@ -1,4 +1,4 @@
-"""Stream rows from `.xlsx`, `.xls` and `.csv` files (SPEC §4).
+"""Stream rows from `.xlsx`, `.xls` and `.csv` files (docs/IMPORTS.md).
 
 `open_table(path)` looks at the file's first bytes (not its name: people rename
 files) and returns a `Table` whose sheets yield `(row_number, cells)` with the
@@ -11,11 +11,18 @@ GBK). The delimiter is whichever of `,` `\\t` `;` the first lines use most.
 
 import codecs
 import csv
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+from python_calamine import (
+    CalamineError,
+    CalamineSheet,
+    CalamineWorkbook,
+    SheetTypeEnum,
+    SheetVisibleEnum,
+)
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -30,7 +37,7 @@ class ReadError(ValueError):
 class Sheet:
     name: str
     kind: str
-    _rows: object
+    _rows: Callable[[], Iterator[tuple[int, list]]]
     estimated_rows: int | None = None
     first_column: int = 0
 
@@ -57,7 +64,7 @@ def detect_kind(path: Path) -> str:
     return "csv"
 
 
-def open_table(path) -> Table:
+def open_table(path: str | os.PathLike[str]) -> Table:
     path = Path(path)
     if not path.exists():
         raise ReadError(f"找不到文件：{path.name}")
@@ -93,7 +100,7 @@ def _open_excel(path: Path, kind: str) -> Table:
 def _excel_sheet(workbook: CalamineWorkbook, name: str, kind: str) -> Sheet:
     sheet_box: dict = {}
 
-    def load():
+    def load() -> CalamineSheet:
         if "sheet" not in sheet_box:
             try:
                 sheet_box["sheet"] = workbook.get_sheet_by_name(name)
@@ -186,7 +193,7 @@ def _open_csv(path: Path) -> Table:
     )
 
 
-def decode_preview(path, limit: int = 5) -> list[list]:
+def decode_preview(path: str | os.PathLike[str], limit: int = 5) -> list[list]:
     """The first rows of the first sheet (for diagnostics and tests)."""
     table = open_table(path)
     out = []

@@ -6,8 +6,11 @@ messages go in the last column. Streams with openpyxl's write-only mode.
 When the file could not be read at all, the report is a plain list of the errors.
 """
 
+import os
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
+from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -23,7 +26,7 @@ ERROR_FILL = PatternFill("solid", fgColor="FFEB9C")
 HEADER_FONT = Font(bold=True, color="9C0006")
 
 
-def _cell(sheet, value, fill=None):
+def _cell(sheet: Any, value: object, fill: Any = None) -> Any:  # openpyxl is untyped
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub("", value)
     cell = WriteOnlyCell(sheet, value=value)
@@ -34,7 +37,11 @@ def _cell(sheet, value, fill=None):
     return cell
 
 
-def write_error_report(source_path, result: ValidationResult, out) -> None:
+def write_error_report(
+    source_path: str | os.PathLike[str],
+    result: ValidationResult,
+    out: str | os.PathLike[str] | IO[bytes],
+) -> None:
     """Write the report for `result` (validated from `source_path`) to a path or binary file."""
     workbook = Workbook(write_only=True)
     try:
@@ -87,7 +94,7 @@ def write_error_report(source_path, result: ValidationResult, out) -> None:
     workbook.save(out)
 
 
-def _used_width(cells) -> int:
+def _used_width(cells: Sequence[object]) -> int:
     width = len(cells)
     while width and (cells[width - 1] is None or cells[width - 1] == ""):
         width -= 1

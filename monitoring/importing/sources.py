@@ -1,4 +1,6 @@
-"""One column spec per data source (SPEC §4.1–4.3) and the per-row checks that span columns.
+"""One column spec per data source and the per-row checks that span columns.
+
+The sources and their semantics: docs/IMPORTS.md, docs/RULES.md#sources.
 
 A `SourceSpec` lists its columns (canonical header, aliases, required or not, and
 the value parser), the typed row it produces, and `build`, which turns one row's
@@ -10,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cases.identity import IdentityError, parse_certificate_number
+from monitoring import survey
 from monitoring.models import (
     EmploymentStatus,
     HouseholdType,
@@ -27,7 +30,7 @@ from . import values as v
 @dataclass(frozen=True)
 class Column:
     key: str
-    name: str  # canonical header (SPEC §4)
+    name: str  # canonical header, as the source's own format names it
     parse: Callable
     aliases: tuple[str, ...] = ()
     required: bool = False  # the column must be present in the header
@@ -235,153 +238,53 @@ def _id_fields(values: dict) -> tuple:
 
 # --- 4.1 survey ---------------------------------------------------------------------------------
 
-SURVEY_COLUMNS = (
-    Column("name", "姓名", v.person_name, required=True, not_blank=True),
+# The choice columns' words; the other survey columns get their parser from their kind.
+SURVEY_CHOICES = {
+    "employment_status": _choice("就业状况", EMPLOYMENT, "、".join(EmploymentStatus.labels)),
+    "in_school": _choice("在校情况", IN_SCHOOL, "是、否、不适用"),
+    "survival_status": _choice("存活状态", SURVIVAL, "正常、死亡"),
+}
+
+
+def _survey_parser(column: survey.SurveyColumn) -> Callable:
+    """The parser for one survey column, from its kind (messages name the header)."""
+    kind = column.kind
+    if kind == survey.YES_NO:
+        return _yes_no(column.header, column.yes, column.no)
+    if kind in (survey.MONEY, survey.AMOUNT):
+        return _money(column.header.removesuffix("（元）"), allow_negative=kind == survey.MONEY)
+    if kind == survey.CHOICE:
+        return SURVEY_CHOICES[column.key]
+    if kind == survey.COUNT:
+        return v.cached(v.whole_number(column.header, 1, 99))
+    if kind == survey.LIST:
+        return v.cached(v.list_parser(column.header))
+    return {
+        survey.NAME: v.person_name,
+        survey.ID_NUMBER: _id,
+        survey.CERTIFICATE: certificate_text,
+        survey.CATEGORY: _category,
+        survey.GRADE: _grade,
+        survey.TOWNSHIP: _township,
+        survey.VILLAGE: _village,
+        survey.RELATION: _relation,
+        survey.DATE: _date,
+    }[kind]
+
+
+SURVEY_COLUMNS = tuple(
     Column(
-        "id_number",
-        "公民身份号码",
-        _id,
-        ("身份证号", "身份证号码", "证件号码", "公民身份证号", "公民身份证号码", "身份证"),
-        required=True,
-        not_blank=True,
-    ),
-    Column(
-        "cert_number",
-        "残疾人证号",
-        certificate_text,
-        ("残疾证号", "残疾人证号码", "残疾证号码", "残疾人证编号", "残疾证编号"),
-    ),
-    Column("category", "残疾类别", _category, required=True, not_blank=True),
-    Column("grade", "残疾等级", _grade, required=True, not_blank=True),
-    Column(
-        "township",
-        "乡镇（街道）",
-        _township,
-        ("乡镇", "乡镇街道", "乡（镇）", "所属乡镇"),
-        required=True,
-        not_blank=True,
-    ),
-    Column(
-        "village",
-        "村（社区）",
-        _village,
-        ("村", "行政村", "村社区", "社区", "村居", "所属村"),
-        required=True,
-        not_blank=True,
-    ),
-    Column("head_name", "户主姓名", v.person_name),
-    Column(
-        "head_id",
-        "户主身份证号",
-        _id,
-        ("户主身份证号码", "户主公民身份号码", "户主证件号码"),
-    ),
-    Column("relation", "与户主关系", _relation),
-    Column(
-        "household_size",
-        "家庭人口数",
-        v.cached(v.whole_number("家庭人口数", 1, 99)),
-        ("家庭人口", "户人口数", "家庭成员数"),
-    ),
-    Column(
-        "income",
-        "家庭年人均收入（元）",
-        _money("家庭年人均收入"),
-        ("家庭人均年收入", "人均收入", "家庭人均收入", "年人均收入"),
-    ),
-    Column("dibao", "享受低保", _yes_no("享受低保"), ("低保",)),
-    Column("tekun", "特困供养", _yes_no("特困供养"), ("享受特困供养", "特困")),
-    Column(
-        "living_subsidy",
-        "困难残疾人生活补贴",
-        _yes_no("困难残疾人生活补贴"),
-        ("享受困难残疾人生活补贴", "生活补贴"),
-    ),
-    Column(
-        "care_subsidy",
-        "重度残疾人护理补贴",
-        _yes_no("重度残疾人护理补贴"),
-        ("享受重度残疾人护理补贴", "护理补贴"),
-    ),
-    Column(
-        "medical_insured",
-        "基本医疗保险",
-        _yes_no("基本医疗保险", ("参加", "已参加", "参保"), ("未参加", "未参保")),
-        ("参加基本医疗保险", "医疗保险", "医保"),
-    ),
-    Column(
-        "pension_insured",
-        "城乡居民养老保险",
-        _yes_no("城乡居民养老保险", ("参加", "已参加", "参保"), ("未参加", "未参保")),
-        ("参加城乡居民养老保险", "城乡居民基本养老保险", "养老保险"),
-    ),
-    Column("housing_safe", "住房安全", _yes_no("住房安全", ("安全",), ("不安全",))),
-    Column("water_safe", "饮水安全", _yes_no("饮水安全", ("安全",), ("不安全",))),
-    Column(
-        "employment_status",
-        "就业状况",
-        _choice("就业状况", EMPLOYMENT, "、".join(EmploymentStatus.labels)),
-        ("就业情况",),
-    ),
-    Column("employment_willing", "就业意愿", _yes_no("就业意愿")),
-    Column(
-        "in_school",
-        "在校情况",
-        _choice("在校情况", IN_SCHOOL, "是、否、不适用"),
-        ("在校", "是否在校"),
-    ),
-    Column("rehab_needs", "康复需求", v.cached(v.list_parser("康复需求"))),
-    Column(
-        "rehab_received",
-        "已获康复服务",
-        _yes_no("已获康复服务"),
-        ("获得康复服务", "已获得康复服务"),
-    ),
-    Column("accessibility_need", "无障碍改造需求", _yes_no("无障碍改造需求")),
-    Column("care_need", "托养照护需求", _yes_no("托养照护需求"), ("托养需求",)),
-    Column(
-        "family_doctor",
-        "家庭医生签约",
-        _yes_no("家庭医生签约", ("已签约", "签约"), ("未签约",)),
-        ("家庭医生签约服务",),
-    ),
-    Column(
-        "rigid_expenditure",
-        "大额刚性支出（元）",
-        _money("大额刚性支出", allow_negative=False),
-        ("大额刚性支出",),
-    ),
-    Column(
-        "survival_status",
-        "存活状态",
-        _choice("存活状态", SURVIVAL, "正常、死亡"),
-        ("生存状态",),
-    ),
-    Column("surveyed_on", "调查日期", _date, ("调查时间",)),
+        column.key,
+        column.header,
+        _survey_parser(column),
+        column.aliases,
+        required=column.required,
+        not_blank=column.not_blank,
+    )
+    for column in survey.SURVEY_COLUMNS
 )
 
-SURVEY_ANSWER_FIELDS = (
-    "income",
-    "dibao",
-    "tekun",
-    "living_subsidy",
-    "care_subsidy",
-    "medical_insured",
-    "pension_insured",
-    "housing_safe",
-    "water_safe",
-    "employment_status",
-    "employment_willing",
-    "in_school",
-    "rehab_needs",
-    "rehab_received",
-    "accessibility_need",
-    "care_need",
-    "family_doctor",
-    "rigid_expenditure",
-    "survival_status",
-    "surveyed_on",
-)
+SURVEY_ANSWER_FIELDS = tuple(column.key for column in survey.ANSWER_COLUMNS)
 
 SurveyRow = namedtuple(
     "SurveyRow",

@@ -1,4 +1,4 @@
-"""Cell value normalisers (SPEC §4). Pure functions, no Django.
+"""Cell value normalisers (docs/IMPORTS.md). Pure functions, no Django.
 
 Every parser takes a raw cell value as a reader gives it (str, float, int, bool,
 date, datetime or None) and returns the normalised value, or None when the cell
@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
+from typing import Any, TypeAlias
 
 from cases.geography import SHORT_NAMES, normalise_township_name
 from cases.identity import IdentityError, ParsedId, parse_id_number
@@ -22,12 +23,16 @@ class ValueProblem(ValueError):
 
 
 # Placeholders people type for "nothing here".
+# A spreadsheet cell as the readers give it: str, int, float, bool, date, datetime or None.
+# The parsers below exist to make sense of any of them, so it is not narrowed here.
+Cell: TypeAlias = Any
+
 _PLACEHOLDERS = frozenset(
     {"", "-", "--", "---", "—", "——", "/", "\\", "null", "none", "nan", "#n/a", "n/a"}
 )
 
 
-def text(raw) -> str:
+def text(raw: Cell) -> str:
     """NFKC (full-width to half-width) with every kind of white space removed.
 
     A float that holds a whole number (Excel stored `3415221000001` as a number)
@@ -51,7 +56,7 @@ def text(raw) -> str:
     return "".join(unicodedata.normalize("NFKC", value).split())
 
 
-def is_blank(raw) -> bool:
+def is_blank(raw: Cell) -> bool:
     if raw is None or raw == "":
         return True
     if type(raw) is str:
@@ -70,7 +75,7 @@ def cached(parse: Callable, size: int = 20000) -> Callable:
     """
     memory: dict = {}
 
-    def wrapper(raw):
+    def wrapper(raw: Cell) -> Any:
         try:
             key = (type(raw), raw)
             outcome = memory.get(key)
@@ -90,11 +95,11 @@ def cached(parse: Callable, size: int = 20000) -> Callable:
         raise ValueProblem(outcome[1])
 
     wrapper.__name__ = getattr(parse, "__name__", "parse")
-    wrapper.__wrapped__ = parse
+    wrapper.__wrapped__ = parse  # type: ignore[attr-defined]  # as functools.wraps sets it
     return wrapper
 
 
-def shown(raw) -> str:
+def shown(raw: Cell) -> str:
     """The value as the clerk sees it, for messages."""
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))
@@ -112,7 +117,7 @@ def shown(raw) -> str:
 def plain_text(max_length: int, label: str) -> Callable[[object], str | None]:
     """Free text (village, relation…): width and spaces normalised, length checked."""
 
-    def parse(raw) -> str | None:
+    def parse(raw: Cell) -> str | None:
         if is_blank(raw):
             return None
         value = text(raw)
@@ -124,7 +129,7 @@ def plain_text(max_length: int, label: str) -> Callable[[object], str | None]:
     return parse
 
 
-def person_name(raw) -> str | None:
+def person_name(raw: Cell) -> str | None:
     """A person's name without spaces (` 赵春平 ` → `赵春平`), full-width letters made half-width."""
     if is_blank(raw):
         return None
@@ -139,7 +144,7 @@ def person_name(raw) -> str | None:
 def code_text(max_length: int, label: str) -> Callable[[object], str | None]:
     """A code such as 户编号: digits kept exactly; a long number Excel rounded is refused."""
 
-    def parse(raw) -> str | None:
+    def parse(raw: Cell) -> str | None:
         if is_blank(raw):
             return None
         if isinstance(raw, float) and (not raw.is_integer() or abs(raw) >= 2**53):
@@ -159,7 +164,7 @@ def code_text(max_length: int, label: str) -> Callable[[object], str | None]:
 # --- ID numbers ------------------------------------------------------------------------------
 
 
-def id_number(raw) -> ParsedId | None:
+def id_number(raw: Cell) -> ParsedId | None:
     """Normalised, validated 18-character ID (15-digit IDs converted), via `cases.identity`.
 
     A whole-number float below 10**15 is an exact 15-digit old ID that Excel stored
@@ -186,7 +191,9 @@ _CENT = Decimal("0.01")
 _MONEY_LIMIT = Decimal("10000000000")  # max_digits 12, decimal_places 2
 
 
-def decimal_amount(raw, *, label: str = "金额", allow_negative: bool = True) -> Decimal | None:
+def decimal_amount(
+    raw: Cell, *, label: str = "金额", allow_negative: bool = True
+) -> Decimal | None:
     """`2,984`, `626元`, `７８８`, `3093.00`, 2776.0 → Decimal with two places."""
     if is_blank(raw):
         return None
@@ -220,7 +227,7 @@ def decimal_amount(raw, *, label: str = "金额", allow_negative: bool = True) -
 
 
 def money(label: str, allow_negative: bool = True) -> Callable[[object], Decimal | None]:
-    def parse(raw):
+    def parse(raw: Cell) -> Decimal | None:
         return decimal_amount(raw, label=label, allow_negative=allow_negative)
 
     parse.__name__ = f"money_{label}"
@@ -230,7 +237,7 @@ def money(label: str, allow_negative: bool = True) -> Callable[[object], Decimal
 def whole_number(label: str, minimum: int, maximum: int) -> Callable[[object], int | None]:
     """A count such as 家庭人口数: `3`, `3.0`, `３`, `3人`."""
 
-    def parse(raw) -> int | None:
+    def parse(raw: Cell) -> int | None:
         if is_blank(raw):
             return None
         value = raw
@@ -269,7 +276,7 @@ _MONTH_PATTERNS = (
 _MIN_YEAR, _MAX_YEAR = 1900, 2100
 
 
-def _make_date(raw, year: int, month: int, day: int) -> date:
+def _make_date(raw: Cell, year: int, month: int, day: int) -> date:
     if not _MIN_YEAR <= year <= _MAX_YEAR:
         raise ValueProblem(f"日期“{shown(raw)}”的年份{year}不合理，请核对")
     try:
@@ -280,7 +287,7 @@ def _make_date(raw, year: int, month: int, day: int) -> date:
         ) from None
 
 
-def parse_date(raw, *, allow_month: bool = False) -> date | None:
+def parse_date(raw: Cell, *, allow_month: bool = False) -> date | None:
     """Excel dates and `2022-03-05`, `2022/3/5`, `2022.3.5`, `2022年3月5日`, `20220305`.
 
     With `allow_month`, a month alone (`202203`, `2022-03`, `2022年3月`) is the 1st of it.
@@ -313,7 +320,7 @@ def parse_date(raw, *, allow_month: bool = False) -> date | None:
     raise ValueProblem(_date_message(raw, allow_month))
 
 
-def _date_message(raw, allow_month: bool) -> str:
+def _date_message(raw: Cell, allow_month: bool) -> str:
     months = "，或只填年月（如202203）" if allow_month else ""
     return (
         f"日期“{shown(raw)}”无法识别，请写成2022-03-05、2022/3/5、2022.3.5、"
@@ -341,7 +348,7 @@ def _date_from_number(raw: float, allow_month: bool) -> date:
 
 
 def date_parser(allow_month: bool = False) -> Callable[[object], date | None]:
-    def parse(raw):
+    def parse(raw: Cell) -> date | None:
         return parse_date(raw, allow_month=allow_month)
 
     parse.__name__ = "month_or_date" if allow_month else "date"
@@ -373,7 +380,7 @@ def yes_no_parser(
             return False
         raise ValueProblem(f"{label}“{value}”无法识别，请填写{hint}；不清楚可留空")
 
-    def parse(raw) -> bool | None:
+    def parse(raw: Cell) -> bool | None:
         if is_blank(raw):
             return None
         if isinstance(raw, bool):
@@ -388,7 +395,9 @@ def yes_no_parser(
     return parse
 
 
-def choice_parser(label: str, mapping: dict[str, object], hint: str | None = None):
+def choice_parser(
+    label: str, mapping: dict[str, object], hint: str | None = None
+) -> Callable[[Cell], object]:
     """One of a fixed set of words (after normalising width and spaces)."""
     # Plain str values (not enum members) so they compare, store and serialise plainly.
     table = {
@@ -398,13 +407,13 @@ def choice_parser(label: str, mapping: dict[str, object], hint: str | None = Non
     allowed = hint or "、".join(dict.fromkeys(str(key) for key in mapping))
 
     @lru_cache(maxsize=512)
-    def from_text(value: str):
+    def from_text(value: str) -> object:
         try:
             return table[value.upper()]
         except KeyError:
             raise ValueProblem(f"{label}“{value}”无法识别，应为：{allowed}") from None
 
-    def parse(raw):
+    def parse(raw: Cell) -> object:
         if is_blank(raw):
             return None
         return from_text(text(raw))
@@ -426,7 +435,7 @@ def _grade_from_text(value: str) -> int:
     raise ValueProblem(f"残疾等级“{value}”无法识别，应为一级～四级（也可写1级或1）")
 
 
-def grade(raw) -> int | None:
+def grade(raw: Cell) -> int | None:
     """一级/1级/1/1.0/Ⅰ级 → 1 … 4."""
     if is_blank(raw):
         return None
@@ -456,7 +465,7 @@ def _category_from_text(value: str) -> int:
     )
 
 
-def category(raw) -> int | None:
+def category(raw: Cell) -> int | None:
     """视力/视力残疾/1 → 1 … 多重/多重残疾/7 → 7."""
     if is_blank(raw):
         return None
@@ -479,7 +488,7 @@ def _township_from_text(value: str) -> str:
     return full
 
 
-def township(raw) -> str | None:
+def township(raw: Cell) -> str | None:
     """`河口`, `河口镇`, `霍邱县河口镇` → `河口镇` (the full name); unknown names are refused."""
     if is_blank(raw):
         return None
@@ -489,7 +498,7 @@ def township(raw) -> str | None:
 _LIST_SEPARATORS = re.compile(r"[、,，;；/|\s]+")
 
 
-def split_list(raw) -> list[str]:
+def split_list(raw: Cell) -> list[str]:
     """`康复训练、辅助器具` → ["康复训练", "辅助器具"] (、，；, / separate; duplicates dropped)."""
     if is_blank(raw):
         return []
@@ -497,11 +506,13 @@ def split_list(raw) -> list[str]:
     return list(dict.fromkeys(part for part in _LIST_SEPARATORS.split(value) if part))
 
 
-def list_parser(label: str, allowed: Iterable[str] | None = None, max_item_length: int = 30):
+def list_parser(
+    label: str, allowed: Iterable[str] | None = None, max_item_length: int = 30
+) -> Callable[[Cell], list[str] | None]:
     allowed_set = frozenset(allowed) if allowed is not None else None
     allowed_text = "、".join(allowed) if allowed is not None else ""
 
-    def parse(raw) -> list[str] | None:
+    def parse(raw: Cell) -> list[str] | None:
         items = split_list(raw)
         if not items:
             return None

@@ -36,6 +36,7 @@ from cases.models import (
     Person,
     Village,
 )
+from monitoring import survey
 from monitoring.models import HouseholdType, RosterHousehold, RosterMember, SurveyRecord
 from subsidies.models import BenefitRecord
 
@@ -312,30 +313,7 @@ def _mark(states: list[int], index: int, state: int) -> None:
 # --- survey -------------------------------------------------------------------------------------
 
 # typed survey field -> SurveyRecord field
-SURVEY_RECORD_FIELDS = {
-    "relation": "relation",
-    "household_size": "household_size",
-    "income": "income_per_capita",
-    "dibao": "receives_dibao",
-    "tekun": "receives_tekun",
-    "living_subsidy": "receives_living_subsidy",
-    "care_subsidy": "receives_care_subsidy",
-    "medical_insured": "medical_insured",
-    "pension_insured": "pension_insured",
-    "housing_safe": "housing_safe",
-    "water_safe": "water_safe",
-    "employment_status": "employment_status",
-    "employment_willing": "employment_willing",
-    "in_school": "in_school",
-    "rehab_needs": "rehab_needs",
-    "rehab_received": "rehab_received",
-    "accessibility_need": "accessibility_need",
-    "care_need": "care_need",
-    "family_doctor": "family_doctor",
-    "rigid_expenditure": "rigid_expenditure",
-    "survival_status": "survival_status",
-    "surveyed_on": "surveyed_on",
-}
+SURVEY_RECORD_FIELDS = {column.key: column.field for column in survey.RECORD_COLUMNS}
 
 
 def _household_head(row) -> str | None:

@@ -1,4 +1,4 @@
-"""Forms of the case-work pages (issue 6): input parsing and Chinese messages only.
+"""Forms of the case-work pages of the staff app: input parsing and Chinese messages only.
 
 Views validate a form, then call the service (`cases.casework`, `subsidies.services`,
 `monitoring.findings`); a `ServiceError` the service raises is put back on the form
@@ -16,6 +16,7 @@ from cases.models import (
     AssistanceMeasure,
     EducationPlan,
     MonitoringCase,
+    Pairing,
     TrackingVisit,
 )
 
@@ -207,12 +208,7 @@ class AssistanceForm(StaffForm):
         return cleaned
 
 
-HELPER_KIND_CHOICES = [
-    ("", "请选择"),
-    ("party_member", "党员"),
-    ("cadre", "干部"),
-    ("other", "其他"),
-]
+HELPER_KIND_CHOICES = [("", "请选择"), *Pairing.HelperKind.choices]
 
 
 class PairingForm(StaffForm):

@@ -4,15 +4,15 @@ and the roster side by side.
 
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal
 
 from cases.models import (
     HouseholdMember,
     Person,
 )
-from cases.scope import get_in_scope_or_404
-from monitoring.models import (
-    SurveyRecord,
-)
+from cases.scope import AnyUser, get_in_scope_or_404
+from monitoring.models import SurveyRecord
+from monitoring.survey import AMOUNT, CHOICE, LIST, LISTED_COLUMNS, MONEY
 
 
 def _plain_name(name: str) -> str:
@@ -30,11 +30,11 @@ class Compared:
         return bool(self.survey) and bool(self.roster) and self.survey != self.roster
 
 
-def _yes_no(value) -> str:
+def _yes_no(value: bool | None) -> str:
     return "" if value is None else ("是" if value else "否")
 
 
-def _money(value) -> str:
+def _money(value: Decimal | int | None) -> str:
     return "" if value is None else f"{value:,.0f}"
 
 
@@ -52,12 +52,12 @@ def comparison(person: Person) -> list[Compared]:
         Compared("姓名", survey_name, _plain_name(member.name) if member else ""),
         Compared(
             "乡镇",
-            person.township.name if survey is not None and person.township_id else "",
+            person.township.name if survey is not None and person.township is not None else "",
             roster_household.township.name if roster_household else "",
         ),
         Compared(
             "村（社区）",
-            person.village.name if survey is not None and person.village_id else "",
+            person.village.name if survey is not None and person.village is not None else "",
             roster_household.village.name if roster_household else "",
         ),
         Compared(
@@ -91,56 +91,31 @@ def comparison(person: Person) -> list[Compared]:
     return rows
 
 
-SURVEY_FIELDS = (
-    "household_size",
-    "income_per_capita",
-    "receives_dibao",
-    "receives_tekun",
-    "receives_living_subsidy",
-    "receives_care_subsidy",
-    "medical_insured",
-    "pension_insured",
-    "housing_safe",
-    "water_safe",
-    "employment_status",
-    "employment_willing",
-    "in_school",
-    "rehab_needs",
-    "rehab_received",
-    "accessibility_need",
-    "care_need",
-    "family_doctor",
-    "rigid_expenditure",
-    "survival_status",
-    "surveyed_on",
-)
-
-
 def survey_answers(survey: SurveyRecord | None) -> list[tuple[str, str]]:
     """(label, value) of every survey answer; blank answers read 未知."""
     if survey is None:
         return []
     answers = []
-    for name in SURVEY_FIELDS:
-        model_field = SurveyRecord._meta.get_field(name)
-        value = getattr(survey, name)
-        if model_field.choices and value:
+    for column in LISTED_COLUMNS:
+        name = column.field
+        value = getattr(survey, name)  # type: ignore[arg-type]  # listed columns all name a field
+        if column.kind == CHOICE and value:
             text = getattr(survey, f"get_{name}_display")()
         elif isinstance(value, bool):
             text = _yes_no(value)
-        elif name == "rehab_needs":
+        elif column.kind == LIST:
             text = "、".join(value or []) or "无"
-        elif name in ("income_per_capita", "rigid_expenditure"):
+        elif column.kind in (MONEY, AMOUNT):
             text = _money(value)
         elif value is None or value == "":
             text = ""
         else:
             text = str(value)
-        answers.append((str(model_field.verbose_name), text or "未知"))
+        answers.append((column.label, text or "未知"))
     return answers
 
 
-def person_page(user, pk) -> Person:
+def person_page(user: AnyUser, pk: int | str) -> Person:
     """One person in scope (404 otherwise) with certificate, survey, roster and household."""
     queryset = Person.objects.select_related(
         "township",

@@ -3,18 +3,22 @@
 services), newest first.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.db.models import (
     DateField,
     F,
+    Field,
     IntegerField,
     Q,
     QuerySet,
     TextField,
     Value,
 )
+from django.db.models.enums import Choices
 from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
 
 from cases.models import (
@@ -26,21 +30,19 @@ from cases.models import (
     RehabService,
     TrackingVisit,
 )
-from cases.scope import scoped
-from monitoring.models import (
-    Finding,
-)
+from cases.scope import AnyUser, scoped
+from monitoring.models import Finding
 from monitoring.rules import REGISTRY
 from subsidies.models import BenefitApplication, BenefitRecord, BenefitType
 
 TEXT = TextField()
 
 
-def _text(expression) -> Coalesce:
+def _text(expression: Any) -> Coalesce:
     return Coalesce(Cast(expression, TEXT), Value("", output_field=TEXT), output_field=TEXT)
 
 
-def _none(output_field):
+def _none(output_field: Field) -> Cast:
     return Cast(Value(None), output_field)
 
 
@@ -48,15 +50,15 @@ def _branch(
     queryset: QuerySet,
     kind: str,
     *,
-    on,
-    code=None,
-    text1=None,
-    text2=None,
-    text3=None,
-    end=None,
-    person=None,
-    person_name=None,
-):
+    on: Any,
+    code: Any = None,
+    text1: Any = None,
+    text2: Any = None,
+    text3: Any = None,
+    end: Any = None,
+    person: Any = None,
+    person_name: Any = None,
+) -> QuerySet:
     empty = Value("", output_field=TEXT)
     return (
         queryset.order_by()
@@ -106,9 +108,6 @@ KIND_LABELS = {
 }
 
 
-HELPER_KINDS = {"party_member": "党员", "cadre": "干部", "other": "其他"}
-
-
 @dataclass
 class Event:
     on: date | None
@@ -150,7 +149,7 @@ class Event:
         return self.kind == "finding" and self.text1 == Finding.Status.OPEN
 
 
-def _label(choices, value: str) -> str:
+def _label(choices: type[Choices], value: str) -> str:
     try:
         return str(choices(value).label)
     except ValueError:
@@ -165,7 +164,9 @@ def _event_title(event: Event) -> str:
     if kind == "assistance":
         return f"{_label(AssistanceMeasure.Kind, code)} · {event.text1}"
     if kind == "pairing":
-        return f"结对帮扶人：{event.text1}（{HELPER_KINDS.get(code, '未注明身份')}）"
+        known = code in Pairing.HelperKind.values
+        kind_label = Pairing.HelperKind(code).label if known else "未注明身份"
+        return f"结对帮扶人：{event.text1}（{kind_label}）"
     if kind == "case":
         before = _label(MonitoringCase.Status, event.text1) if event.text1 else "新建"
         return f"监测对象：{before} → {_label(MonitoringCase.Status, code)}"
@@ -225,10 +226,10 @@ def _event_detail(event: Event) -> str:
 
 
 def timeline(
-    user,
+    user: AnyUser,
     *,
     household_id: int | None,
-    person_ids,
+    person_ids: Iterable[int] | QuerySet,
     limit: int = TIMELINE_LIMIT,
 ) -> list[Event]:
     """Everything recorded about a household and/or persons, newest first: one query.
