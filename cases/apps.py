@@ -6,5 +6,5 @@ class CasesConfig(AppConfig):
     verbose_name = "残疾人与家庭"
 
     def ready(self):
-        # Auth signals: one session per account and the audit of logins (issue 7).
+        # Auth signals: one session per account and the audit of logins (docs/SECURITY.md).
         from . import sessions  # noqa: F401

@@ -1,4 +1,4 @@
-"""The audit trail (issue 7): who did what, when, from which address, to what, with what result.
+"""The audit trail (docs/SECURITY.md): who did what, when, from which address, to what, with what result.
 
 Service API — call these from views, services, admin actions and commands:
 

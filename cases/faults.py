@@ -1,4 +1,4 @@
-"""Fault-injection points for the fault tests (issue 7). Inert unless the environment asks.
+"""Fault-injection points for the fault tests (tests/test_faults.py). Inert unless the environment asks.
 
 `fault_point("crosscheck.written")` does nothing in normal operation. When the variable
 `HUOQIU_FAULT_POINT` names this point, the process writes the file named by

@@ -10,7 +10,8 @@ import unicodedata
 COUNTY_CODE = "341522"
 COUNTY_NAME = "霍邱县"
 
-# (full name, kind). Order follows SPEC §1; codes are assigned in this order.
+# (full name, kind). Order follows the county's usual listing (21 towns, 9 townships,
+# the development zone); codes are assigned in this order.
 TOWNSHIPS: list[tuple[str, str]] = [
     ("城关镇", "town"),
     ("河口镇", "town"),

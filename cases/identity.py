@@ -1,4 +1,4 @@
-"""ID numbers and disability certificate numbers (SPEC §3). Pure functions, no Django.
+"""ID numbers and disability certificate numbers (docs/RULES.md#identity). Pure functions, no Django.
 
 Everything that reads an ID from outside calls `normalise_id_number` first, then
 `parse_id_number`, which raises `IdentityError` with a Chinese message a clerk can

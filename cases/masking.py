@@ -1,4 +1,4 @@
-"""Masking of ID and phone numbers in stored text, JSON details and log lines (SPEC §3, issue 7).
+"""Masking of ID and phone numbers in stored text, JSON details and log lines (docs/RULES.md#identity, docs/SECURITY.md).
 
 ID numbers: first 6 + ******** + last 4; phone numbers: 3 + **** + 4 (`cases.identity`).
 No model imports here: the logging filter is loaded before the app registry.

@@ -9,8 +9,11 @@ A model says how it reaches its township and village with a class attribute
 `SCOPE_PATHS = ("township", "village")` (ORM lookup paths); `scoped()` reads it.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeAlias, TypeVar
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
@@ -48,8 +51,15 @@ class Scope:
 
 NO_SCOPE = Scope(role=None)
 
+# What `request.user` is. Reads take it (an anonymous user simply sees nothing);
+# writes take `User`, because they store the acting user on the record.
+AnyUser: TypeAlias = User | AnonymousUser
 
-def scope_for(user) -> Scope:
+_M = TypeVar("_M", bound=Model)
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def scope_for(user: AnyUser | None) -> Scope:
     """The scope of a user, cached on the user object for the request."""
     if user is None or not user.is_authenticated or not user.is_active:
         return NO_SCOPE
@@ -62,7 +72,7 @@ def scope_for(user) -> Scope:
         .first()
     )
     scope = _scope_from_profile(profile)
-    user._huoqiu_scope = scope
+    user._huoqiu_scope = scope  # type: ignore[attr-defined]  # a per-request cache on the object
     return scope
 
 
@@ -71,12 +81,10 @@ def _scope_from_profile(profile: StaffProfile | None) -> Scope:
         return NO_SCOPE
     if profile.role in (Role.COUNTY_ADMIN, Role.COUNTY_VIEWER):
         return Scope(role=profile.role, label="霍邱县（全县）")
-    if profile.role == Role.TOWNSHIP_STAFF and profile.township_id:
-        return Scope(
-            role=profile.role, township_id=profile.township_id, label=profile.township.name
-        )
-    if profile.role == Role.VILLAGE_MEMBER and profile.village_id:
-        village = profile.village
+    # Both places are select_related by scope_for(), so testing the objects costs no query.
+    if profile.role == Role.TOWNSHIP_STAFF and (township := profile.township) is not None:
+        return Scope(role=profile.role, township_id=township.pk, label=township.name)
+    if profile.role == Role.VILLAGE_MEMBER and (village := profile.village) is not None:
         return Scope(
             role=profile.role,
             township_id=village.township_id,
@@ -95,7 +103,7 @@ def scope_paths(model: type[Model]) -> tuple[str, str]:
     return paths
 
 
-def scoped(user, queryset: QuerySet) -> QuerySet:
+def scoped(user: AnyUser | None, queryset: QuerySet[_M]) -> QuerySet[_M]:
     """Restrict a queryset to what the user may see."""
     scope = scope_for(user)
     if scope.sees_nothing:
@@ -108,16 +116,18 @@ def scoped(user, queryset: QuerySet) -> QuerySet:
     return queryset.filter(**{township_path: scope.township_id})
 
 
-def get_in_scope_or_404(user, queryset_or_model, **lookup):
+def get_in_scope_or_404(
+    user: AnyUser | None, queryset_or_model: QuerySet[_M] | type[_M], **lookup: Any
+) -> _M:
     """Load one record the user may see, or raise 404 (never 403: existence is private)."""
-    queryset = (
+    queryset: QuerySet[_M] = (
         queryset_or_model._default_manager.all()
         if isinstance(queryset_or_model, type)
         else queryset_or_model
     )
     try:
         return scoped(user, queryset).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError):
+    except (queryset.model.DoesNotExist, ValueError):  # type: ignore[attr-defined]  # every model has it
         raise Http404("不存在或不在您的数据范围内") from None
 
 
@@ -126,7 +136,7 @@ def get_in_scope_or_404(user, queryset_or_model, **lookup):
 SCOPE_SAFE_ATTR = "scope_safe"
 
 
-def scope_safe(view=None, *, how: str = ""):
+def scope_safe(view: _F | None = None, *, how: str = "") -> Any:
     """Mark a view as having declared how it applies the user's scope.
 
     Use as `@scope_safe` or `@scope_safe(how="persons via person_list()")`, on a
@@ -137,7 +147,7 @@ def scope_safe(view=None, *, how: str = ""):
     shows no personal data at all still says so (`how="no personal data"`).
     """
 
-    def mark(target):
+    def mark(target: _F) -> _F:
         setattr(target, SCOPE_SAFE_ATTR, how or True)
         return target
 
@@ -146,7 +156,7 @@ def scope_safe(view=None, *, how: str = ""):
     return mark
 
 
-def is_scope_safe(callback) -> bool:
+def is_scope_safe(callback: object) -> bool:
     """True when a URL callback (function or `as_view()` result) carries the mark."""
     if getattr(callback, SCOPE_SAFE_ATTR, False):
         return True

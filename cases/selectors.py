@@ -9,13 +9,14 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import django_filters
 from django.db.models import Q, QuerySet
 
 from .identity import convert_15_to_18
 from .models import Person
-from .scope import get_in_scope_or_404, scoped
+from .scope import AnyUser, get_in_scope_or_404, scoped
 
 SEARCH_MAX_LENGTH = 40
 
@@ -67,18 +68,18 @@ class PersonFilter(django_filters.FilterSet):
         model = Person
         fields: list[str] = []
 
-    def filter_q(self, queryset, name, value):
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(search_condition(value))
 
 
-def certified_persons(user) -> QuerySet:
+def certified_persons(user: AnyUser) -> QuerySet:
     """Persons holding a disability certificate, within the user's scope."""
     return scoped(user, Person.objects.filter(certificate__isnull=False)).select_related(
         "certificate", "township", "village"
     )
 
 
-def person_list(user, query: Mapping | str | None = None) -> QuerySet:
+def person_list(user: AnyUser, query: Mapping | str | None = None) -> QuerySet:
     """Certified persons in the user's scope, filtered by the person FilterSet.
 
     `query` is the request's GET (or any mapping with `q`), or the search text itself.
@@ -91,7 +92,7 @@ def person_list(user, query: Mapping | str | None = None) -> QuerySet:
     return filterset.qs
 
 
-def person_detail(user, pk: int) -> Person:
+def person_detail(user: AnyUser, pk: int) -> Person:
     """One person (certified or not) in the user's scope, or 404."""
     queryset = Person.objects.select_related(
         "certificate", "township", "village", "membership__household"
@@ -141,7 +142,7 @@ class Page:
 MAX_PAGE_NUMBER = 10_000
 
 
-def parse_page_number(raw) -> int:
+def parse_page_number(raw: Any) -> int:  # whatever the query string held, or None
     """A page number from the query string; anything odd means page 1."""
     try:
         number = int(raw)

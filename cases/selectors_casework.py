@@ -30,7 +30,7 @@ from .models import (
     VillageAssociation,
     WelfarePostPlacement,
 )
-from .scope import get_in_scope_or_404, scoped
+from .scope import AnyUser, get_in_scope_or_404, scoped
 
 # --- Ages as birth-date ranges (so age filters are plain indexed comparisons) ---
 
@@ -61,7 +61,7 @@ def active_on(on: date, start: str = "started_on", end: str = "ended_on") -> Q:
 
 
 def monitoring_cases(
-    user, *, status: str | None = None, township_id: int | None = None
+    user: AnyUser, *, status: str | None = None, township_id: int | None = None
 ) -> QuerySet:
     qs = MonitoringCase.objects.select_related(
         "household__township", "household__village", "person", "opened_by"
@@ -73,21 +73,23 @@ def monitoring_cases(
     return scoped(user, qs)
 
 
-def monitoring_case_detail(user, pk: int) -> MonitoringCase:
+def monitoring_case_detail(user: AnyUser, pk: int) -> MonitoringCase:
     qs = MonitoringCase.objects.select_related(
         "household__township", "household__village", "person"
     ).prefetch_related("steps__actor", "measures", "visits", "pairings")
     return get_in_scope_or_404(user, qs, pk=pk)
 
 
-def household_cases(user, household: Household) -> QuerySet:
+def household_cases(user: AnyUser, household: Household) -> QuerySet:
     return scoped(user, MonitoringCase.objects.filter(household=household))
 
 
 # --- Visits ---
 
 
-def visits(user, *, household: Household | None = None, kind: str | None = None) -> QuerySet:
+def visits(
+    user: AnyUser, *, household: Household | None = None, kind: str | None = None
+) -> QuerySet:
     qs = TrackingVisit.objects.select_related(
         "household__township", "household__village", "person", "visitor"
     )
@@ -98,7 +100,7 @@ def visits(user, *, household: Household | None = None, kind: str | None = None)
     return scoped(user, qs)
 
 
-def overdue_visits(user, on: date | None = None) -> QuerySet:
+def overdue_visits(user: AnyUser, on: date | None = None) -> QuerySet:
     """The latest visit of each household whose next visit was due before `on` (today).
 
     A household visited again after its due visit no longer appears. Oldest due first.
@@ -120,14 +122,16 @@ def overdue_visits(user, on: date | None = None) -> QuerySet:
 # --- Assistance, pairing ---
 
 
-def assistance_measures(user, *, household: Household | None = None) -> QuerySet:
+def assistance_measures(user: AnyUser, *, household: Household | None = None) -> QuerySet:
     qs = AssistanceMeasure.objects.select_related("household__township", "household__village")
     if household is not None:
         qs = qs.filter(household=household)
     return scoped(user, qs)
 
 
-def pairings(user, *, on: date | None = None, household: Household | None = None) -> QuerySet:
+def pairings(
+    user: AnyUser, *, on: date | None = None, household: Household | None = None
+) -> QuerySet:
     """Pairings; with `on`, only those active on that date."""
     qs = Pairing.objects.select_related("household__township", "household__village")
     if on is not None:
@@ -137,7 +141,7 @@ def pairings(user, *, on: date | None = None, household: Household | None = None
     return scoped(user, qs)
 
 
-def open_cases_without_pairing(user, on: date | None = None) -> QuerySet:
+def open_cases_without_pairing(user: AnyUser, on: date | None = None) -> QuerySet:
     """Households monitored in a case (已纳入监测/帮扶中) with no active pairing on `on`."""
     on = on or today()
     paired = Pairing.objects.filter(household=OuterRef("household")).filter(active_on(on))
@@ -150,28 +154,28 @@ def open_cases_without_pairing(user, on: date | None = None) -> QuerySet:
 # --- Education ---
 
 
-def education_plans(user) -> QuerySet:
+def education_plans(user: AnyUser) -> QuerySet:
     return scoped(user, EducationPlan.objects.select_related("person__township", "person__village"))
 
 
 # --- Employment ---
 
 
-def labour_profiles(user, *, willing: bool | None = None) -> QuerySet:
+def labour_profiles(user: AnyUser, *, willing: bool | None = None) -> QuerySet:
     qs = LabourProfile.objects.select_related("person__township", "person__village")
     if willing is not None:
         qs = qs.filter(willing=willing)
     return scoped(user, qs)
 
 
-def welfare_posts(user, *, on: date | None = None) -> QuerySet:
+def welfare_posts(user: AnyUser, *, on: date | None = None) -> QuerySet:
     qs = WelfarePostPlacement.objects.select_related("person__township", "person__village")
     if on is not None:
         qs = qs.filter(active_on(on))
     return scoped(user, qs)
 
 
-def trainings(user, *, kind: str | None = None, year: int | None = None) -> QuerySet:
+def trainings(user: AnyUser, *, kind: str | None = None, year: int | None = None) -> QuerySet:
     qs = Training.objects.select_related("person__township", "person__village")
     if kind:
         qs = qs.filter(kind=kind)
@@ -180,11 +184,13 @@ def trainings(user, *, kind: str | None = None, year: int | None = None) -> Quer
     return scoped(user, qs)
 
 
-def employment_bases(user) -> QuerySet:
+def employment_bases(user: AnyUser) -> QuerySet:
     return scoped(user, EmploymentBase.objects.select_related("township", "village"))
 
 
-def base_employees(user, *, base: EmploymentBase | None = None, on: date | None = None):
+def base_employees(
+    user: AnyUser, *, base: EmploymentBase | None = None, on: date | None = None
+) -> QuerySet:
     qs = BaseEmployment.objects.select_related("base", "person__township", "person__village")
     if base is not None:
         qs = qs.filter(base=base)
@@ -196,35 +202,35 @@ def base_employees(user, *, base: EmploymentBase | None = None, on: date | None 
 # --- Rehabilitation and care ---
 
 
-def rehab_needs(user, *, open_only: bool = False) -> QuerySet:
+def rehab_needs(user: AnyUser, *, open_only: bool = False) -> QuerySet:
     qs = RehabNeed.objects.select_related("person__township", "person__village")
     if open_only:
         qs = qs.filter(closed_on__isnull=True)
     return scoped(user, qs)
 
 
-def rehab_services(user, *, year: int | None = None) -> QuerySet:
+def rehab_services(user: AnyUser, *, year: int | None = None) -> QuerySet:
     qs = RehabService.objects.select_related("person__township", "person__village")
     if year:
         qs = qs.filter(served_on__year=year)
     return scoped(user, qs)
 
 
-def family_doctor_contracts(user, *, on: date | None = None) -> QuerySet:
+def family_doctor_contracts(user: AnyUser, *, on: date | None = None) -> QuerySet:
     qs = FamilyDoctorContract.objects.select_related("person__township", "person__village")
     if on is not None:
         qs = qs.filter(signed_on__lte=on).filter(Q(expires_on__isnull=True) | Q(expires_on__gte=on))
     return scoped(user, qs)
 
 
-def accessibility_modifications(user, *, status: str | None = None) -> QuerySet:
+def accessibility_modifications(user: AnyUser, *, status: str | None = None) -> QuerySet:
     qs = AccessibilityModification.objects.select_related("person__township", "person__village")
     if status:
         qs = qs.filter(status=status)
     return scoped(user, qs)
 
 
-def custodial_care(user, *, on: date | None = None) -> QuerySet:
+def custodial_care(user: AnyUser, *, on: date | None = None) -> QuerySet:
     qs = CustodialCare.objects.select_related("person__township", "person__village")
     if on is not None:
         qs = qs.filter(active_on(on))
@@ -234,18 +240,18 @@ def custodial_care(user, *, on: date | None = None) -> QuerySet:
 # --- Publicity, grassroots ---
 
 
-def stories(user, *, kind: str | None = None) -> QuerySet:
+def stories(user: AnyUser, *, kind: str | None = None) -> QuerySet:
     qs = ExemplaryStory.objects.select_related("township", "village", "person")
     if kind:
         qs = qs.filter(kind=kind)
     return scoped(user, qs)
 
 
-def village_associations(user) -> QuerySet:
+def village_associations(user: AnyUser) -> QuerySet:
     return scoped(user, VillageAssociation.objects.select_related("village__township"))
 
 
-def committee_members(user, *, on: date | None = None) -> QuerySet:
+def committee_members(user: AnyUser, *, on: date | None = None) -> QuerySet:
     qs = CommitteeMember.objects.select_related("township", "village", "user")
     if on is not None:
         qs = qs.filter(Q(ended_on__isnull=True) | Q(ended_on__gte=on))

@@ -9,12 +9,16 @@ Bulk paths (imports, `seed_demo`) build rows themselves and use
 `cases.history.change_row` + `bulk_create`; these functions are for one record at a time.
 """
 
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from .geography import normalise_text
 from .history import diff, record_change
-from .identity import IdentityError, parse_certificate_number, parse_id_number
+from .identity import IdentityError, ParsedId, parse_certificate_number, parse_id_number
 from .models import (
     Certificate,
     ChangeRecord,
@@ -26,6 +30,7 @@ from .models import (
     Township,
     Village,
 )
+from .scope import AnyUser
 
 CREATE, UPDATE, DELETE = (
     ChangeRecord.Action.CREATE,
@@ -44,6 +49,8 @@ PROFILE_FIELDS = ("user", "role", "township", "village")
 # Models with their own service below: `record_save`/`record_delete` refuse them.
 _DEDICATED = (Person, Certificate, Household, HouseholdMember, StaffProfile, ChangeRecord)
 
+_M = TypeVar("_M", bound=models.Model)
+
 
 class ServiceError(ValueError):
     """A write that cannot be done; `str()` is the Chinese reason, `field` the form field."""
@@ -54,30 +61,32 @@ class ServiceError(ValueError):
         self.field = field
 
 
-def values(instance: models.Model, fields) -> dict:
+def values(instance: models.Model, fields: Iterable[str]) -> dict:
     """Field values for history without touching the database (foreign keys as their ids)."""
     result = {}
     for name in fields:
         field = instance._meta.get_field(name)
-        result[name] = getattr(instance, field.attname)
+        result[name] = getattr(instance, field.attname)  # type: ignore[union-attr]  # concrete fields only
     return result
 
 
-def _clean_name(name, label="姓名", field="name") -> str:
+def _clean_name(name: object, label: str = "姓名", field: str = "name") -> str:
     text = normalise_text(str(name or ""))
     if not text:
         raise ServiceError(f"{label}不能为空", field)
     return text
 
 
-def _parse_id(raw, field="id_number"):
+def _parse_id(raw: object, field: str = "id_number") -> ParsedId:
     try:
         return parse_id_number(raw)
     except IdentityError as error:
         raise ServiceError(str(error), field) from None
 
 
-def _location(township: Township | None, village: Village | None):
+def _location(
+    township: Township | None, village: Village | None
+) -> tuple[Township | None, Village | None]:
     """The township follows the village; a village of another township is refused."""
     if village is None:
         return township, None
@@ -88,7 +97,9 @@ def _location(township: Township | None, village: Village | None):
     return township, village
 
 
-def _relocate(township: Township | None, village: Village | None, changes: dict):
+def _relocate(
+    township: Township | None, village: Village | None, changes: dict
+) -> tuple[Township | None, Village | None]:
     """New (township, village) from a partial change.
 
     A new village alone brings its township; a new township alone drops a village
@@ -110,12 +121,12 @@ def _relocate(township: Township | None, village: Village | None, changes: dict)
 
 def person_create(
     *,
-    id_number,
-    name,
+    id_number: str,
+    name: str,
     township: Township | None = None,
     village: Village | None = None,
     phone: str = "",
-    actor=None,
+    actor: AnyUser | None = None,
     reason: str = "",
     source: str = "",
 ) -> Person:
@@ -147,7 +158,12 @@ def person_create(
 
 
 def person_update(
-    person: Person, *, actor=None, reason: str = "", source: str = "", **changes
+    person: Person,
+    *,
+    actor: AnyUser | None = None,
+    reason: str = "",
+    source: str = "",
+    **changes: Any,
 ) -> dict:
     """Change some of a person's fields; returns {field: [old, new]} (empty if nothing changed).
 
@@ -187,11 +203,11 @@ def person_update(
 
 def certificate_set(
     person: Person,
-    number,
+    number: str,
     *,
     category: int | None = None,
     grade: int | None = None,
-    actor=None,
+    actor: AnyUser | None = None,
     reason: str = "",
     source: str = "",
 ) -> Certificate:
@@ -237,7 +253,13 @@ def certificate_set(
     return certificate
 
 
-def certificate_remove(certificate: Certificate, *, actor=None, reason: str = "", source: str = ""):
+def certificate_remove(
+    certificate: Certificate,
+    *,
+    actor: AnyUser | None = None,
+    reason: str = "",
+    source: str = "",
+) -> None:
     """Delete a certificate (e.g. entered for the wrong person); the history keeps its values."""
     record_delete(certificate, actor=actor, reason=reason, source=source, _dedicated=True)
 
@@ -248,12 +270,12 @@ def certificate_remove(certificate: Certificate, *, actor=None, reason: str = ""
 def household_create(
     *,
     head: Person | None = None,
-    head_id_number=None,
+    head_id_number: str | None = None,
     head_name: str = "",
     township: Township | None = None,
     village: Village | None = None,
     size: int | None = None,
-    actor=None,
+    actor: AnyUser | None = None,
     reason: str = "",
     source: str = "",
 ) -> Household:
@@ -301,7 +323,12 @@ def household_create(
 
 
 def household_update(
-    household: Household, *, actor=None, reason: str = "", source: str = "", **changes
+    household: Household,
+    *,
+    actor: AnyUser | None = None,
+    reason: str = "",
+    source: str = "",
+    **changes: Any,
 ) -> dict:
     """Change head name, location or size; the head's ID number is the key and stays."""
     unknown = set(changes) - HOUSEHOLD_EDITABLE
@@ -335,7 +362,7 @@ def household_add_member(
     *,
     relation: str = "",
     move: bool = False,
-    actor=None,
+    actor: AnyUser | None = None,
     reason: str = "",
     source: str = "",
 ) -> HouseholdMember:
@@ -373,43 +400,49 @@ def household_add_member(
 
 
 def household_remove_member(
-    member: HouseholdMember, *, actor=None, reason: str = "", source: str = ""
-):
+    member: HouseholdMember,
+    *,
+    actor: AnyUser | None = None,
+    reason: str = "",
+    source: str = "",
+) -> None:
     record_delete(member, actor=actor, reason=reason, source=source, _dedicated=True)
 
 
 # --- staff roles and scope ---
 
 
-def staff_scope(role, township: Township | None, village: Village | None):
+def staff_scope(
+    role: str, township: Township | None, village: Village | None
+) -> tuple[Role, Township | None, Village | None]:
     """(role, township, village) as they are stored for a role; incomplete scope refused."""
     try:
-        role = Role(role)
+        known = Role(role)
     except ValueError:
         raise ServiceError(f"未知角色：{role}", "role") from None
-    if role in (Role.COUNTY_ADMIN, Role.COUNTY_VIEWER):
-        return role, None, None
-    if role == Role.TOWNSHIP_STAFF:
+    if known in (Role.COUNTY_ADMIN, Role.COUNTY_VIEWER):
+        return known, None, None
+    if known == Role.TOWNSHIP_STAFF:
         if township is None:
             raise ServiceError("乡镇工作人员须指定所属乡镇", "township")
-        return role, township, None
+        return known, township, None
     if village is None:
         raise ServiceError("村残协专职委员须指定所属村（社区）", "village")
     township, village = _location(township, village)
-    return role, township, village
+    return known, township, village
 
 
 def staff_profile_set(
-    user,
+    user: User,
     *,
-    role,
+    role: str,
     township: Township | None = None,
     village: Village | None = None,
-    actor=None,
+    actor: AnyUser | None = None,
     reason: str = "",
     source: str = "",
 ) -> StaffProfile:
-    """Give a user a role and data scope (SPEC §8).
+    """Give a user a role and data scope (docs/RULES.md#roles).
 
     County roles see every township (no township or village kept); township staff
     need a township; village members need a village (their township follows it).
@@ -442,7 +475,9 @@ def staff_profile_set(
     return profile
 
 
-def staff_profile_remove(user, *, actor=None, reason: str = "", source: str = ""):
+def staff_profile_remove(
+    user: User, *, actor: AnyUser | None = None, reason: str = "", source: str = ""
+) -> None:
     """Take a user's role away: they see nothing and leave the admin."""
     profile = StaffProfile.objects.filter(user=user).first()
     with transaction.atomic():
@@ -452,7 +487,7 @@ def staff_profile_remove(user, *, actor=None, reason: str = "", source: str = ""
     _forget_scope(user)
 
 
-def _set_is_staff(user, is_staff: bool, **history):
+def _set_is_staff(user: User, is_staff: bool, **history: Any) -> None:
     if user.is_staff == is_staff:
         return
     user.is_staff = is_staff
@@ -460,7 +495,7 @@ def _set_is_staff(user, is_staff: bool, **history):
     record_change(user, UPDATE, {"is_staff": [not is_staff, is_staff]}, **history)
 
 
-def _forget_scope(user):
+def _forget_scope(user: User) -> None:
     if hasattr(user, "_huoqiu_scope"):
         del user._huoqiu_scope
 
@@ -469,7 +504,13 @@ def _forget_scope(user):
 
 
 def village_create(
-    township: Township, name, *, code: str = "", actor=None, reason: str = "", source: str = ""
+    township: Township,
+    name: str,
+    *,
+    code: str = "",
+    actor: AnyUser | None = None,
+    reason: str = "",
+    source: str = "",
 ) -> Village:
     name = _clean_name(name, "村（社区）名称")
     if Village.objects.filter(township=township, name=name).exists():
@@ -494,12 +535,14 @@ def _history_fields(instance: models.Model) -> list[str]:
     ]
 
 
-def _refuse_dedicated(instance: models.Model):
+def _refuse_dedicated(instance: models.Model) -> None:
     if isinstance(instance, _DEDICATED):
         raise TypeError(f"{type(instance).__name__} has its own service in cases.services")
 
 
-def record_save(instance: models.Model, *, actor=None, reason: str = "", source: str = ""):
+def record_save(
+    instance: _M, *, actor: AnyUser | None = None, reason: str = "", source: str = ""
+) -> _M:
     """Validate and save a simple record (new or changed) with its history row.
 
     For models without a dedicated service: villages and the task-area records
@@ -535,11 +578,11 @@ def record_save(instance: models.Model, *, actor=None, reason: str = "", source:
 def record_delete(
     instance: models.Model,
     *,
-    actor=None,
+    actor: AnyUser | None = None,
     reason: str = "",
     source: str = "",
     _dedicated: bool = False,
-):
+) -> ChangeRecord:
     """Delete a record; the history row keeps every value it had."""
     if not _dedicated:
         _refuse_dedicated(instance)

@@ -119,7 +119,7 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 # Township offices share one NAT address: locking by IP would lock a whole office out,
-# so lockout is by username only, as the security issue asks.
+# so lockout is by username only (docs/ARCHITECTURE.md, docs/SECURITY.md).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 

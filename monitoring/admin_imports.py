@@ -1,4 +1,4 @@
-"""Admin for imports and imported source data (county admins only, SPEC §4.4, §8).
+"""Admin for imports and imported source data (county admins only; docs/IMPORTS.md, docs/RULES.md#roles).
 
 - 导入批次 (ImportBatch): read-only (batches are never edited); the list has an
   "导入数据" button leading to a two-step import backed by the same engine as the

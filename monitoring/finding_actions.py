@@ -10,6 +10,7 @@ admin both call them.
 
 from datetime import date
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from cases.casework import (
@@ -30,7 +31,7 @@ from cases.models import (
     Pairing,
     RehabService,
 )
-from subsidies.models import BenefitType
+from subsidies.models import BenefitApplication, BenefitType
 from subsidies.services import benefit_application_create
 
 from .findings import FindingError, finding_handle
@@ -38,7 +39,7 @@ from .models import Finding, SurveyRecord
 from .rules import benefit_of, case_opening_codes
 
 
-def _open_finding(user, finding):
+def _open_finding(user: User, finding: Finding) -> Finding:
     require_writer(user, finding.township_id, finding.village_id)
     finding = Finding.objects.select_for_update().select_related("person").get(pk=finding.pk)
     if finding.status != Finding.Status.OPEN:
@@ -49,7 +50,7 @@ def _open_finding(user, finding):
     return finding
 
 
-def _mark_handled(user, finding, action: str):
+def _mark_handled(user: User, finding: Finding, action: str) -> Finding:
     """待处理 → 已处理 with the action taken: the basic handling of `monitoring.findings`
     (writes the decision and its FindingEvent)."""
     try:
@@ -58,15 +59,16 @@ def _mark_handled(user, finding, action: str):
         raise CaseworkError(str(error), "finding") from None
 
 
-def _finding_household(finding) -> Household:
-    if finding.household_id:
+def _finding_household(finding: Finding) -> Household:
+    # A null foreign key reads as None without a query, so this costs what the id test did.
+    if finding.household is not None:
         return finding.household
     survey = (
         SurveyRecord.objects.select_related("household")
         .filter(person=finding.person, household__isnull=False)
         .first()
     )
-    if survey is not None:
+    if survey is not None and survey.household is not None:  # the filter excludes None
         return survey.household
     membership = (
         HouseholdMember.objects.select_related("household").filter(person=finding.person).first()
@@ -79,7 +81,7 @@ def _finding_household(finding) -> Household:
 
 
 def finding_open_case(
-    user, finding, *, reason: str = "", opened_on: date | None = None
+    user: User, finding: Finding, *, reason: str = "", opened_on: date | None = None
 ) -> MonitoringCase:
     """Handle an M-finding (M01–M05) by opening a monitoring case (待核实) for the household.
 
@@ -112,13 +114,13 @@ def finding_open_case(
 
 
 def finding_open_benefit_application(
-    user,
-    finding,
+    user: User,
+    finding: Finding,
     *,
     benefit_type: str | None = None,
     note: str = "",
     applied_on: date | None = None,
-):
+) -> BenefitApplication:
     """Handle a finding (typically S01–S05) by opening a benefit application (申请中)."""
     benefit_type = benefit_type or benefit_of(finding.rule)
     if not benefit_type:
@@ -143,8 +145,8 @@ def finding_open_benefit_application(
 
 
 def finding_open_education_plan(
-    user,
-    finding,
+    user: User,
+    finding: Finding,
     *,
     placement: str,
     verified_on: date,
@@ -168,8 +170,8 @@ def finding_open_education_plan(
 
 
 def finding_open_pairing(
-    user,
-    finding,
+    user: User,
+    finding: Finding,
     *,
     helper_name: str,
     helper_kind: str,
@@ -194,8 +196,8 @@ def finding_open_pairing(
 
 
 def finding_record_assistance(
-    user,
-    finding,
+    user: User,
+    finding: Finding,
     *,
     kind: str,
     responsible_unit: str,
@@ -220,7 +222,13 @@ def finding_record_assistance(
 
 
 def finding_record_rehab_service(
-    user, finding, *, service_type: str, provider: str, served_on: date, note: str = ""
+    user: User,
+    finding: Finding,
+    *,
+    service_type: str,
+    provider: str,
+    served_on: date,
+    note: str = "",
 ) -> RehabService:
     """Handle a finding (typically R01) by recording the rehabilitation service delivered."""
     with transaction.atomic():

@@ -7,12 +7,13 @@ reopened) are written by `monitoring.crosscheck`.
 
 from collections.abc import Iterable, Iterator
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from cases.audit import Action, audit_many, build_event
 from cases.exports import FORMULA_PREFIXES, safe_cell
-from cases.scope import scope_for, scoped
+from cases.scope import AnyUser, scope_for, scoped
 
 from .models import Finding, FindingEvent
 
@@ -24,21 +25,21 @@ class FindingError(ValueError):
 DECIDABLE = (Finding.Status.OPEN, Finding.Status.HANDLED, Finding.Status.DISMISSED)
 
 
-def finding_handle(finding: Finding, user, action_taken: str) -> Finding:
+def finding_handle(finding: Finding, user: User, action_taken: str) -> Finding:
     """Mark a finding 已处理 with the action taken (required)."""
     _decide_one(finding, user, Finding.Status.HANDLED, action_taken)
     finding.refresh_from_db()
     return finding
 
 
-def finding_dismiss(finding: Finding, user, reason: str) -> Finding:
+def finding_dismiss(finding: Finding, user: User, reason: str) -> Finding:
     """Mark a finding 不予处理; the reason is required."""
     _decide_one(finding, user, Finding.Status.DISMISSED, reason)
     finding.refresh_from_db()
     return finding
 
 
-def findings_handle_bulk(ids: Iterable[int], user, action_taken: str) -> dict:
+def findings_handle_bulk(ids: Iterable[int], user: User, action_taken: str) -> dict:
     """已处理 for many findings at once; returns {"updated": n, "skipped": m}.
 
     Findings outside the user's scope, already cleared (已消除) or unknown are skipped.
@@ -46,12 +47,12 @@ def findings_handle_bulk(ids: Iterable[int], user, action_taken: str) -> dict:
     return _decide(list(ids), user, Finding.Status.HANDLED, action_taken)
 
 
-def findings_dismiss_bulk(ids: Iterable[int], user, reason: str) -> dict:
+def findings_dismiss_bulk(ids: Iterable[int], user: User, reason: str) -> dict:
     """不予处理 for many findings at once (one reason for all); same skipping rules."""
     return _decide(list(ids), user, Finding.Status.DISMISSED, reason)
 
 
-def _decide_one(finding: Finding, user, status: str, text: str) -> None:
+def _decide_one(finding: Finding, user: User, status: str, text: str) -> None:
     result = _decide([finding.pk], user, status, text)
     if result["updated"]:
         return
@@ -61,11 +62,11 @@ def _decide_one(finding: Finding, user, status: str, text: str) -> None:
     raise FindingError("该发现不存在或不在您的数据范围内")
 
 
-def _in_scope(user, finding_id: int) -> bool:
+def _in_scope(user: AnyUser, finding_id: int) -> bool:
     return scoped(user, Finding.objects.filter(pk=finding_id)).exists()
 
 
-def _decide(ids: list[int], user, status: str, text: str) -> dict:
+def _decide(ids: list[int], user: User, status: str, text: str) -> dict:
     text = (text or "").strip()
     if not text:
         raise FindingError(
@@ -102,7 +103,7 @@ def _decide(ids: list[int], user, status: str, text: str) -> dict:
             ],
             batch_size=1000,
         )
-        # Audit trail (issue 7): one field-level event per decided finding, in bulk.
+        # Audit trail (docs/SECURITY.md): one field-level event per decided finding, in bulk.
         audit_many(
             build_event(
                 user,
@@ -189,7 +190,7 @@ def export_rows(status: str = "open") -> Iterator[dict]:
 FORMULA_STARTS = FORMULA_PREFIXES
 
 
-def neutralise(value):
+def neutralise(value: object) -> object:
     """Spreadsheet formula injection: a text cell starting with = + - @ tab or CR gets a
     leading apostrophe, so Excel/WPS show it as text instead of running it.
     The project's one implementation is `cases.exports.safe_cell`."""

@@ -1,4 +1,4 @@
-"""Reads of import batches, scoped (SPEC §8: downloads of import error reports too).
+"""Reads of import batches, scoped (docs/RULES.md#roles: downloads of import error reports too).
 
 An import batch holds personal data of every township its file named (the original
 file and the error report are copies of the sheet), so a user sees a batch only
@@ -17,7 +17,7 @@ when all of its townships lie within their scope:
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import FileResponse, Http404
 
-from cases.scope import scope_for
+from cases.scope import AnyUser, scope_for
 
 from .importing.report import report_name
 from .models import ImportBatch
@@ -25,7 +25,7 @@ from .models import ImportBatch
 BatchTownship = ImportBatch.townships.through
 
 
-def import_batches(user) -> QuerySet:
+def import_batches(user: AnyUser) -> QuerySet[ImportBatch]:
     """The batches the user may see, newest first."""
     queryset = ImportBatch.objects.select_related("uploaded_by").order_by("-pk")
     scope = scope_for(user)
@@ -43,7 +43,7 @@ def import_batches(user) -> QuerySet:
     return queryset.filter(Exists(own), unattributed_rows=0).exclude(Exists(other))
 
 
-def import_batch_or_404(user, pk):
+def import_batch_or_404(user: AnyUser, pk: int | str) -> ImportBatch:
     """One batch in the user's scope, or 404 (never 403: existence is private)."""
     from django.http import Http404
 
@@ -53,8 +53,8 @@ def import_batch_or_404(user, pk):
         raise Http404("不存在或不在您的数据范围内") from None
 
 
-def can_import(user) -> bool:
-    """Only county admins upload (SPEC §8)."""
+def can_import(user: AnyUser) -> bool:
+    """Only county admins upload (docs/RULES.md#roles)."""
     scope = scope_for(user)
     return scope.is_county_admin and scope.can_write
 

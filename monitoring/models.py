@@ -308,7 +308,7 @@ class CrosscheckRun(TimeStamped):
 
 
 class Finding(TimeStamped):
-    """One finding per (rule, person); its status follows the lifecycle of SPEC §5."""
+    """One finding per (rule, person); its status follows the lifecycle in docs/CROSSCHECK.md."""
 
     SCOPE_PATHS = ("township", "village")
 

@@ -1,4 +1,4 @@
-"""Writes of the monitoring app. Imports (SPEC §4.4) live here; the engine is in `importing/`.
+"""Writes of the monitoring app. Imports (docs/IMPORTS.md) live here; the engine is in `importing/`.
 
 Import API (the upload page, admin and Celery task call these; keep the signatures):
 
@@ -28,17 +28,19 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from django.core.files import File
 from django.db import connection, transaction
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from cases.audit import audit_import_batch
 from cases.locks import process_lock
 from cases.models import Township
+from cases.scope import AnyUser
 
 from .importing import engine, writer
 from .importing.engine import ValidationResult
@@ -52,20 +54,31 @@ ERROR_LIMIT = 10000  # row errors kept on the batch; the error report holds them
 ALLOWED_SUFFIXES = (".xlsx", ".xls", ".csv")
 VALIDATE_SPAN = 50  # progress: validation 0–50 %, writing 50–100 %
 
+# A file on disk, as the CLI, the tests and the task hand it over.
+FilePath = str | os.PathLike[str]
+Progress = Callable[[int], None]
+
 
 def township_lookup() -> dict[str, int]:
     """Full township name → Township id (the engine's only outside knowledge)."""
     return dict(Township.objects.values_list("name", "pk"))
 
 
-def import_validate(source: str, path, progress: Callable[[int], None] | None = None):
+def import_validate(
+    source: str, path: FilePath, progress: Progress | None = None
+) -> ValidationResult:
     """Dry run: the typed rows and every row error; nothing is written."""
     with gc_paused():
         return engine.validate(Source(source), path, township_lookup(), progress=progress)
 
 
 def import_create_batch(
-    source: str, file, *, original_name: str, user=None, skip_invalid: bool = False
+    source: str,
+    file: FilePath | File,
+    *,
+    original_name: str,
+    user: AnyUser | None = None,
+    skip_invalid: bool = False,
 ) -> ImportBatch:
     """Keep the original file (with its SHA-256) as a pending batch.
 
@@ -78,7 +91,13 @@ def import_create_batch(
     return _create_batch(source, file, original_name, user, skip_invalid)
 
 
-def _create_batch(source, django_file, original_name, user, skip_invalid) -> ImportBatch:
+def _create_batch(
+    source: Source,
+    django_file: File,
+    original_name: str,
+    user: AnyUser | None,
+    skip_invalid: bool,
+) -> ImportBatch:
     digest = hashlib.sha256()
     if hasattr(django_file, "seek"):
         django_file.seek(0)
@@ -94,7 +113,8 @@ def _create_batch(source, django_file, original_name, user, skip_invalid) -> Imp
         skip_invalid=skip_invalid,
         original_name=(original_name or "import")[:255],
         sha256=sha256,
-        uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+        # The check leaves out anonymous users, which mypy cannot see through getattr().
+        uploaded_by=user if getattr(user, "is_authenticated", False) else None,  # type: ignore[misc]
     )
     batch.file.save(f"{source}-{sha256[:16]}{suffix}", django_file, save=False)
     batch.save()
@@ -102,7 +122,7 @@ def _create_batch(source, django_file, original_name, user, skip_invalid) -> Imp
 
 
 @contextmanager
-def _local_path(field_file):
+def _local_path(field_file: FieldFile) -> Iterator[Path]:
     """A filesystem path for a stored file (copied to a temp file for remote storages)."""
     try:
         local = Path(field_file.path)
@@ -111,7 +131,7 @@ def _local_path(field_file):
     if local is not None:
         yield local
         return
-    suffix = Path(field_file.name).suffix
+    suffix = Path(field_file.name or "").suffix  # a stored file always has a name
     with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
         with field_file.open("rb") as stored:
             shutil.copyfileobj(stored, handle)
@@ -122,7 +142,7 @@ def _local_path(field_file):
 class _Progress:
     """Forward percentages to the caller; store them on the batch now and then."""
 
-    def __init__(self, batch: ImportBatch, callback):
+    def __init__(self, batch: ImportBatch, callback: Progress | None):
         self.batch_id = batch.pk
         self.callback = callback
         self.stored = 0
@@ -145,14 +165,14 @@ def import_run(batch_id: int, progress: Callable[[int], None] | None = None) -> 
 
     Two runs of the same source never interleave: the whole run holds that source's
     process lock (`cases.locks`: a PostgreSQL advisory lock), so a second import of the
-    source waits until the first has finished. Each run is audited (issue 7).
+    source waits until the first has finished. Each run is audited (docs/SECURITY.md).
     """
     source = ImportBatch.objects.filter(pk=batch_id).values_list("source", flat=True).first()
     with process_lock(f"import:{source}"), gc_paused():
         return _import_run(batch_id, progress)
 
 
-def _import_run(batch_id: int, progress) -> ImportBatch:
+def _import_run(batch_id: int, progress: Progress | None) -> ImportBatch:
     claimed = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.PENDING).update(
         status=ImportBatch.Status.RUNNING, started_at=timezone.now(), progress=0
     )
@@ -254,7 +274,7 @@ def _release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def _write(batch: ImportBatch, result: ValidationResult, tracker: _Progress):
+def _write(batch: ImportBatch, result: ValidationResult, tracker: _Progress) -> writer.WriteCounts:
     def write_progress(percent: int) -> None:
         # Inside the transaction: tell the caller, but do not touch the batch row.
         tracker(VALIDATE_SPAN + percent * (100 - VALIDATE_SPAN) // 100, store=False)
@@ -296,7 +316,7 @@ def _save_report(batch: ImportBatch, path: Path, result: ValidationResult) -> No
 
 
 def import_summary(batch: ImportBatch) -> dict:
-    """The summary the CLI prints with --json (SPEC §9)."""
+    """The summary the CLI prints with --json (docs/IMPORTS.md)."""
     return {
         "batch": batch.pk,
         "source": batch.source,
@@ -309,20 +329,44 @@ def import_summary(batch: ImportBatch) -> dict:
     }
 
 
-def _import_file(source, path, user, skip_invalid, progress=None) -> ImportBatch:
+def _import_file(
+    source: str,
+    path: FilePath,
+    user: AnyUser | None,
+    skip_invalid: bool,
+    progress: Progress | None = None,
+) -> ImportBatch:
     batch = import_create_batch(
         source, path, original_name=Path(path).name, user=user, skip_invalid=skip_invalid
     )
     return import_run(batch.pk, progress=progress)
 
 
-def import_survey_file(path, *, user=None, skip_invalid: bool = False, progress=None):
+def import_survey_file(
+    path: FilePath,
+    *,
+    user: AnyUser | None = None,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+) -> ImportBatch:
     return _import_file(Source.SURVEY, path, user, skip_invalid, progress)
 
 
-def import_roster_file(path, *, user=None, skip_invalid: bool = False, progress=None):
+def import_roster_file(
+    path: FilePath,
+    *,
+    user: AnyUser | None = None,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+) -> ImportBatch:
     return _import_file(Source.ROSTER, path, user, skip_invalid, progress)
 
 
-def import_civil_file(path, *, user=None, skip_invalid: bool = False, progress=None):
+def import_civil_file(
+    path: FilePath,
+    *,
+    user: AnyUser | None = None,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+) -> ImportBatch:
     return _import_file(Source.CIVIL, path, user, skip_invalid, progress)

@@ -96,7 +96,7 @@ def crosscheck_failed_task(request, exc, traceback, run_id: int, token: str) -> 
     crosscheck.release_lock(token)
 
 
-# --- imports (SPEC §4.4) ---------------------------------------------------------------------
+# --- imports (docs/IMPORTS.md) ---------------------------------------------------------------
 
 IMPORT_TIME_LIMIT = 1800  # a county-scale roster takes well under a minute (docs/PERFORMANCE.md)
 

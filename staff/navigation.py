@@ -26,22 +26,22 @@ class NavItem:
 
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("home", "首页", "home", ALL_ROLES),
-    # issue 6: key counts, charts and rates for the user's scope
+    # key counts, charts and rates for the user's scope
     NavItem("workbench", "工作台", "staff:dashboard", ALL_ROLES),
-    # issue 6: the work queue of cross-check findings (read-only for county viewers)
+    # the work queue of cross-check findings (read-only for county viewers)
     NavItem("findings", "比对发现", "staff:finding_list", COUNTY | {Role.TOWNSHIP_STAFF}),
     NavItem("persons", "人员", "staff:person_list", ALL_ROLES),
-    # issue 6: households and their monitoring cases
+    # households and their monitoring cases
     NavItem("households", "家庭", "staff:household_list", ALL_ROLES),
-    # issue 6: visits (village committee members record home visits)
+    # visits (village committee members record home visits)
     NavItem("visits", "走访", "staff:visit_list", ALL_ROLES),
-    # issue 6: indicators per township and county (SPEC §7)
+    # indicators per township and county (docs/RULES.md#indicators)
     NavItem("stats", "统计", "staff:stats", COUNTY | {Role.TOWNSHIP_STAFF}),
     # upload page for the three sources (county admins only)
     NavItem("imports", "导入", "staff:import_list", frozenset({Role.COUNTY_ADMIN})),
-    # issue 6: cross-check runs and "run now" (county admins only)
+    # cross-check runs and "run now" (county admins only)
     NavItem("runs", "比对运行", "staff:run_list", frozenset({Role.COUNTY_ADMIN})),
-    # issue 6: policy parameters per year (county admins only)
+    # policy parameters per year (county admins only)
     NavItem("policy", "政策参数", "staff:policy_list", frozenset({Role.COUNTY_ADMIN})),
     NavItem("admin", "管理后台", "admin:index", frozenset({Role.COUNTY_ADMIN})),
 )

@@ -9,9 +9,11 @@
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from cases.history import diff, record_change, snapshot
 from cases.models import ChangeRecord
+from cases.scope import AnyUser
 
 from .models import PolicyYear
 
@@ -68,7 +70,7 @@ def policy_for_year(year: int, require: tuple[str, ...] = REQUIRED) -> PolicyYea
     return policy
 
 
-def clean_value(field: str, value):
+def clean_value(field: str, value: object) -> Decimal | bool | None:
     """A parameter value checked and converted (Decimal amounts, bool flags) or PolicyError."""
     if field not in FIELDS:
         raise PolicyError(f"未知的政策参数“{field}” / unknown policy parameter {field}")
@@ -92,14 +94,16 @@ def clean_value(field: str, value):
     return amount.quantize(Decimal("0.01"))
 
 
-def _check_year(year) -> int:
+def _check_year(year: object) -> int:
     if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
         raise PolicyError(f"年度应为2000～2100之间的整数，收到“{year}” / year must be 2000–2100")
     return year
 
 
 @transaction.atomic
-def policy_set(year: int, *, actor=None, reason: str = "", **values) -> PolicyYear:
+def policy_set(
+    year: int, *, actor: AnyUser | None = None, reason: str = "", **values: object
+) -> PolicyYear:
     """Create or change a year's parameters, record the change, mark the year confirmed.
 
     A year that does not exist yet needs `monitoring_line` (no silent default for L).
@@ -146,7 +150,7 @@ def policy_set(year: int, *, actor=None, reason: str = "", **values) -> PolicyYe
     return policy
 
 
-def policy_history(policy: PolicyYear):
+def policy_history(policy: PolicyYear) -> QuerySet[ChangeRecord]:
     """The change records of one year's parameters, newest first."""
     return ChangeRecord.objects.filter(
         model=PolicyYear._meta.label_lower, object_id=str(policy.pk)

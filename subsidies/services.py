@@ -8,7 +8,9 @@ Errors are the case-work errors of `cases.casework_base` (Chinese messages).
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import overload
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from cases.casework_base import (
@@ -32,11 +34,15 @@ from .models import BenefitApplication, BenefitRecord, BenefitType
 Origin = BenefitRecord.Origin
 
 
+@overload
+def first_of_month(value: date) -> date: ...
+@overload
+def first_of_month(value: None) -> None: ...
 def first_of_month(value: date | None) -> date | None:
     return value.replace(day=1) if value else None
 
 
-def _amount(value, field="monthly_amount") -> Decimal | None:
+def _amount(value: object, field: str = "monthly_amount") -> Decimal | None:
     if value is None or value == "":
         return None
     try:
@@ -63,12 +69,12 @@ def receiving_record(person: Person, benefit_type: str) -> BenefitRecord | None:
 
 
 def benefit_record_save(
-    user,
+    user: User,
     person: Person,
     *,
     benefit_type: str,
     status: str = BenefitRecord.Status.ACTIVE,
-    monthly_amount=None,
+    monthly_amount: Decimal | str | None = None,
     start_month: date | None = None,
     end_month: date | None = None,
     reason: str = "",
@@ -104,7 +110,7 @@ def benefit_record_save(
 
 
 def benefit_record_stop(
-    user, record: BenefitRecord, *, end_month: date, reason: str
+    user: User, record: BenefitRecord, *, end_month: date, reason: str
 ) -> BenefitRecord:
     """Stop a staff-recorded benefit (停保). Civil-affairs rows follow their roster."""
     require_writer(user, *person_place(record.person))
@@ -130,7 +136,7 @@ def benefit_record_stop(
 
 
 def benefit_application_create(
-    user,
+    user: User,
     person: Person,
     *,
     benefit_type: str,
@@ -180,13 +186,13 @@ def _locked_pending(application: BenefitApplication) -> BenefitApplication:
 
 
 def benefit_application_decide(
-    user,
+    user: User,
     application: BenefitApplication,
     *,
     approved: bool,
     note: str = "",
     decided_on: date | None = None,
-    monthly_amount=None,
+    monthly_amount: Decimal | str | None = None,
     start_month: date | None = None,
 ) -> BenefitApplication:
     """申请中 → 已批准 (creates or reactivates the manual benefit record) or → 未批准 (note
@@ -200,7 +206,7 @@ def benefit_application_decide(
         application = _locked_pending(application)
         if decided_on < application.applied_on:
             raise CaseworkError("办结日期不能早于申请日期", "decided_on")
-        updates = {
+        updates: dict[str, object] = {
             "status": BenefitApplication.Status.APPROVED
             if approved
             else BenefitApplication.Status.REJECTED,
@@ -228,7 +234,7 @@ def benefit_application_decide(
 
 
 def benefit_application_withdraw(
-    user, application: BenefitApplication, *, reason: str, on: date | None = None
+    user: User, application: BenefitApplication, *, reason: str, on: date | None = None
 ) -> BenefitApplication:
     require_writer(user, *person_place(application.person))
     reason = required_text(reason, "撤回原因", "reason", 500)

@@ -108,7 +108,7 @@ class HouseholdMemberFactory(factory.django.DjangoModelFactory):
     relation = "户主"
 
 
-# --- Imports, roster, benefits, task-area records (appended by the cross-check issue) ---
+# --- Imports, roster, benefits, task-area records (appended for the cross-check) ---
 
 import itertools  # noqa: E402
 
@@ -261,7 +261,7 @@ class AssistanceMeasureFactory(factory.django.DjangoModelFactory):
     started_on = date(2026, 2, 1)
 
 
-# --- Findings and runs (appended by the case-work issue) ---
+# --- Findings and runs (appended for the case work) ---
 
 from django.utils import timezone  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Shared data for the staff-app view tests (issue 6): one household of each kind of record.
+"""Shared data for the staff-app view tests: one household of each kind of record.
 
 `household_with_everything(township, village)` builds a certified head with survey answers,
 a non-certified member, a roster household whose values differ from the survey in a few

@@ -1,4 +1,4 @@
-"""The audit trail (issue 7): events, masking, append-only layers, retention and prune."""
+"""The audit trail (docs/SECURITY.md): events, masking, append-only layers, retention and prune."""
 
 import logging
 from datetime import timedelta

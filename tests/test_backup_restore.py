@@ -1,4 +1,4 @@
-"""Backup and restore (issue 7 operations): deploy/backup.sh → deploy/restore.sh → same rows.
+"""Backup and restore (docs/OPERATIONS.md): deploy/backup.sh → deploy/restore.sh → same rows.
 
 PostgreSQL only. The test database (with persons, households, findings, an import batch
 and audit events) is dumped by `deploy/backup.sh`, restored by `deploy/restore.sh` into a

@@ -1,4 +1,4 @@
-"""Monitoring cases (监测对象): the SPEC §6 workflow, its steps and its refusals."""
+"""Monitoring cases (监测对象): the case workflow, its steps and its refusals."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""`manage.py crosscheck [--as-of YYYY-MM-DD] [--json]` (SPEC §9)."""
+"""`manage.py crosscheck [--as-of YYYY-MM-DD] [--json]` (docs/CROSSCHECK.md)."""
 
 import contextlib
 import json

@@ -1,4 +1,4 @@
-"""Exports (issue 7): cells that start like a formula are neutralised in .xlsx and .csv."""
+"""Exports (docs/SECURITY.md): cells that start like a formula are neutralised in .xlsx and .csv."""
 
 import csv
 import io

@@ -1,4 +1,4 @@
-"""Faults (issue 7): killed cross-checks, retried and concurrent imports, database errors.
+"""Faults (docs/SECURITY.md): killed cross-checks, retried and concurrent imports, database errors.
 
 - A `manage.py crosscheck` killed with SIGKILL in the middle of its write transaction
   (held there by the `crosscheck.written` fault point) leaves the findings exactly as

@@ -1,4 +1,4 @@
-"""Property tests for cases/identity.py (SPEC §3): ID numbers and certificate numbers."""
+"""Property tests for cases/identity.py (docs/RULES.md#identity): ID numbers and certificate numbers."""
 
 from datetime import date, timedelta
 

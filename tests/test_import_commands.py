@@ -1,4 +1,4 @@
-"""`import_survey`, `import_roster`, `import_civil` commands (SPEC §9): output and exit status."""
+"""`import_survey`, `import_roster`, `import_civil` commands (docs/IMPORTS.md): output and exit status."""
 
 import json
 from io import StringIO

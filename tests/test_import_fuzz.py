@@ -1,4 +1,4 @@
-"""Bad input at scale (issue 7): property-based fuzzing of the import engine.
+"""Bad input at scale: property-based fuzzing of the import engine.
 
 Hypothesis builds sheets of every source with random headers (known names, aliases,
 junk), random cells of every type a spreadsheet can hold (text with any characters,

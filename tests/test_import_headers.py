@@ -1,4 +1,4 @@
-"""Header finder and alias map (monitoring/importing/headers.py), SPEC §4.1–4.3."""
+"""Header finder and alias map (monitoring/importing/headers.py), docs/IMPORTS.md."""
 
 import pytest
 

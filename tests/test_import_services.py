@@ -1,5 +1,5 @@
 """Import services (monitoring/services.py) and the bulk writer: batches, strict vs skip-invalid,
-idempotency, snapshots, blank-never-overwrites, history, no partial writes (SPEC §4.4)."""
+idempotency, snapshots, blank-never-overwrites, history, no partial writes (docs/IMPORTS.md)."""
 
 import hashlib
 from datetime import date

@@ -1,4 +1,4 @@
-"""Value normalisers of the import engine (monitoring/importing/values.py), SPEC §4."""
+"""Value normalisers of the import engine (monitoring/importing/values.py), docs/IMPORTS.md."""
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Indicators of SPEC §7: per-township rows, county totals, scope, rates and targets."""
+"""Indicators (docs/RULES.md#indicators): per-township rows, county totals, scope, rates and targets."""
 
 from datetime import date, timedelta
 from decimal import Decimal

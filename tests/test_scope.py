@@ -1,6 +1,6 @@
 """Scope holds everywhere: every URL declares its scope handling, and pages keep to it.
 
-`iter_url_views()` walks the whole URL tree; issue 7 extends these checks over every view.
+`iter_url_views()` walks the whole URL tree; test_url_scope_walk.py extends these checks over every view.
 """
 
 from collections.abc import Iterator
@@ -19,7 +19,7 @@ from . import factories
 
 # Views that need no scope mark, and why. Keep this list short and explained.
 ALLOWED_NAMESPACES = {
-    # The Django admin: restricted to county admins by its own permission checks (issue 7).
+    # The Django admin: restricted to county admins by its own permission checks (docs/SECURITY.md).
     "admin",
 }
 ALLOWED_NAMES = {

@@ -1,4 +1,4 @@
-"""Accounts (issue 7): audited logins, lockout, one session per account, idle timeout,
+"""Accounts (docs/SECURITY.md): audited logins, lockout, one session per account, idle timeout,
 password rules, CSRF on every form."""
 
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""`manage.py create_staff` (issue 7 operations): validated passwords, roles, scope, audit."""
+"""`manage.py create_staff` (docs/OPERATIONS.md): validated passwords, roles, scope, audit."""
 
 import pytest
 from django.contrib.auth import get_user_model

@@ -1,4 +1,4 @@
-"""Masking (issue 7): lists show masked numbers; the full number only through an audited
+"""Masking (docs/SECURITY.md): lists show masked numbers; the full number only through an audited
 reveal on the detail page, for county admins and the township's staff."""
 
 import pytest

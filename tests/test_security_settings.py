@@ -1,4 +1,4 @@
-"""Production settings (issue 7): `check --deploy` clean, CSP, HSTS, secure cookies, key rotation."""
+"""Production settings (docs/SECURITY.md): `check --deploy` clean, CSP, HSTS, secure cookies, key rotation."""
 
 import os
 import secrets

@@ -1,4 +1,4 @@
-"""Scope over every URL (issue 7): walk every URL pattern as staff of another township.
+"""Scope over every URL (docs/SECURITY.md): walk every URL pattern as staff of another township.
 
 All personal data of the fixture lives in 河口镇; the walker is staff of 城关镇, where there
 is nothing. For every pattern of the URL tree (`tests.test_scope.iter_url_views`: views,

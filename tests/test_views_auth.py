@@ -151,7 +151,7 @@ def nav_keys(html: str) -> list[str]:
 
 
 def test_navigation_shows_only_what_the_role_may_use(client, hekou_user, village_user):
-    # Township staff: their work; no imports, runs, policy or admin (issue 6 pages).
+    # Township staff: their work; no imports, runs, policy or admin (staff-app pages).
     client.force_login(hekou_user)
     assert nav_keys(client.get(reverse("home")).content.decode()) == [
         "home",

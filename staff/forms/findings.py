@@ -1,4 +1,4 @@
-"""Forms of the work queue (issue 6): handle, dismiss, bulk decision, open a case.
+"""Forms of the work queue of the staff app: handle, dismiss, bulk decision, open a case.
 
 Input parsing and Chinese messages only; the views call `monitoring.findings` and
 `monitoring.finding_actions.finding_open_case`.

@@ -1,4 +1,4 @@
-"""Forms of the subsidies pages (issue 6): a staff-recorded benefit, a year's policy parameters.
+"""Forms of the subsidies pages of the staff app: a staff-recorded benefit, a year's policy parameters.
 
 Input parsing only; the views call `subsidies.services.benefit_record_save` and
 `subsidies.policy.policy_set` (which validates again and records history).

@@ -24,7 +24,7 @@ from cases.models import (
     RehabService,
     TrackingVisit,
 )
-from cases.scope import Scope, scope_for, scoped
+from cases.scope import AnyUser, Scope, scope_for, scoped
 from cases.selectors_casework import active_on
 from monitoring.eligibility import certified_alive
 from monitoring.models import (
@@ -92,7 +92,7 @@ class Dashboard:
     def chart_data(self) -> dict:
         """Plain data for static/js/dashboard.js (rendered with json_script)."""
 
-        def percent(rate: Rate):
+        def percent(rate: Rate) -> float | None:
             return None if rate.value is None else round(rate.value * 100, 1)
 
         return {
@@ -175,14 +175,14 @@ def overdue_condition(as_of: date, scope: Scope | None = None) -> Q:
     return Q(Exists(overdue))
 
 
-def dashboard(user, as_of: date | None = None) -> Dashboard:
+def dashboard(user: AnyUser, as_of: date | None = None) -> Dashboard:
     """Key counts and rates for the user's scope, by township or village: three queries."""
 
     as_of = as_of or today()
     scope = scope_for(user)
     units: dict = {}
 
-    def unit(key, label) -> Unit:
+    def unit(key: int | None, label: str | None) -> Unit:
         if key not in units:
             units[key] = Unit(key, label or "（未分村）")
         return units[key]
@@ -262,6 +262,6 @@ def dashboard(user, as_of: date | None = None) -> Dashboard:
     )
 
 
-def _order_key(item: Unit, scope: Scope):
+def _order_key(item: Unit, scope: Scope) -> int | str:
     # Townships in code order (the query's order is kept by insertion), villages by name.
     return 0 if scope.is_county else item.label

@@ -1,11 +1,11 @@
-"""Reads for the work queue of findings and the cross-check run pages (issue 6).
+"""Reads for the work queue of findings and the cross-check run pages of the staff app.
 
 The queue is the scoped findings (`cases.scope.scoped`), filtered by a django-filter
 FilterSet (rule, township, village, status, age) and sorted by urgency:
 
     urgency = the rule's severity rank (URGENCY below), then the age (oldest first).
 
-The order reads SPEC §2/§5 as a township worker would: someone who should be monitored
+The order reads the policy's task areas and rules (docs/RULES.md) as a township worker would: someone who should be monitored
 and is not (a sudden hardship first, then income below the line, unsafe housing or
 water, doubtful clearance, unstable households), monitoring without help or pairing,
 then the safety net (低保 of the severely disabled before subsidies and insurance),
@@ -14,17 +14,19 @@ before names and townships). Paging is `queue_page` (like `cases.selectors.page_
 the findings alone and joins only the page's rows.
 """
 
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 import django_filters
 from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
-from cases.scope import Scope, get_in_scope_or_404, scope_for, scoped
+from cases.scope import AnyUser, Scope, get_in_scope_or_404, scope_for, scoped
 from cases.selectors import Page
 from monitoring.models import CrosscheckRun, Finding, FindingEvent
 from monitoring.rules import REGISTRY
-from staff.selectors.places import Place, township_choices, village_choices
+from staff.selectors.places import Place, fit_place_filters
 
 URGENCY = (
     "M05",
@@ -74,7 +76,7 @@ def rule_choices() -> list[tuple[str, str]]:
     return [(code, f"{code} {REGISTRY[code].name}") for code in codes]
 
 
-def age_range(value: str, now=None):
+def age_range(value: str, now: datetime | None = None) -> tuple[datetime | None, datetime] | None:
     """(opened after, opened on or before) datetimes for an age bucket, or None."""
     now = now or timezone.now()
     for key, _, low, high in AGE_BUCKETS:
@@ -110,30 +112,26 @@ class FindingQueueFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def __init__(
-        self, data=None, *args, places: list[Place] = (), scope: Scope | None = None, **kw
-    ):
+        self,
+        data: Any = None,
+        *args: Any,
+        places: Sequence[Place] = (),
+        scope: Scope | None = None,
+        **kw: Any,
+    ) -> None:
         data = data.copy() if data is not None else {}
         if not data.get("status"):
             data["status"] = Finding.Status.OPEN
         super().__init__(data, *args, **kw)
         self.filters["rule"].extra["choices"] = rule_choices()
-        place_list = list(places)
-        if scope is not None and scope.is_county:
-            self.filters["township"].extra["choices"] = township_choices(place_list)
-        else:
-            del self.filters["township"]
-        if scope is not None and scope.village_id is not None:
-            del self.filters["village"]
-        else:
-            township = data.get("township") if scope is not None and scope.is_county else None
-            self.filters["village"].extra["choices"] = village_choices(place_list, township)
+        fit_place_filters(self, list(places), scope, data.get("township"))
 
-    def filter_status(self, queryset, name, value):
+    def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == "all":
             return queryset
         return queryset.filter(status=value)
 
-    def filter_age(self, queryset, name, value):
+    def filter_age(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         bounds = age_range(value)
         if bounds is None:
             return queryset
@@ -142,7 +140,7 @@ class FindingQueueFilter(django_filters.FilterSet):
         return queryset.filter(opened_at__gt=oldest) if oldest is not None else queryset
 
 
-def queue_base(user) -> QuerySet:
+def queue_base(user: AnyUser) -> QuerySet[Finding]:
     """Scoped findings with what a queue row shows (one joined query per page)."""
     return scoped(
         user,
@@ -150,7 +148,9 @@ def queue_base(user) -> QuerySet:
     )
 
 
-def finding_queue(user, data, place_list: list[Place]):
+def finding_queue(
+    user: AnyUser, data: Mapping[str, Any] | None, place_list: list[Place]
+) -> tuple[QuerySet, QuerySet, "FindingQueueFilter"]:
     """(rows queryset sorted by urgency, rule counts queryset, the FilterSet).
 
     An invalid filter gives no rows rather than the unfiltered queue. The counts are
@@ -176,7 +176,7 @@ def finding_queue(user, data, place_list: list[Place]):
     return rows, counts, filterset
 
 
-def queue_page(user, rows: QuerySet, number: int, per_page: int) -> Page:
+def queue_page(user: AnyUser, rows: QuerySet, number: int, per_page: int) -> Page:
     """One page of the sorted queue in one query, sorted before it is joined.
 
     `page_of(rows)` would join person, household, township and village to every open
@@ -210,7 +210,7 @@ def rule_counts(counts: QuerySet) -> list[tuple[str, str, int]]:
     ]
 
 
-def finding_detail(user, pk) -> Finding:
+def finding_detail(user: AnyUser, pk: int | str) -> Finding:
     queryset = Finding.objects.select_related(
         "person__certificate", "household", "township", "village", "decided_by"
     )

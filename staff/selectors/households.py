@@ -3,7 +3,9 @@ their survey and roster rows in one joined query).
 """
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import django_filters
 from django.db.models import (
@@ -24,15 +26,16 @@ from cases.models import (
     Pairing,
     Person,
 )
-from cases.scope import Scope, get_in_scope_or_404, scope_for, scoped
+from cases.scope import AnyUser, Scope, get_in_scope_or_404, scope_for, scoped
 from cases.selectors import SEARCH_MAX_LENGTH, normalise_query
 from cases.selectors_casework import active_on
 from monitoring.models import (
     HouseholdType,
     MonitoringCategory,
+    RosterHousehold,
 )
 from staff.selectors.persons import Compared, comparison
-from staff.selectors.places import Place, township_choices, village_choices
+from staff.selectors.places import Place, fit_place_filters
 
 _ID_FRAGMENT = re.compile(r"^\d{1,17}[\dX]?$")
 
@@ -44,7 +47,7 @@ CASE_FILTER_CHOICES = [
 ]
 
 
-def _active_case(field_name: str):
+def _active_case(field_name: str) -> Subquery:
     return Subquery(
         MonitoringCase.objects.filter(
             household=OuterRef("pk"), status__in=MonitoringCase.ACTIVE_STATUSES
@@ -54,7 +57,7 @@ def _active_case(field_name: str):
     )
 
 
-def _latest_case(field_name: str):
+def _latest_case(field_name: str) -> Subquery:
     return Subquery(
         MonitoringCase.objects.filter(household=OuterRef("pk"))
         .order_by("-id")
@@ -82,20 +85,17 @@ class HouseholdFilter(django_filters.FilterSet):
         model = Household
         fields: list[str] = []
 
-    def __init__(self, *args, places: list[Place] = (), scope: Scope | None = None, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        places: Sequence[Place] = (),
+        scope: Scope | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        place_list = list(places)
-        if scope is not None and scope.is_county:
-            self.filters["township"].extra["choices"] = township_choices(place_list)
-        else:
-            del self.filters["township"]
-        if scope is not None and scope.village_id is not None:
-            del self.filters["village"]
-        else:
-            township = (self.data or {}).get("township") if scope and scope.is_county else None
-            self.filters["village"].extra["choices"] = village_choices(place_list, township)
+        fit_place_filters(self, list(places), scope, (self.data or {}).get("township"))
 
-    def filter_q(self, queryset, name, value):
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         """A household is found by its head: the full or partial ID number, or the name."""
         text = normalise_query(value)
         if not text:
@@ -106,7 +106,7 @@ class HouseholdFilter(django_filters.FilterSet):
             return queryset.filter(head_id_number__contains=text)
         return queryset.filter(head_name__contains=text)
 
-    def filter_case(self, queryset, name, value):
+    def filter_case(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == "active":
             return queryset.filter(
                 Exists(
@@ -120,7 +120,7 @@ class HouseholdFilter(django_filters.FilterSet):
         return queryset.annotate(_latest_status=_latest_case("status")).filter(_latest_status=value)
 
 
-def households(user) -> QuerySet:
+def households(user: AnyUser) -> QuerySet[Household]:
     """Households in the user's scope with their latest monitoring case's status."""
     return (
         scoped(user, Household.objects.select_related("township", "village"))
@@ -138,7 +138,9 @@ def households(user) -> QuerySet:
     )
 
 
-def household_list(user, data, place_list: list[Place]) -> tuple[QuerySet, HouseholdFilter]:
+def household_list(
+    user: AnyUser, data: Mapping[str, Any] | None, place_list: list[Place]
+) -> tuple[QuerySet, HouseholdFilter]:
     filterset = HouseholdFilter(
         data=data if data is not None else {},
         queryset=households(user),
@@ -150,7 +152,7 @@ def household_list(user, data, place_list: list[Place]) -> tuple[QuerySet, House
     return filterset.qs, filterset
 
 
-def household_detail(user, pk) -> Household:
+def household_detail(user: AnyUser, pk: int | str) -> Household:
     """One household in scope (404 otherwise), with its open case and active pairing."""
     as_of = today()
     pairing = Pairing.objects.filter(household=OuterRef("pk")).filter(active_on(as_of))
@@ -175,7 +177,7 @@ class MemberRow:
     relation: str
     age: int
     compared: list[Compared]
-    roster_household: object | None
+    roster_household: RosterHousehold | None
 
     @property
     def differences(self) -> int:
@@ -192,7 +194,7 @@ _MEMBER_JOINS = (
 )
 
 
-def household_members(user, household: Household) -> list[MemberRow]:
+def household_members(user: AnyUser, household: Household) -> list[MemberRow]:
     """Members with certificate, survey and roster rows joined: one query."""
     rows = scoped(
         user,
@@ -221,14 +223,14 @@ def household_members(user, household: Household) -> list[MemberRow]:
 
 def roster_households(members: list[MemberRow]) -> list:
     """The distinct roster households the members belong to (already loaded)."""
-    seen = {}
+    seen: dict[int, RosterHousehold] = {}
     for row in members:
         if row.roster_household is not None:
             seen.setdefault(row.roster_household.pk, row.roster_household)
     return list(seen.values())
 
 
-def household_person_ids(household_id: int):
+def household_person_ids(household_id: int) -> QuerySet:
     """A subquery of the household's members' person ids (no query of its own)."""
     return HouseholdMember.objects.filter(household_id=household_id).values("person_id")
 

@@ -1,4 +1,4 @@
-"""The indicators of SPEC §7, per township and for the county, scoped by user.
+"""The indicators (docs/RULES.md#indicators), per township and for the county, scoped by user.
 
 Each function runs a handful of set-based aggregate queries (GROUP BY township with
 filtered COUNTs) and returns a `Table`: rows by township (all 31 for county roles, the
@@ -8,10 +8,13 @@ target where the policy sets one). `dashboard()` returns them all, ready for tem
 (`row.cells` follows `table.columns`) and charts (`table.series()`).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any, cast
 
 from django.db.models import (
+    Aggregate,
     Avg,
     Count,
     DurationField,
@@ -21,6 +24,7 @@ from django.db.models import (
     IntegerField,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     Sum,
 )
@@ -42,7 +46,7 @@ from cases.models import (
     Training,
     WelfarePostPlacement,
 )
-from cases.scope import scope_for, scoped
+from cases.scope import AnyUser, scope_for, scoped
 from cases.selectors_casework import active_on, age_between
 from monitoring.eligibility import (
     COVERAGE_BENEFITS,
@@ -85,7 +89,7 @@ class Rate:
             self.numerator + other.numerator, self.denominator + other.denominator, self.target
         )
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.percent}（{self.numerator}/{self.denominator}）"
 
 
@@ -115,7 +119,7 @@ class Table:
         ]
 
 
-def _zero(template):
+def _zero(template: object) -> "Rate | AverageDays | int":
     if isinstance(template, Rate):
         return Rate(target=template.target)
     if isinstance(template, AverageDays):
@@ -124,7 +128,13 @@ def _zero(template):
 
 
 def _township_table(
-    user, key: str, title: str, columns, by_township: dict, defaults: dict, note: str = ""
+    user: AnyUser,
+    key: str,
+    title: str,
+    columns: Sequence[tuple[str, str]],
+    by_township: dict,
+    defaults: dict,
+    note: str = "",
 ) -> Table:
     """Rows for the user's townships (zeros where there is no data) and a total row."""
     names = [name for name, _ in columns]
@@ -145,7 +155,7 @@ def _township_table(
     return Table(key, title, list(columns), rows, total, note)
 
 
-def _grouped(queryset, township_path: str, aggregates: dict) -> dict[int, dict]:
+def _grouped(queryset: QuerySet, township_path: str, aggregates: dict) -> dict[int, dict]:
     rows = queryset.values(township_path).annotate(**aggregates).order_by(township_path)
     return {row.pop(township_path): row for row in rows}
 
@@ -153,7 +163,7 @@ def _grouped(queryset, township_path: str, aggregates: dict) -> dict[int, dict]:
 # --- Population: alive certified persons ---
 
 
-def _alive_certificates(user):
+def _alive_certificates(user: AnyUser) -> QuerySet[Certificate]:
     dead_survey = SurveyRecord.objects.filter(person=OuterRef("person"), survival_status="deceased")
     dead_roster = RosterMember.objects.filter(
         person=OuterRef("person"), is_current=True, status="deceased"
@@ -161,12 +171,12 @@ def _alive_certificates(user):
     return scoped(user, Certificate.objects.filter(~Exists(dead_survey), ~Exists(dead_roster)))
 
 
-def _alive_survey(user):
+def _alive_survey(user: AnyUser) -> QuerySet[SurveyRecord]:
 
     return certified_alive(user)
 
 
-def certified_by_category_grade(user) -> Table:
+def certified_by_category_grade(user: AnyUser) -> Table:
     """Living certified persons by category and by grade."""
     aggregates = {
         f"c{c.value}": Count("pk", filter=Q(category=c.value)) for c in DisabilityCategory
@@ -187,7 +197,7 @@ def certified_by_category_grade(user) -> Table:
     )
 
 
-def certified_matrix(user) -> Table:
+def certified_matrix(user: AnyUser) -> Table:
     """Living certified persons, category (rows) × grade (columns), for the user's scope."""
     counts = {
         (row["category"], row["grade"]): row["n"]
@@ -212,7 +222,7 @@ def certified_matrix(user) -> Table:
 # --- Monitoring ---
 
 
-def monitoring_cases_by_type_status(user) -> Table:
+def monitoring_cases_by_type_status(user: AnyUser) -> Table:
     """Households by the status and type of their latest monitoring case."""
     newer = MonitoringCase.objects.filter(household=OuterRef("household"), pk__gt=OuterRef("pk"))
     latest = scoped(user, MonitoringCase.objects.filter(~Exists(newer)))
@@ -240,7 +250,7 @@ def monitoring_cases_by_type_status(user) -> Table:
     )
 
 
-def roster_monitored_households(user) -> Table:
+def roster_monitored_households(user: AnyUser) -> Table:
     """Current roster 监测户 with at least one certified disabled member, by category and risk."""
     certified_member = RosterMember.objects.filter(
         household=OuterRef("pk"), is_current=True, person__certificate__isnull=False
@@ -275,7 +285,7 @@ def roster_monitored_households(user) -> Table:
     )
 
 
-def _days(value) -> float | None:
+def _days(value: timedelta | float | None) -> float | None:
     if value is None:
         return None
     if isinstance(value, timedelta):
@@ -297,13 +307,15 @@ class AverageDays:
     def __add__(self, other: "AverageDays") -> "AverageDays":
         return AverageDays(self.total + other.total, self.count + other.count)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "—" if self.value is None else f"{self.value}天"
 
 
-def _findings_aggregates():
+def _findings_aggregates() -> dict[str, Aggregate]:
     decided = Q(decided_at__isnull=False, status__in=("handled", "dismissed"))
-    aggregates = {s.value: Count("pk", filter=Q(status=s.value)) for s in Finding.Status}
+    aggregates: dict[str, Aggregate] = {
+        s.value: Count("pk", filter=Q(status=s.value)) for s in Finding.Status
+    }
     aggregates["total"] = Count("pk")
     aggregates["decided"] = Count("pk", filter=decided)
     aggregates["avg_wait"] = Avg(
@@ -326,7 +338,7 @@ FINDING_COLUMNS = [(s.value, str(s.label)) for s in Finding.Status] + [
 ]
 
 
-def findings_by_township(user) -> Table:
+def findings_by_township(user: AnyUser) -> Table:
     """Findings by status per township, and mean days from flag to decision."""
     raw = _grouped(scoped(user, Finding.objects.all()), "township", _findings_aggregates())
     by_township = {tid: _findings_values(row) for tid, row in raw.items()}
@@ -336,20 +348,22 @@ def findings_by_township(user) -> Table:
     )
 
 
-def findings_by_rule(user) -> Table:
+def findings_by_rule(user: AnyUser) -> Table:
     """Findings by rule (rows) and status, with mean days from flag to decision."""
 
-    raw = (
+    # The stubs see only "rule" in these rows; the aggregates add the status counts.
+    raw = cast(
+        "QuerySet[Finding, dict[str, Any]]",
         scoped(user, Finding.objects.all())
         .values("rule")
         .annotate(**_findings_aggregates())
-        .order_by("rule")
+        .order_by("rule"),
     )
     rows = []
-    for row in raw:
-        code = row.pop("rule")
+    for found in raw:
+        code = found.pop("rule")
         entry = REGISTRY.get(code)
-        values = _findings_values(row)
+        values = _findings_values(found)
         rows.append(Row(code, f"{code} {entry.name}" if entry else code, values))
     names = [name for name, _ in FINDING_COLUMNS]
     total_values = dict.fromkeys(names, 0) | {"days": AverageDays()}
@@ -373,7 +387,7 @@ REHAB_GROUPS = [
 ]
 
 
-def rehab_service_rate(user, as_of: date | None = None) -> Table:
+def rehab_service_rate(user: AnyUser, as_of: date | None = None) -> Table:
     """Persons with a rehabilitation need who received a service this year ÷ persons with a
     need, overall and for the priority groups, per township (target ≥ 85%).
 
@@ -433,7 +447,7 @@ def rehab_service_rate(user, as_of: date | None = None) -> Table:
 # --- Safety net ---
 
 
-def subsidy_coverage(user, as_of: date | None = None) -> Table:
+def subsidy_coverage(user: AnyUser, as_of: date | None = None) -> Table:
     """Receiving ÷ eligible for each benefit with an eligibility rule (S01–S05)."""
     coverage = coverage_summary(user, as_of)
     columns = [(b, str(BenefitType(b).label)) for b in COVERAGE_BENEFITS]
@@ -456,7 +470,7 @@ def subsidy_coverage(user, as_of: date | None = None) -> Table:
     return table
 
 
-def school_age_enrolment(user, as_of: date | None = None) -> Table:
+def school_age_enrolment(user: AnyUser, as_of: date | None = None) -> Table:
     """Certified children aged 6–15: in school, with a plan (一人一案), and either."""
     as_of = as_of or today()
     plan = Exists(EducationPlan.objects.filter(person=OuterRef("person")))
@@ -497,7 +511,7 @@ def school_age_enrolment(user, as_of: date | None = None) -> Table:
 # --- Employment, accessibility, pairing ---
 
 
-def employment(user, as_of: date | None = None) -> Table:
+def employment(user: AnyUser, as_of: date | None = None) -> Table:
     """Public-welfare posts filled on the date; able and willing persons; trainings this year."""
     as_of = as_of or today()
     posts = _grouped(
@@ -532,7 +546,7 @@ def employment(user, as_of: date | None = None) -> Table:
     )
 
 
-def accessibility(user, as_of: date | None = None) -> Table:
+def accessibility(user: AnyUser, as_of: date | None = None) -> Table:
     """Accessibility modifications: in progress, accepted this year and in all, cost this year."""
     as_of = as_of or today()
     A = AccessibilityModification.Status
@@ -557,7 +571,7 @@ def accessibility(user, as_of: date | None = None) -> Table:
     )
 
 
-def monitored_households(user, as_of: date | None = None):
+def monitored_households(user: AnyUser, as_of: date | None = None) -> QuerySet[Household]:
     """Registry households that are monitored: a certified member of a current roster 监测户
     whose risk is not cleared, or an own case 已纳入监测/帮扶中."""
     in_roster = SurveyRecord.objects.filter(
@@ -575,7 +589,7 @@ def monitored_households(user, as_of: date | None = None):
     return scoped(user, Household.objects.filter(Exists(in_roster) | Exists(in_case)))
 
 
-def pairing_coverage(user, as_of: date | None = None) -> Table:
+def pairing_coverage(user: AnyUser, as_of: date | None = None) -> Table:
     """Monitored households with an active one-to-one pairing ÷ monitored households (100%)."""
     as_of = as_of or today()
     paired = Exists(Pairing.objects.filter(household=OuterRef("pk")).filter(active_on(as_of)))
@@ -599,8 +613,8 @@ def pairing_coverage(user, as_of: date | None = None) -> Table:
     )
 
 
-def dashboard(user, as_of: date | None = None) -> dict[str, Table]:
-    """Every indicator table of SPEC §7 for the user's scope, keyed by table key."""
+def dashboard(user: AnyUser, as_of: date | None = None) -> dict[str, Table]:
+    """Every indicator table (docs/RULES.md#indicators) for the user's scope, keyed by table key."""
     as_of = as_of or today()
     tables = [
         certified_by_category_grade(user),

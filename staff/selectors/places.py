@@ -1,13 +1,12 @@
 """Townships and villages the user may filter by, read in one query."""
 
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import (
-    Q,
-)
+from django.db.models import Q
 
 from cases.models import Village
-from cases.scope import Scope, scoped
+from cases.scope import AnyUser, Scope, scoped
 
 
 @dataclass(frozen=True)
@@ -18,7 +17,7 @@ class Place:
     township_name: str
 
 
-def places(user) -> list[Place]:
+def places(user: AnyUser) -> list[Place]:
     """The villages in the user's scope with their townships, in one query.
 
     County roles get every village (their township filter is derived from the same rows),
@@ -33,13 +32,15 @@ def places(user) -> list[Place]:
 
 
 def township_choices(place_list: list[Place]) -> list[tuple[str, str]]:
-    seen = {}
+    seen: dict[int, str] = {}
     for place in place_list:
         seen.setdefault(place.township_id, place.township_name)
     return [(str(pk), name) for pk, name in seen.items()]
 
 
-def village_choices(place_list: list[Place], township_id: str | None = None):
+def village_choices(
+    place_list: list[Place], township_id: str | None = None
+) -> list[tuple[str, Any]]:
     """Village choices; for county roles grouped by township (optgroups)."""
     townships = {place.township_id for place in place_list}
     chosen = [
@@ -53,6 +54,25 @@ def village_choices(place_list: list[Place], township_id: str | None = None):
     for place in chosen:
         groups.setdefault(place.township_name, []).append((str(place.pk), place.name))
     return list(groups.items())
+
+
+def fit_place_filters(
+    filterset: Any, place_list: list[Place], scope: Scope | None, township_id: str | None
+) -> None:
+    """Fit a FilterSet's `township` and `village` filters to the user's scope.
+
+    County roles choose a township and then a village of it; township staff choose among
+    their villages; a village member's list is their village, so both filters go.
+    """
+    if scope is not None and scope.is_county:
+        filterset.filters["township"].extra["choices"] = township_choices(place_list)
+    else:
+        del filterset.filters["township"]
+    if scope is not None and scope.village_id is not None:
+        del filterset.filters["village"]
+    else:
+        township = township_id if scope is not None and scope.is_county else None
+        filterset.filters["village"].extra["choices"] = village_choices(place_list, township)
 
 
 def place_condition(scope: Scope | None, prefix: str) -> Q:

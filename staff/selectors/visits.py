@@ -1,6 +1,8 @@
 """Tracking visits: the filtered list of the user's scope."""
 
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
 
 import django_filters
 from django import forms
@@ -14,8 +16,8 @@ from django.utils import timezone
 
 from cases.casework_base import today
 from cases.models import TrackingVisit
-from cases.scope import Scope, scope_for, scoped
-from staff.selectors.places import Place, township_choices, village_choices
+from cases.scope import AnyUser, Scope, scope_for, scoped
+from staff.selectors.places import Place, fit_place_filters
 
 
 class VisitFilter(django_filters.FilterSet):
@@ -41,20 +43,17 @@ class VisitFilter(django_filters.FilterSet):
         model = TrackingVisit
         fields: list[str] = []
 
-    def __init__(self, *args, places: list[Place] = (), scope: Scope | None = None, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        places: Sequence[Place] = (),
+        scope: Scope | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        place_list = list(places)
-        if scope is not None and scope.is_county:
-            self.filters["township"].extra["choices"] = township_choices(place_list)
-        else:
-            del self.filters["township"]
-        if scope is not None and scope.village_id is not None:
-            del self.filters["village"]
-        else:
-            township = (self.data or {}).get("township") if scope and scope.is_county else None
-            self.filters["village"].extra["choices"] = village_choices(place_list, township)
+        fit_place_filters(self, list(places), scope, (self.data or {}).get("township"))
 
-    def filter_overdue(self, queryset, name, value):
+    def filter_overdue(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if not value:
             return queryset
         later = TrackingVisit.objects.filter(household=OuterRef("household")).filter(
@@ -64,7 +63,9 @@ class VisitFilter(django_filters.FilterSet):
         return queryset.filter(next_due__lt=today()).filter(~Exists(later))
 
 
-def visit_list(user, data, place_list: list[Place]) -> tuple[QuerySet, VisitFilter]:
+def visit_list(
+    user: AnyUser, data: Mapping[str, Any] | None, place_list: list[Place]
+) -> tuple[QuerySet, VisitFilter]:
     queryset = scoped(
         user,
         TrackingVisit.objects.select_related(
@@ -82,7 +83,7 @@ def visit_list(user, data, place_list: list[Place]) -> tuple[QuerySet, VisitFilt
     return filterset.qs, filterset
 
 
-def days_since(moment) -> int:
+def days_since(moment: datetime | date | None) -> int:
     """Whole days from a datetime (local date) or a date to today."""
     if moment is None:
         return 0

@@ -1,4 +1,4 @@
-"""Template helpers of the staff pages (issue 6): links that keep the filters, rate cells."""
+"""Template helpers of the staff pages: links that keep the filters, rate cells."""
 
 from django import template
 from django.utils.html import format_html

@@ -10,7 +10,7 @@ from staff.selectors import indicators
 from staff.selectors.dashboard import dashboard as dashboard_data
 
 
-@scope_safe(how="aggregates via selectors_pages.dashboard (scoped survey, households, findings)")
+@scope_safe(how="aggregates via selectors.dashboard (scoped survey, households, findings)")
 @login_required
 @require_GET
 def dashboard(request):
@@ -28,7 +28,7 @@ def dashboard(request):
 @login_required
 @require_GET
 def stats(request):
-    """Every indicator table of SPEC §7, by township (county roles) or for the township."""
+    """Every indicator table (docs/RULES.md#indicators), by township (county roles) or for the township."""
     scope = scope_for(request.user)
     context = {"scope": scope, "nav": "stats"}
     if not scope.sees_nothing:

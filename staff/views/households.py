@@ -46,7 +46,7 @@ from staff.views.common import (
 )
 
 
-@scope_safe(how="households via selectors_pages.household_list (scoped); IDs masked")
+@scope_safe(how="households via selectors.households.household_list (scoped); IDs masked")
 @login_required
 @require_GET
 def households_export(request):
@@ -187,7 +187,9 @@ def pairing_end(request, pk: int):
     )
 
 
-@scope_safe(how="household via selectors_pages.household_detail; casework.case_open/transition")
+@scope_safe(
+    how="household via selectors.households.household_detail; casework.case_open/transition"
+)
 @login_required
 @GET_POST
 def case_step(request, pk: int):
@@ -233,7 +235,7 @@ def case_step(request, pk: int):
 HOUSEHOLDS_PER_PAGE = 50
 
 
-@scope_safe(how="households via selectors_pages.household_list (scoped); villages scoped")
+@scope_safe(how="households via selectors.households.household_list (scoped); villages scoped")
 @login_required
 @require_GET
 def households(request):
@@ -251,7 +253,7 @@ def open_findings(events):
     return [event for event in events if event.is_open_finding]
 
 
-@scope_safe(how="one household via selectors_pages.household_detail (get_in_scope_or_404)")
+@scope_safe(how="one household via selectors.households.household_detail (get_in_scope_or_404)")
 @login_required
 @require_GET
 def household(request, pk: int):

@@ -31,9 +31,7 @@ from staff.forms.casework import (
     RehabServiceForm,
 )
 from staff.forms.policy import BenefitRecordForm
-from staff.selectors.households import (
-    household_members,
-)
+from staff.selectors.households import household_members
 from staff.selectors.persons import comparison, membership_of, person_page, survey_answers
 from staff.selectors.timeline import timeline
 from staff.views.common import (
@@ -129,7 +127,7 @@ def _person_url(person) -> str:
     return reverse("staff:person_detail", args=[person.pk])
 
 
-@scope_safe(how="person via selectors_pages.person_page; casework.education_plan_save")
+@scope_safe(how="person via selectors.persons.person_page; casework.education_plan_save")
 @login_required
 @GET_POST
 def education_plan(request, pk: int):
@@ -166,7 +164,7 @@ def education_plan(request, pk: int):
     )
 
 
-@scope_safe(how="person via selectors_pages.person_page; casework.rehab_service_add")
+@scope_safe(how="person via selectors.persons.person_page; casework.rehab_service_add")
 @login_required
 @GET_POST
 def rehab_service_create(request, pk: int):
@@ -205,7 +203,7 @@ def rehab_service_create(request, pk: int):
     )
 
 
-@scope_safe(how="one person via selectors_pages.person_page (get_in_scope_or_404)")
+@scope_safe(how="one person via selectors.persons.person_page (get_in_scope_or_404)")
 @login_required
 @require_GET
 def person(request, pk: int):
@@ -288,7 +286,7 @@ def person_reveal(request, pk: int, field: str):
     )
 
 
-@scope_safe(how="person via selectors_pages.person_page; services.benefit_record_save")
+@scope_safe(how="person via selectors.persons.person_page; services.benefit_record_save")
 @login_required
 @require_http_methods(["GET", "POST"])
 def benefit_create(request, pk: int):

@@ -11,9 +11,7 @@ from cases.exports import xlsx_response
 from cases.models import Household, Role
 from cases.scope import get_in_scope_or_404, scope_for, scope_safe
 from cases.selectors import page_of, parse_page_number
-from staff.forms.casework import (
-    VisitForm,
-)
+from staff.forms.casework import VisitForm
 from staff.selectors.places import places
 from staff.selectors.visits import visit_list
 from staff.views.common import (
@@ -28,7 +26,7 @@ from staff.views.common import (
 from staff.views.households import household_members_of, household_url
 
 
-@scope_safe(how="visits via selectors_pages.visit_list (scoped)")
+@scope_safe(how="visits via selectors.visits.visit_list (scoped)")
 @login_required
 @require_GET
 def visits_export(request):
@@ -111,7 +109,7 @@ def visit_create(request, pk: int):
 VISITS_PER_PAGE = 50
 
 
-@scope_safe(how="visits via selectors_pages.visit_list (scoped); villages scoped")
+@scope_safe(how="visits via selectors.visits.visit_list (scoped); villages scoped")
 @login_required
 @require_GET
 def visits(request):

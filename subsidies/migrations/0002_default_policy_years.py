@@ -2,8 +2,8 @@ from decimal import Decimal
 
 from django.db import migrations
 
-# SPEC §5: a fresh installation carries defaults for 2021–2030, marked as defaults
-# for the county to confirm.
+# A fresh installation carries defaults for 2021–2030, marked as defaults for the
+# county to confirm (docs/RULES.md#policy).
 DEFAULTS = {
     "monitoring_line": Decimal("7000"),
     "rigid_expenditure_threshold": Decimal("20000"),

@@ -1,4 +1,4 @@
-"""Shared body of `import_survey`, `import_roster` and `import_civil` (SPEC §9).
+"""Shared body of `import_survey`, `import_roster` and `import_civil` (docs/IMPORTS.md).
 
 Thin: parse arguments, call `monitoring.services`, print. Exit status 0 when the
 batch is done (a skip-invalid import with skipped rows included); 1 with a one-line
@@ -51,7 +51,7 @@ class ImportCommand(BaseCommand):
             )
             batch = import_run(batch.pk)
         except DatabaseError as error:
-            # One line, not a traceback (issue 7); the import's write is one transaction.
+            # One line, not a traceback; the import's write is one transaction.
             detail = " ".join(str(error).split())[:300]
             raise CommandError(
                 f"数据库错误，本次导入未写入任何数据，请检查数据库后重试：{detail} / "

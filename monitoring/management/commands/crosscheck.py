@@ -1,4 +1,4 @@
-"""`manage.py crosscheck [--as-of YYYY-MM-DD] [--json]`: run the cross-check now (SPEC §9).
+"""`manage.py crosscheck [--as-of YYYY-MM-DD] [--json]`: run the cross-check now (docs/CROSSCHECK.md).
 
 Same service as the nightly task (`monitoring.crosscheck.run_crosscheck`), in this process.
 """
@@ -39,7 +39,7 @@ class Command(BaseCommand):
         except (CrosscheckBusy, PolicyError) as error:
             raise CommandError(str(error)) from None
         except DatabaseError as error:
-            # One line, not a traceback: the run's writes were rolled back (issue 7).
+            # One line, not a traceback: the run's writes were rolled back.
             detail = " ".join(str(error).split())[:300]
             raise CommandError(
                 f"数据库错误，本次比对未改动任何比对结果（已整体回滚），请检查数据库后重试：{detail} / "

@@ -1,6 +1,6 @@
 """`manage.py export_findings [--status open|all] [--format json|csv|xlsx] [--output PATH]`.
 
-County admins' export (SPEC §9): full ID numbers. Text cells of csv/xlsx that start
+County admins' export (docs/RULES.md#roles): full ID numbers. Text cells of csv/xlsx that start
 with = + - @ tab or CR get a leading apostrophe (formula injection).
 """
 

@@ -1,4 +1,4 @@
-"""`python manage.py import_civil FILE [--skip-invalid] [--errors-out PATH] [--json]` (SPEC §9)."""
+"""`python manage.py import_civil FILE [--skip-invalid] [--errors-out PATH] [--json]` (docs/IMPORTS.md)."""
 
 from monitoring.models import Source
 
