@@ -1,4 +1,4 @@
-"""The cross-check (SPEC §5): loader → rules → findings diff → bulk writer → run record.
+"""The cross-check (docs/RULES.md, docs/CROSSCHECK.md): loader → rules → findings diff → bulk writer → run record.
 
 One service, called the same way by `manage.py crosscheck`, the nightly Celery task
 and tests:
@@ -18,7 +18,7 @@ partition's result depends only on that partition's persons (plus the roster
 households they belong to), so evaluating partitions one by one, in any order or on
 any worker, gives exactly the findings of one whole-county pass.
 
-Lifecycle of a finding (one per rule and person, SPEC §5):
+Lifecycle of a finding (one per rule and person, docs/CROSSCHECK.md):
 - rule fires, no finding yet → created 待处理 (open), event "" → open;
 - open and still fires → stays open; the reason, household, township and village are
   refreshed when they changed (an unchanged finding is not written at all);
@@ -42,21 +42,25 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import TypeAlias
 
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Manager, Max, Q, QuerySet
 from django.utils import timezone
 
 from cases.audit import audit_crosscheck_run
+from cases.dbcopy import copy_text
 from cases.faults import fault_point
 from cases.identity import age_on
 from cases.locks import LockBusy, is_locked, process_lock
 from cases.models import AssistanceMeasure, EducationPlan, Pairing, RehabService, Township
-from subsidies.models import BenefitRecord, BenefitType
+from subsidies.models import BenefitType
 from subsidies.policy import policy_for_year
 
+from .eligibility import ALIVE_FIELD, civil_roster_present, receipt_field, with_receipt
 from .models import (
     CrosscheckRun,
     Finding,
@@ -80,18 +84,14 @@ from .rules.records import (
 logger = logging.getLogger(__name__)
 
 ALL = "all"  # partition key: the whole county in one pass
+# A partition: a township id, None (persons without a township) or ALL.
+PartitionKey: TypeAlias = int | str | None
 BATCH_SIZE = 2000
 READ_CHUNK = 10000  # rows per fetch of a streamed (server-side cursor) read
 LOCK_KEY = "huoqiu:crosscheck:lock"
 LOCK_TIMEOUT = 3600  # seconds; also how long a crashed run blocks the next one at most
 RUNNER_LOCK = "crosscheck-runner"  # cases.locks process lock of in-process runs
 IN_PROCESS_MARK = "进程内运行 pid "  # message of a RUNNING in-process run (see begin_run)
-CIVIL_TYPES = (
-    BenefitType.DIBAO,
-    BenefitType.TEKUN,
-    BenefitType.LIVING_SUBSIDY,
-    BenefitType.CARE_SUBSIDY,
-)
 
 # (rule, person_id, reason, household_id, township_id, village_id): plain and JSON-safe,
 # so partition results travel through the Celery result backend unchanged.
@@ -134,7 +134,7 @@ def partition_keys() -> list:
     return [*Township.objects.order_by("code").values_list("id", flat=True), None]
 
 
-def _in_partition(key, prefix: str = "person__") -> Q:
+def _in_partition(key: PartitionKey, prefix: str = "person__") -> Q:
     if key == ALL:
         return Q()
     if key is None:
@@ -142,7 +142,7 @@ def _in_partition(key, prefix: str = "person__") -> Q:
     return Q(**{f"{prefix}township_id": key})
 
 
-def _belongs(township_id, key) -> bool:
+def _belongs(township_id: int | None, key: PartitionKey) -> bool:
     return key == ALL or township_id == key
 
 
@@ -164,13 +164,17 @@ SURVEY_FIELDS = (
     "employment_status",
     "rehab_needs",
     "rehab_received",
-    "medical_insured",
-    "pension_insured",
-    "receives_dibao",
-    "receives_tekun",
-    "receives_living_subsidy",
-    "receives_care_subsidy",
+    # Receipt and alive are not computed here: `with_receipt` annotates them with the
+    # conditions the coverage indicators, gap lists and rosters use, so the S rules and
+    # those lists cannot disagree (docs/CROSSCHECK.md, "Benefit receipt").
+    receipt_field(BenefitType.MEDICAL_INSURANCE),
+    receipt_field(BenefitType.PENSION_INSURANCE),
+    receipt_field(BenefitType.DIBAO),
+    receipt_field(BenefitType.TEKUN),
+    receipt_field(BenefitType.LIVING_SUBSIDY),
+    receipt_field(BenefitType.CARE_SUBSIDY),
     "survival_status",
+    ALIVE_FIELD,
 )
 MEMBER_FIELDS = (
     "person_id",
@@ -200,7 +204,7 @@ MEMBER_FIELDS = (
 def load_dataset(
     as_of: date,
     policy: Policy,
-    key=ALL,
+    key: PartitionKey = ALL,
     *,
     civil_present: bool | None = None,
     township_names: dict[int, str] | None = None,
@@ -223,16 +227,6 @@ def load_dataset(
         )
     member_rows = members.order_by().values_list(*MEMBER_FIELDS).iterator(chunk_size=READ_CHUNK)
     links, roster_only = _assemble_roster(member_rows, key)
-
-    benefit_rows = (
-        BenefitRecord.objects.filter(
-            in_partition, is_current=True, status=BenefitRecord.Status.ACTIVE
-        )
-        .order_by()
-        .values_list("person_id", "benefit_type", "origin")
-        .iterator(chunk_size=READ_CHUNK)
-    )
-    receipts = _Receipts(benefit_rows, civil_present)
 
     survey = SurveyRecord.objects.filter(in_partition)
     households = survey.values("household_id")
@@ -266,23 +260,23 @@ def load_dataset(
         ),
         township_names=township_names,
     )
-    certified = [
-        _certified(row, as_of, links.get(row[0]), receipts)
-        for row in survey.order_by().values_list(*SURVEY_FIELDS).iterator(chunk_size=READ_CHUNK)
-    ]
+    survey_rows = (
+        with_receipt(survey, civil_present)
+        .order_by()
+        .values_list(*SURVEY_FIELDS)
+        .iterator(chunk_size=READ_CHUNK)
+    )
+    certified = [_certified(row, as_of, links.get(row[0]), civil_present) for row in survey_rows]
     return Dataset(certified, roster_only, ctx)
 
 
-def _scoped_households(manager, key, households):
+def _scoped_households(manager: Manager, key: PartitionKey, households: QuerySet) -> QuerySet:
     return manager.all() if key == ALL else manager.filter(household_id__in=households)
 
 
-def civil_roster_present() -> bool:
-    """SPEC §4.3: once a civil-affairs roster has been imported, it decides benefit receipt."""
-    return BenefitRecord.objects.filter(origin=BenefitRecord.Origin.CIVIL).exists()
-
-
-def _assemble_roster(rows: Iterable[tuple], key) -> tuple[dict[int, RosterLink], list]:
+def _assemble_roster(
+    rows: Iterable[tuple], key: PartitionKey
+) -> tuple[dict[int, RosterLink], list]:
     """Roster links per person, household aggregates, and the partition's roster-only members."""
     households: dict[int, RosterHousehold] = {}
     links: dict[int, RosterLink] = {}
@@ -346,30 +340,7 @@ def _assemble_roster(rows: Iterable[tuple], key) -> tuple[dict[int, RosterLink],
     return links, roster_only
 
 
-class _Receipts:
-    """Benefit receipt with civil-affairs precedence (SPEC §4.3)."""
-
-    def __init__(self, rows: Iterable[tuple], civil_present: bool):
-        self.civil_present = civil_present
-        self.civil: set[tuple[int, str]] = set()
-        self.recorded: set[tuple[int, str]] = set()
-        for person_id, benefit_type, origin in rows:
-            target = self.civil if origin == BenefitRecord.Origin.CIVIL else self.recorded
-            target.add((person_id, benefit_type))
-
-    def resolve(self, person_id: int, benefit_type: str, survey_answer: bool | None):
-        """Civil roster present: a current 在保 civil row decides (True/False, never unknown).
-        Otherwise: a current active record (civil or entered by staff) means receiving,
-        else the survey answer (None stays unknown)."""
-        key = (person_id, benefit_type)
-        if self.civil_present and benefit_type in CIVIL_TYPES:
-            return key in self.civil
-        if key in self.civil or key in self.recorded:
-            return True
-        return survey_answer
-
-
-def _certified(row: tuple, as_of: date, link: RosterLink | None, receipts: _Receipts):
+def _certified(row: tuple, as_of: date, link: RosterLink | None, civil_present: bool) -> Certified:
     (
         person_id,
         id_number,
@@ -395,9 +366,8 @@ def _certified(row: tuple, as_of: date, link: RosterLink | None, receipts: _Rece
         living,
         care,
         survival_status,
+        alive,
     ) = row
-    resolve = receipts.resolve
-    alive = survival_status != DECEASED and (link is None or link.status != DECEASED)
     return Certified(
         person_id=person_id,
         id_number=id_number,
@@ -417,13 +387,13 @@ def _certified(row: tuple, as_of: date, link: RosterLink | None, receipts: _Rece
         employment_status=employment_status or "",
         rehab_needs=tuple(rehab_needs or ()),
         rehab_received=rehab_received,
-        medical_insured=resolve(person_id, BenefitType.MEDICAL_INSURANCE, medical_insured),
-        pension_insured=resolve(person_id, BenefitType.PENSION_INSURANCE, pension_insured),
-        receives_dibao=resolve(person_id, BenefitType.DIBAO, dibao),
-        receives_tekun=resolve(person_id, BenefitType.TEKUN, tekun),
-        receives_living_subsidy=resolve(person_id, BenefitType.LIVING_SUBSIDY, living),
-        receives_care_subsidy=resolve(person_id, BenefitType.CARE_SUBSIDY, care),
-        benefits_from_civil=receipts.civil_present,
+        medical_insured=medical_insured,
+        pension_insured=pension_insured,
+        receives_dibao=dibao,
+        receives_tekun=tekun,
+        receives_living_subsidy=living,
+        receives_care_subsidy=care,
+        benefits_from_civil=civil_present,
         survival_status=survival_status or "",
         roster=link,
         alive=alive,
@@ -458,7 +428,7 @@ def evaluate(dataset: Dataset) -> list[Hit]:
     return hits
 
 
-def evaluate_partition(as_of: date, key, policy: Policy | None = None) -> list[Hit]:
+def evaluate_partition(as_of: date, key: PartitionKey, policy: Policy | None = None) -> list[Hit]:
     """Load and evaluate one partition: what each township task of the fan-out does."""
     policy = policy or load_policy(as_of.year)
     return evaluate(load_dataset(as_of, policy, key))
@@ -472,7 +442,9 @@ def empty_counts() -> dict[str, Counter]:
 
 
 @transaction.atomic
-def write_findings(run: CrosscheckRun, hits: Iterable[Hit], key=ALL) -> dict[str, Counter]:
+def write_findings(
+    run: CrosscheckRun, hits: Iterable[Hit], key: PartitionKey = ALL
+) -> dict[str, Counter]:
     """Diff one partition's hits against its existing findings and write the difference.
 
     The partition's existing findings are those of its persons (by the person's current
@@ -574,7 +546,7 @@ NEW_FINDING_FIELDS = (
 )
 
 
-def insert_new_findings(run: CrosscheckRun, hits: Iterable[Hit], now) -> None:
+def insert_new_findings(run: CrosscheckRun, hits: Iterable[Hit], now: datetime) -> None:
     """Insert new findings and their creation events, set-based.
 
     Tens of thousands of new findings are normal on a first run, so this skips model
@@ -595,15 +567,15 @@ def insert_new_findings(run: CrosscheckRun, hits: Iterable[Hit], now) -> None:
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     id_before = Finding.objects.aggregate(top=Max("pk"))["top"] or 0
-    columns = ", ".join(quote(meta.get_field(name).column) for name in NEW_FINDING_FIELDS)
+    columns = ", ".join(quote(meta.get_field(name).column) for name in NEW_FINDING_FIELDS)  # type: ignore[union-attr,arg-type]  # concrete fields
     with connection.cursor() as cursor:
         raw = getattr(cursor, "cursor", None)
         if connection.vendor == "postgresql" and hasattr(raw, "copy_expert"):
-            suffix = "\t" + "\t".join(_copy_text(value) for value in fixed) + "\n"
+            suffix = "\t" + "\t".join(copy_text(value) for value in fixed) + "\n"
             for start in range(0, len(rows), 50000):
                 text = "".join(
-                    f"{row[0]}\t{row[1]}\t{_copy_text(row[2])}\t{_copy_text(row[3])}"
-                    f"\t{_copy_text(row[4])}\t{_copy_text(row[5])}{suffix}"
+                    f"{row[0]}\t{row[1]}\t{copy_text(row[2])}\t{copy_text(row[3])}"
+                    f"\t{copy_text(row[4])}\t{copy_text(row[5])}{suffix}"
                     for row in rows[start : start + 50000]
                 )
                 cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.StringIO(text))
@@ -616,7 +588,7 @@ def insert_new_findings(run: CrosscheckRun, hits: Iterable[Hit], now) -> None:
                 )
         events = quote(event_meta.db_table)
         event_columns = ", ".join(
-            quote(event_meta.get_field(name).column)
+            quote(event_meta.get_field(name).column)  # type: ignore[union-attr,arg-type]  # concrete fields
             for name in ("finding", "created_at", "run", "from_status", "to_status", "note")
         )
         cursor.execute(
@@ -625,21 +597,6 @@ def insert_new_findings(run: CrosscheckRun, hits: Iterable[Hit], now) -> None:
             f"WHERE f.id > %s AND f.{quote(meta.get_field('first_run').column)} = %s",
             [stamp, run.pk, Finding.Status.OPEN.value, "比对发现", id_before, run.pk],
         )
-
-
-def _copy_text(value) -> str:
-    """A value in PostgreSQL's COPY text format."""
-    if value is None:
-        return "\\N"
-    text = str(value)
-    if any(c in text for c in "\\\t\n\r"):
-        text = (
-            text.replace("\\", "\\\\")
-            .replace("\t", "\\t")
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-        )
-    return text
 
 
 REOPEN_FIELDS = (
@@ -658,7 +615,7 @@ REOPEN_FIELDS = (
 )
 
 
-def _reopened(fid: int, hit: Hit, run: CrosscheckRun, now) -> Finding:
+def _reopened(fid: int, hit: Hit, run: CrosscheckRun, now: datetime) -> Finding:
     _, _, reason, household_id, township_id, village_id = hit
     return Finding(
         id=fid,
@@ -677,7 +634,9 @@ def _reopened(fid: int, hit: Hit, run: CrosscheckRun, now) -> Finding:
     )
 
 
-def _event(finding_id: int, run, from_status: str, to_status: str, note: str) -> FindingEvent:
+def _event(
+    finding_id: int, run: CrosscheckRun, from_status: str, to_status: str, note: str
+) -> FindingEvent:
     return FindingEvent(
         finding_id=finding_id, run=run, from_status=from_status, to_status=to_status, note=note
     )
@@ -702,7 +661,7 @@ def acquire_lock(kind: str = "fanout") -> str:
     `kind="process"` is an in-process run (`run_crosscheck`), which also holds the
     process lock `RUNNER_LOCK` (released by the database when the process dies). A
     cache lock left by a killed in-process run is taken over at once instead of
-    blocking every run until it expires (issue 7: a killed run can be run again).
+    blocking every run until it expires (a killed run can be run again at once).
     """
     token = f"{kind}:{uuid.uuid4().hex}"
     if not cache.add(LOCK_KEY, token, timeout=LOCK_TIMEOUT):
@@ -741,7 +700,7 @@ def latest_batches() -> list[ImportBatch]:
 
 
 def begin_run(
-    as_of: date, user=None, *, in_process: bool = False
+    as_of: date, user: User | None = None, *, in_process: bool = False
 ) -> tuple[CrosscheckRun, str, Policy]:
     """Take the lock, create the RUNNING run record with its batches, load the policy.
 
@@ -797,7 +756,7 @@ def begin_run(
 def finish_run(run: CrosscheckRun, counts: dict[str, Counter], policy: Policy) -> CrosscheckRun:
     run.status = CrosscheckRun.Status.DONE
     run.finished_at = timezone.now()
-    run.duration_seconds = round((run.finished_at - run.started_at).total_seconds(), 3)
+    run.duration_seconds = round((run.finished_at - run.started_at).total_seconds(), 3)  # type: ignore[operator]  # a running run has started
     run.by_rule = {code: dict(counts[code]) for code in sorted(counts)}
     for name in COUNT_KEYS:
         setattr(run, name, sum(counter[name] for counter in counts.values()))
@@ -820,7 +779,7 @@ def fail_run(run: CrosscheckRun, error: BaseException) -> None:
 
 
 def run_crosscheck(
-    as_of: date | None = None, user=None, *, partitioned: bool = False
+    as_of: date | None = None, user: User | None = None, *, partitioned: bool = False
 ) -> CrosscheckRun:
     """Run the whole cross-check in this process and return the finished run record.
 
@@ -840,7 +799,7 @@ def run_crosscheck(
         ) from None
 
 
-def _run_in_process(as_of: date, user, partitioned: bool) -> CrosscheckRun:
+def _run_in_process(as_of: date, user: User | None, partitioned: bool) -> CrosscheckRun:
     run, token, policy = begin_run(as_of, user, in_process=True)
     started = time.monotonic()
     try:
@@ -893,7 +852,7 @@ def merge_partitions(run_id: int, token: str, results: list) -> CrosscheckRun:
 
 
 def summary(run: CrosscheckRun) -> dict:
-    """The JSON shape of SPEC §9 (`crosscheck --json`)."""
+    """The JSON shape `crosscheck --json` prints (docs/CROSSCHECK.md)."""
     return {
         "run": run.pk,
         "as_of": run.as_of.isoformat(),

@@ -1,7 +1,7 @@
 """Scoped reads for the safety net: eligibility, receipt, coverage gaps, roster rows.
 
 The population is the certified persons of the survey (`SurveyRecord`), alive (no
-source says 死亡). Eligibility follows SPEC §5 S01–S05 with the year's `PolicyYear`:
+source says 死亡). Eligibility follows S01–S05 (docs/RULES.md) with the year's `PolicyYear`:
 
 | benefit | eligible | receiving |
 |---|---|---|
@@ -11,18 +11,32 @@ source says 死亡). Eligibility follows SPEC §5 S01–S05 with the year's `Pol
 | 城乡居民养老保险 | grade 1–2, aged 16–59 | pension insured |
 | 基本医疗保险 | everyone | medical insured |
 
-Receipt is resolved as the cross-check resolves it (`monitoring.crosscheck`): once a
-civil-affairs roster has been imported, a current 在保 civil row decides 低保, 特困 and the
-two subsidies; otherwise a current active record (any origin) means receiving, else the
-survey answer (blank = unknown). Everything is a handful of set-based queries.
+This module is the one definition of benefit receipt and of "alive". Precedence:
+once a civil-affairs roster has been imported (`civil_decided_types`), a current 在保
+civil row decides 低保, 特困 and the two subsidies (never unknown); otherwise a current
+active record of any origin means receiving, else the survey answer (`SURVEY_FLAG`;
+blank = unknown). `receipt()` turns that into two conditions on `SurveyRecord`
+(known receiving / known not receiving).
+
+Why the cross-check cannot disagree with the coverage indicators, gap lists and rosters:
+it does not evaluate receipt itself. Its loader reads the survey through
+`with_receipt()`, which annotates each row with `receipt_state()` — a CASE over the
+very `receipt()` conditions that `coverage_rules()` (indicators, `coverage_gaps`) and
+`pension_contribution_rows` filter on — and with `alive_condition()`, the population
+filter of `certified_alive()`. One expression, evaluated by the database in both
+places, rather than a Python re-implementation kept in step by hand; the loader stays
+one set-based query (see docs/CROSSCHECK.md, "Benefit receipt").
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import (
     BooleanField,
+    Case,
     Count,
     Exists,
     ExpressionWrapper,
@@ -30,17 +44,20 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 
 from cases.casework_base import today
 from cases.models import EducationPlan, Person, Township
-from cases.scope import scope_for, scoped
+from cases.scope import AnyUser, scope_for, scoped
 from cases.selectors_casework import age_between
 from monitoring.models import RosterMember, SurveyRecord
 from subsidies.models import BenefitRecord, BenefitType, PolicyYear
 from subsidies.policy import policy_for_year
 
+# The benefits whose receipt the civil-affairs roster decides once one has been imported.
 CIVIL_TYPES = (
     BenefitType.DIBAO,
     BenefitType.TEKUN,
@@ -48,21 +65,15 @@ CIVIL_TYPES = (
     BenefitType.CARE_SUBSIDY,
 )
 # The benefits with an eligibility rule (S01–S05), in the order lists and charts show them.
-COVERAGE_BENEFITS = (
+COVERAGE_BENEFITS: tuple[str, ...] = (
     BenefitType.CARE_SUBSIDY,
     BenefitType.LIVING_SUBSIDY,
     BenefitType.DIBAO,
     BenefitType.PENSION_INSURANCE,
     BenefitType.MEDICAL_INSURANCE,
 )
-RULE_OF_BENEFIT = {
-    BenefitType.CARE_SUBSIDY: "S01",
-    BenefitType.LIVING_SUBSIDY: "S02",
-    BenefitType.DIBAO: "S03",
-    BenefitType.PENSION_INSURANCE: "S04",
-    BenefitType.MEDICAL_INSURANCE: "S05",
-}
-SURVEY_FLAG = {
+# The survey answer that decides receipt when no record does (blank = unknown).
+SURVEY_FLAG: dict[str, str] = {
     BenefitType.DIBAO: "receives_dibao",
     BenefitType.TEKUN: "receives_tekun",
     BenefitType.LIVING_SUBSIDY: "receives_living_subsidy",
@@ -77,8 +88,17 @@ BIRTH = "person__birth_date"
 
 
 def civil_roster_present() -> bool:
-    """SPEC §4.3: once a civil-affairs roster has been imported, it decides benefit receipt."""
+    """Whether a civil-affairs roster has been imported (any civil row): from then on it
+    decides the receipt of CIVIL_TYPES (docs/CROSSCHECK.md, "Benefit receipt")."""
     return BenefitRecord.objects.filter(origin=BenefitRecord.Origin.CIVIL).exists()
+
+
+def civil_decided_types(civil_present: bool | None = None) -> frozenset[str]:
+    """The benefit types whose receipt the civil-affairs roster decides: CIVIL_TYPES once
+    one has been imported, none before (pass `civil_present` to reuse a known answer)."""
+    if civil_present is None:
+        civil_present = civil_roster_present()
+    return frozenset(CIVIL_TYPES) if civil_present else frozenset()
 
 
 def _record_exists(benefit_type: str, *, civil_only: bool) -> Exists:
@@ -102,7 +122,10 @@ class Receipt:
 
 
 def receipt(benefit_type: str, civil_present: bool) -> Receipt:
-    if civil_present and benefit_type in CIVIL_TYPES:
+    """The precedence rule as conditions: the civil roster decides the types it covers
+    (a current 在保 civil row, else known "no"); otherwise any current active record,
+    else the survey flag (NULL matches neither condition, so blank stays unknown)."""
+    if benefit_type in civil_decided_types(civil_present):
         has = Q(_record_exists(benefit_type, civil_only=True))
         return Receipt(yes=has, no=~has)
     has = Q(_record_exists(benefit_type, civil_only=False))
@@ -120,6 +143,46 @@ def alive_condition() -> Q:
     return ~Q(survival_status="deceased") & ~Q(Exists(dead_in_roster))
 
 
+# The benefits a survey row states receipt of (S01–S05 and 特困, which S03 reads).
+RECEIPT_BENEFITS: tuple[str, ...] = tuple(SURVEY_FLAG)
+ALIVE_FIELD: str = "eligibility_alive"  # the annotation `with_receipt` gives "alive"
+
+
+def receipt_field(benefit_type: str) -> str:
+    """The name of the annotation `with_receipt` gives a benefit's receipt state."""
+    return f"receipt_{benefit_type}"
+
+
+def receipt_state(benefit_type: str, civil_present: bool) -> Case:
+    """True (known receiving), False (known not receiving) or None (unknown).
+
+    A CASE over exactly the conditions `coverage_rules` filters on: a WHEN branch is
+    taken iff its condition is TRUE, as a WHERE row is kept iff it is TRUE, and `yes`
+    and `no` exclude each other, so state True ⇔ the row is counted receiving and
+    state False ⇔ it is in `coverage_gaps(include_unknown=False)`'s "not receiving".
+    """
+    r = receipt(benefit_type, civil_present)
+    return Case(
+        When(r.yes, then=Value(True)),
+        When(r.no, then=Value(False)),
+        default=Value(None),
+        output_field=BooleanField(null=True),
+    )
+
+
+def with_receipt(records: QuerySet[SurveyRecord], civil_present: bool) -> QuerySet[SurveyRecord]:
+    """SurveyRecords annotated, per row and in the same query, with `receipt_field(b)`
+    for every benefit of RECEIPT_BENEFITS and `ALIVE_FIELD` (True iff `certified_alive`
+    keeps the row): how the cross-check's loader reads receipt instead of computing it."""
+    states = {receipt_field(b): receipt_state(b, civil_present) for b in RECEIPT_BENEFITS}
+    alive = Case(
+        When(alive_condition(), then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+    return records.annotate(**states, **{ALIVE_FIELD: alive})
+
+
 @dataclass(frozen=True)
 class Rules:
     """Eligibility and receipt conditions for each benefit, for one as-of date."""
@@ -133,7 +196,7 @@ class Rules:
 
 
 def coverage_rules(as_of: date | None = None, *, civil_present: bool | None = None) -> Rules:
-    """The eligibility (SPEC §5 S01–S05) and receipt conditions for the as-of year."""
+    """The eligibility (rules S01–S05, docs/RULES.md) and receipt conditions for the as-of year."""
     as_of = as_of or today()
     policy = policy_for_year(as_of.year)
     if civil_present is None:
@@ -162,7 +225,7 @@ def coverage_rules(as_of: date | None = None, *, civil_present: bool | None = No
     return Rules(as_of, policy, civil_present, eligible, receiving, not_receiving)
 
 
-def certified_alive(user) -> QuerySet:
+def certified_alive(user: AnyUser) -> QuerySet:
     """The user's certified (surveyed) persons that no source reports dead."""
     return scoped(user, SurveyRecord.objects.filter(alive_condition()))
 
@@ -201,7 +264,7 @@ class Coverage:
     civil_present: bool
 
 
-def coverage_counts(user, rules: Rules) -> dict[int | None, dict[str, CoverageCell]]:
+def coverage_counts(user: AnyUser, rules: Rules) -> dict[int | None, dict[str, CoverageCell]]:
     """{township_id: {benefit: CoverageCell}} in one aggregate query."""
     aggregates = {}
     for b in COVERAGE_BENEFITS:
@@ -226,17 +289,17 @@ def coverage_counts(user, rules: Rules) -> dict[int | None, dict[str, CoverageCe
     return result
 
 
-def scope_townships(user) -> list[Township]:
+def scope_townships(user: AnyUser) -> list[Township]:
     """The townships whose rows the user's tables show (all 31 for county roles)."""
     scope = scope_for(user)
     if scope.sees_nothing:
         return []
     if scope.is_county:
         return list(Township.objects.order_by("code"))
-    return list(Township.objects.filter(pk=scope.township_id))
+    return list(Township.objects.filter(pk=scope.township_id))  # type: ignore[misc]  # set for township staff
 
 
-def coverage_summary(user, as_of: date | None = None) -> Coverage:
+def coverage_summary(user: AnyUser, as_of: date | None = None) -> Coverage:
     """Subsidy coverage (receiving ÷ eligible) per benefit, by township, with a county total."""
     rules = coverage_rules(as_of)
     counts = coverage_counts(user, rules)
@@ -260,7 +323,7 @@ def coverage_summary(user, as_of: date | None = None) -> Coverage:
 
 
 def coverage_gaps(
-    user,
+    user: AnyUser,
     benefit_type: str,
     *,
     as_of: date | None = None,
@@ -308,7 +371,9 @@ class RosterRow:
     note: str = ""
 
 
-def pension_contribution_rows(year: int, on: date | None = None, township_id: int | None = None):
+def pension_contribution_rows(
+    year: int, on: date | None = None, township_id: int | None = None
+) -> tuple[PolicyYear, Iterator[RosterRow]]:
     """The annual pension-contribution roster (城乡居保代缴): alive certified persons of
     grade 1–2, aged 16–59 on `on` (default 1 January of the year), insured in the
     residents' pension; the county pays the year's contribution tier for each.
@@ -320,7 +385,8 @@ def pension_contribution_rows(year: int, on: date | None = None, township_id: in
     policy = policy_for_year(year)
     civil_present = civil_roster_present()
     insured = receipt(BenefitType.PENSION_INSURANCE, civil_present).yes
-    qs = SurveyRecord.objects.filter(alive_condition()).filter(
+    # Narrowed to value rows below, so typed loosely.
+    qs: QuerySet[SurveyRecord, Any] = SurveyRecord.objects.filter(alive_condition()).filter(
         Q(**{f"{GRADE}__in": (1, 2)}) & age_between(on, 16, 59, BIRTH) & insured
     )
     if township_id:
@@ -339,7 +405,7 @@ def pension_contribution_rows(year: int, on: date | None = None, township_id: in
     )
     tier = policy.pension_contribution_tier
 
-    def rows():
+    def rows() -> Iterator[RosterRow]:
         for township, village, name, gender, id_number, cert, category, grade in qs.iterator(
             chunk_size=2000
         ):
@@ -367,14 +433,16 @@ PAYMENT_BENEFITS = (
     BenefitType.CARE_SUBSIDY,
     BenefitType.TEMPORARY_RELIEF,
 )
-POLICY_STANDARD = {
+POLICY_STANDARD: dict[str, str] = {
     BenefitType.DIBAO: "dibao_standard_monthly",
     BenefitType.LIVING_SUBSIDY: "living_subsidy_monthly",
     BenefitType.CARE_SUBSIDY: "care_subsidy_monthly",
 }
 
 
-def payment_rows(benefit_type: str, month: date, township_id: int | None = None):
+def payment_rows(
+    benefit_type: str, month: date, township_id: int | None = None
+) -> tuple[PolicyYear | None, Any, Iterator[RosterRow]]:
     """The monthly payment roster of one benefit: every current 在保 record covering the
     month (with civil-affairs precedence, one row per person, civil first). A record
     belongs to the township the civil-affairs roster lists it under, else the person's.
@@ -399,7 +467,7 @@ def payment_rows(benefit_type: str, month: date, township_id: int | None = None)
         (Q(start_month__isnull=True) | Q(start_month__lte=month))
         & (Q(end_month__isnull=True) | Q(end_month__gte=month))
     )
-    if benefit_type in CIVIL_TYPES and civil_roster_present():
+    if benefit_type in civil_decided_types():
         records = records.filter(origin=BenefitRecord.Origin.CIVIL)
     # The township that pays: the one the civil-affairs roster lists, else the person's.
     records = records.annotate(
@@ -441,7 +509,7 @@ def payment_rows(benefit_type: str, month: date, township_id: int | None = None)
         )
     )
 
-    def rows():
+    def rows() -> Iterator[RosterRow]:
         previous = None
         for (
             person_id,
@@ -478,7 +546,7 @@ def payment_rows(benefit_type: str, month: date, township_id: int | None = None)
 # --- Education ---
 
 
-def school_age_children(user, on: date | None = None) -> QuerySet:
+def school_age_children(user: AnyUser, on: date | None = None) -> QuerySet:
     """Certified persons aged 6–15 on `on`, with their survey school status and plan.
 
     Each person carries `in_school` (是/否/不适用 or "" for unknown, from the survey),

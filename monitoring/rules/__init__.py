@@ -1,4 +1,4 @@
-"""Cross-check rules (SPEC §5): the registry and one module per code family.
+"""Cross-check rules (docs/RULES.md): the registry and one module per code family.
 
 Importing this package registers every rule: M (monitoring.py), D (discrepancy.py),
 S (benefits.py), E/R/P (services.py), Q (quality.py).

@@ -1,7 +1,9 @@
-"""S rules: safety net, 应保尽保、应补尽补 (SPEC §2 task area 2, §5 S01–S05).
+"""S rules: safety net, 应保尽保、应补尽补 (policy task area 2; docs/RULES.md, S01–S05).
 
-Benefit receipt (低保, 特困, the two subsidies) is resolved before the rules run
-(`monitoring.crosscheck`): once a civil-affairs roster has been imported it decides
+Benefit receipt (低保, 特困, the two subsidies, both insurances) is resolved before the
+rules run, by the database, with the conditions `monitoring.eligibility` defines for the
+coverage lists too (so S01–S05 equal the gap lists; docs/CROSSCHECK.md, "Benefit
+receipt"): once a civil-affairs roster has been imported it decides
 (a current 在保 row = receiving, anything else = not receiving); otherwise the survey
 answer decides, and a current active benefit record entered by staff counts as
 receiving. A blank survey answer is unknown and never fires a "not receiving" rule.

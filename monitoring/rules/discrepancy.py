@@ -1,4 +1,4 @@
-"""D rules: survey and roster disagree (SPEC §5 D01–D05)."""
+"""D rules: survey and roster disagree (docs/RULES.md, D01–D05)."""
 
 import unicodedata
 

@@ -1,4 +1,4 @@
-"""M rules: dynamic monitoring, 应纳尽纳 (SPEC §2 task area 1, §5 M01–M05)."""
+"""M rules: dynamic monitoring, 应纳尽纳 (policy task area 1; docs/RULES.md, M01–M05)."""
 
 from .records import Certified, Context, school_age, yuan
 from .registry import Area, rule
@@ -13,7 +13,8 @@ def below_line(p: Certified, ctx: Context) -> bool:
 
 def income_text(p: Certified, ctx: Context) -> str:
     return (
-        f"调查家庭年人均收入{yuan(p.income)}，"
+        # Only written for a finding, where the check above saw a known income.
+        f"调查家庭年人均收入{yuan(p.income)}，"  # type: ignore[arg-type]
         f"低于{ctx.policy.year}年监测线{yuan(ctx.policy.monitoring_line)}"
     )
 

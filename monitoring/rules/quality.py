@@ -1,4 +1,4 @@
-"""Q rules: quality of the monitoring work (SPEC §5 Q01–Q02)."""
+"""Q rules: quality of the monitoring work (docs/RULES.md, Q01–Q02)."""
 
 from dateutil.relativedelta import relativedelta
 

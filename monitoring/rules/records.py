@@ -10,8 +10,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-CATEGORY_NAMES = {1: "视力", 2: "听力", 3: "言语", 4: "肢体", 5: "智力", 6: "精神", 7: "多重"}
-GRADE_NAMES = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
+# Keyed by the stored code; a missing code (None) simply finds no name.
+CATEGORY_NAMES: dict[int | None, str] = {
+    1: "视力",
+    2: "听力",
+    3: "言语",
+    4: "肢体",
+    5: "智力",
+    6: "精神",
+    7: "多重",
+}
+GRADE_NAMES: dict[int | None, str] = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
 HOUSEHOLD_TYPE_NAMES = {"left_poverty": "脱贫户", "monitored": "监测户", "ordinary": "一般户"}
 EMPLOYMENT_NAMES = {
     "quota": "按比例就业",
@@ -58,7 +67,10 @@ class RosterHousehold:
 
     @property
     def monitored(self) -> bool:
-        """SPEC §5: 户类型 监测户 and risk not cleared (blank 风险是否消除 = not cleared)."""
+        """户类型 监测户 and risk not cleared (blank 风险是否消除 = not cleared).
+
+        The definition of "monitored": docs/RULES.md#terms.
+        """
         return self.household_type == "monitored" and self.risk_cleared is not True
 
 

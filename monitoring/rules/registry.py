@@ -1,4 +1,4 @@
-"""The rule registry: one small documented function per cross-check rule (SPEC §5).
+"""The rule registry: one small documented function per cross-check rule (docs/RULES.md).
 
 A rule is a pure function `(record, ctx) -> str | None`: it returns the Chinese
 reason (with the numbers that tripped it) when the rule fires for the record,
@@ -20,7 +20,7 @@ from enum import StrEnum
 
 
 class Area(StrEnum):
-    """The six task areas of the policy (SPEC §2) plus data quality."""
+    """The six task areas of the policy (docs/RULES.md) plus data quality."""
 
     MONITORING = "动态监测"
     SAFETY_NET = "兜底保障"
@@ -69,10 +69,10 @@ def rule(
     alive_only: bool = True,
     benefit: str = "",
     opens_case: bool = False,
-):
+) -> Callable[[Callable], Callable]:
     """Register a rule function under its code.
 
-    `alive_only` (the default, SPEC §5 "alive persons only unless stated") makes the
+    `alive_only` (the default: rules concern alive persons only, docs/RULES.md#terms) makes the
     engine skip records of persons some source reports as 死亡.
     """
 

@@ -1,4 +1,4 @@
-"""E, R and P rules: education, rehabilitation and pairing (SPEC §2 areas 2, 4, 6; §5)."""
+"""E, R and P rules: education, rehabilitation and pairing (policy task areas 2, 4, 6; docs/RULES.md)."""
 
 from .records import Certified, Context, school_age
 from .registry import Area, rule
