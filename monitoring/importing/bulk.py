@@ -18,7 +18,9 @@ row leaves out get the field's default; `created_at`/`updated_at` get `now`.
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
 
 from django.db import connection, models
 
@@ -29,18 +31,24 @@ COPY_ROWS = 20000
 KEY_CHUNK = 900
 
 
+def _column(field: models.Field) -> str:
+    # Concrete fields always have a column; the stubs allow None for every field.
+    assert field.column is not None
+    return field.column
+
+
 class BulkTable:
-    def __init__(self, model, now):
+    def __init__(self, model: type[models.Model], now: datetime) -> None:
         meta = model._meta
         self.model = model
         self.table = connection.ops.quote_name(meta.db_table)
-        self.pk_column = connection.ops.quote_name(meta.pk.column)
+        self.pk_column = connection.ops.quote_name(_column(meta.pk))
         self.fields = {
             field.attname: field for field in meta.concrete_fields if not field.primary_key
         }
         self.now = now
         self.adapters = {name: self._adapter(field) for name, field in self.fields.items()}
-        self.defaults = {}
+        self.defaults: dict[str, Any] = {}
         for name, field in self.fields.items():
             if name in ("created_at", "updated_at"):
                 self.defaults[name] = now
@@ -49,7 +57,7 @@ class BulkTable:
         self.postgres = connection.vendor == "postgresql"
 
     @staticmethod
-    def _adapter(field):
+    def _adapter(field: models.Field) -> Callable[[Any], Any] | None:
         ops = connection.ops
         if isinstance(field, models.JSONField):
             return lambda value: (
@@ -73,7 +81,9 @@ class BulkTable:
             values.append(adapter(value) if adapter is not None and value is not None else value)
         return values
 
-    def insert(self, rows: list[dict], key: Sequence[str] = (), queryset=None) -> list[int] | None:
+    def insert(
+        self, rows: list[dict], key: Sequence[str] = (), queryset: models.QuerySet | None = None
+    ) -> list[int] | None:
         """Insert rows; with `key`, return the new ids in row order.
 
         `queryset` narrows the re-read of new ids by key where the key alone is not
@@ -84,7 +94,7 @@ class BulkTable:
         if self.postgres:
             return self._copy_postgres(rows, bool(key))
         names = list(self.fields)
-        columns = ", ".join(connection.ops.quote_name(self.fields[name].column) for name in names)
+        columns = ", ".join(connection.ops.quote_name(_column(self.fields[name])) for name in names)
         placeholders = ", ".join(["%s"] * len(names))
         sql = f"INSERT INTO {self.table} ({columns}) VALUES ({placeholders})"  # noqa: S608
         with connection.cursor() as cursor:
@@ -97,7 +107,7 @@ class BulkTable:
         """COPY … FROM STDIN (text format); ids drawn from the table's sequence first."""
         meta = self.model._meta
         names = list(self.fields)
-        columns = [connection.ops.quote_name(self.fields[name].column) for name in names]
+        columns = [connection.ops.quote_name(_column(self.fields[name])) for name in names]
         ids = None
         with connection.cursor() as cursor:
             if want_ids:
@@ -130,7 +140,7 @@ class BulkTable:
         return ids
 
     @staticmethod
-    def _copy_converter(field):
+    def _copy_converter(field: models.Field) -> Callable[[Any], str]:
         if isinstance(field, models.JSONField):
             # One encoder for the whole COPY: json.dumps(cls=...) builds a new one per value.
             encode = (field.encoder or json.JSONEncoder)(ensure_ascii=False).encode
@@ -143,8 +153,10 @@ class BulkTable:
             return copy_escape
         return str
 
-    def _ids_by_key(self, rows: list[dict], key: Sequence[str], queryset=None) -> list[int]:
-        queryset = queryset if queryset is not None else self.model.objects.all()
+    def _ids_by_key(
+        self, rows: list[dict], key: Sequence[str], queryset: models.QuerySet | None = None
+    ) -> list[int]:
+        queryset = queryset if queryset is not None else self.model._default_manager.all()
         wanted = {tuple(row[name] for name in key) for row in rows}
         firsts = sorted({value[0] for value in wanted}, key=str)
         found: dict[tuple, int] = {}
@@ -161,8 +173,8 @@ class BulkTable:
         groups: dict[tuple, list[tuple[int, dict]]] = {}
         for pk, values in changes:
             groups.setdefault(tuple(sorted(values)), []).append((pk, values))
-        for names, items in groups.items():
-            names = list(names)
+        for group_names, items in groups.items():
+            names = list(group_names)
             if "updated_at" in self.fields and "updated_at" not in names:
                 names.append("updated_at")
             if self.postgres:
@@ -170,22 +182,22 @@ class BulkTable:
             else:
                 self._update_sqlite(names, items)
 
-    def _update_sqlite(self, names: list[str], items) -> None:
+    def _update_sqlite(self, names: list[str], items: list[tuple[int, dict]]) -> None:
         assignments = ", ".join(
-            f"{connection.ops.quote_name(self.fields[name].column)} = %s" for name in names
+            f"{connection.ops.quote_name(_column(self.fields[name]))} = %s" for name in names
         )
         sql = f"UPDATE {self.table} SET {assignments} WHERE {self.pk_column} = %s"  # noqa: S608
         params = [[*self._row_values(names, values), pk] for pk, values in items]
         with connection.cursor() as cursor:
             cursor.executemany(sql, params)
 
-    def _update_postgres(self, names: list[str], items) -> None:
+    def _update_postgres(self, names: list[str], items: list[tuple[int, dict]]) -> None:
         quote = connection.ops.quote_name
         casts = ["%s::bigint"] + [f"%s::{self.fields[name].db_type(connection)}" for name in names]
         placeholder = "(" + ", ".join(casts) + ")"
         aliases = ", ".join(["id", *(f"c{i}" for i in range(len(names)))])
         assignments = ", ".join(
-            f"{quote(self.fields[name].column)} = v.c{i}" for i, name in enumerate(names)
+            f"{quote(_column(self.fields[name]))} = v.c{i}" for i, name in enumerate(names)
         )
         per_statement = min(PG_ROWS_PER_STATEMENT, 60000 // (len(names) + 1))
         with connection.cursor() as cursor:
@@ -202,12 +214,12 @@ class BulkTable:
                 )
                 cursor.execute(sql, params)
 
-    def set_flag(self, pks: Sequence[int], **values) -> int:
+    def set_flag(self, pks: Sequence[int], **values: object) -> int:
         """UPDATE a few columns to the same values for many ids (snapshot flags)."""
         count = 0
         values = {**values, "updated_at": self.now} if "updated_at" in self.fields else values
         for start in range(0, len(pks), KEY_CHUNK):
-            count += self.model.objects.filter(pk__in=pks[start : start + KEY_CHUNK]).update(
-                **values
-            )
+            count += self.model._default_manager.filter(
+                pk__in=pks[start : start + KEY_CHUNK]
+            ).update(**values)
         return count

@@ -8,8 +8,9 @@ parsed values into a typed row or reports row errors through the context.
 """
 
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from cases.identity import IdentityError, parse_certificate_number
 from monitoring import survey
@@ -88,7 +89,7 @@ class RowContext:
 # --- shared parsers ------------------------------------------------------------------------
 
 
-def certificate_text(raw) -> str | None:
+def certificate_text(raw: v.Cell) -> str | None:
     """Width, spaces and apostrophes normalised; checked against the ID later (`build`)."""
     if v.is_blank(raw):
         return None
@@ -197,11 +198,11 @@ BENEFIT_STATUS = {
 }
 
 
-def _yes_no(label, extra_yes=(), extra_no=()):
+def _yes_no(label: str, extra_yes: Iterable[str] = (), extra_no: Iterable[str] = ()) -> Callable:
     return v.cached(v.yes_no_parser(label, extra_yes, extra_no))
 
 
-def _choice(label, mapping, hint=None):
+def _choice(label: str, mapping: dict[str, Any], hint: str | None = None) -> Callable:
     return v.cached(v.choice_parser(label, mapping, hint))
 
 
@@ -217,7 +218,7 @@ _roster_village = v.cached(v.plain_text(64, "村"))
 _relation = v.cached(v.plain_text(16, "与户主关系"))
 
 
-def _money(label, allow_negative=True):
+def _money(label: str, allow_negative: bool = True) -> Callable:
     return v.cached(v.money(label, allow_negative))
 
 
@@ -286,7 +287,8 @@ SURVEY_COLUMNS = tuple(
 
 SURVEY_ANSWER_FIELDS = tuple(column.key for column in survey.ANSWER_COLUMNS)
 
-SurveyRow = namedtuple(
+# The answer fields come from survey.ANSWER_COLUMNS, which mypy cannot expand.
+SurveyRow = namedtuple(  # type: ignore[misc]
     "SurveyRow",
     (
         "row",
@@ -309,7 +311,7 @@ SurveyRow = namedtuple(
 )
 
 
-def build_survey(values: dict, ctx: RowContext):
+def build_survey(values: dict, ctx: RowContext) -> tuple | None:
     _require_values(values, ctx)
     number, gender, birth = _id_fields(values)
     category, grade = values.get("category"), values.get("grade")
@@ -337,7 +339,7 @@ def build_survey(values: dict, ctx: RowContext):
     township_id = ctx.township_id(values)
     if ctx.has_error():
         return None
-    return SurveyRow(
+    return SurveyRow(  # type: ignore[call-arg]  # mypy sees only the literal fields
         ctx.row,
         number,
         values["name"],
@@ -357,12 +359,12 @@ def build_survey(values: dict, ctx: RowContext):
     )
 
 
-def _id_key(values: dict):
+def _id_key(values: dict) -> str | None:
     parsed = values.get("id_number")
     return parsed.number if parsed is not None else None
 
 
-def _survey_duplicates(first: dict, other: dict, first_row: int, other_row: int):
+def _survey_duplicates(first: dict, other: dict, first_row: int, other_row: int) -> tuple[str, str]:
     return (
         f"公民身份号码与第{other_row}行重复：同一人在调查表中只能有一行，请删除或合并重复行",
         f"公民身份号码与第{first_row}行重复：同一人在调查表中只能有一行，请删除或合并重复行",
@@ -494,7 +496,8 @@ ROSTER_COLUMNS = (
     ),
 )
 
-RosterRow = namedtuple(
+# The household fields are star-unpacked from a constant, which mypy cannot expand.
+RosterRow = namedtuple(  # type: ignore[misc]
     "RosterRow",
     (
         "row",
@@ -513,7 +516,7 @@ RosterRow = namedtuple(
 )
 
 
-def build_roster(values: dict, ctx: RowContext):
+def build_roster(values: dict, ctx: RowContext) -> tuple | None:
     _require_values(values, ctx)
     number, gender, birth = _id_fields(values)
     township_id = ctx.township_id(values)
@@ -521,7 +524,7 @@ def build_roster(values: dict, ctx: RowContext):
         return None
     household = {key: values.get(key) for key in ROSTER_HOUSEHOLD_FIELDS}
     household["township_id"] = township_id
-    return RosterRow(
+    return RosterRow(  # type: ignore[call-arg]  # mypy sees only the literal fields
         ctx.row,
         values["household_number"],
         number,
@@ -537,7 +540,7 @@ def build_roster(values: dict, ctx: RowContext):
     )
 
 
-def _roster_duplicates(first: dict, other: dict, first_row: int, other_row: int):
+def _roster_duplicates(first: dict, other: dict, first_row: int, other_row: int) -> tuple[str, str]:
     first_household = first.get("household_number")
     other_household = other.get("household_number")
     if first_household == other_household:
@@ -642,7 +645,7 @@ CivilRow = namedtuple(
 )
 
 
-def build_civil(values: dict, ctx: RowContext):
+def build_civil(values: dict, ctx: RowContext) -> tuple | None:
     _require_values(values, ctx)
     number, gender, birth = _id_fields(values)
     township_id = ctx.township_id(values)
@@ -663,14 +666,14 @@ def build_civil(values: dict, ctx: RowContext):
     )
 
 
-def _civil_key(values: dict):
+def _civil_key(values: dict) -> tuple[Hashable, Hashable] | None:
     parsed, benefit = values.get("id_number"), values.get("benefit_type")
     if parsed is None or benefit is None:
         return None
     return parsed.number, benefit
 
 
-def _civil_duplicates(first: dict, other: dict, first_row: int, other_row: int):
+def _civil_duplicates(first: dict, other: dict, first_row: int, other_row: int) -> tuple[str, str]:
     label = BenefitType(first["benefit_type"]).label
     return (
         f"同一人的“{label}”在第{other_row}行重复出现，一人一个项目只能有一行，请删除重复行",

@@ -18,11 +18,12 @@ Shared rules:
 """
 
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any, TypeVar
 
 from django.db import models
 from django.db.models import Model
@@ -37,7 +38,13 @@ from cases.models import (
     Village,
 )
 from monitoring import survey
-from monitoring.models import HouseholdType, RosterHousehold, RosterMember, SurveyRecord
+from monitoring.models import (
+    HouseholdType,
+    ImportBatch,
+    RosterHousehold,
+    RosterMember,
+    SurveyRecord,
+)
 from subsidies.models import BenefitRecord
 
 from .bulk import BulkTable
@@ -47,6 +54,8 @@ FULL_SCAN_KEYS = 10000  # from this many keys on, `load` reads the table once in
 HEAD_WORDS = frozenset({"户主", "本人", "户主本人"})
 
 UNCHANGED, UPDATED, CREATED = 0, 1, 2
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -79,16 +88,16 @@ class WriteCounts:
         )
 
 
-def chunks(items: Sequence, size: int = CHUNK):
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def _empty(value) -> bool:
+def _empty(value: object) -> bool:
     return value is None or value == "" or value == []
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     """JSON-safe value for history (the same as `cases.history`, by exact type: fast)."""
     kind = type(value)
     if kind is Decimal:
@@ -106,22 +115,31 @@ CREATE_HISTORY = frozenset({Person, Village, Certificate, Household, HouseholdMe
 class Writer:
     """Upsert helpers shared by the three sources."""
 
-    def __init__(self, batch, user=None, progress: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        batch: ImportBatch,
+        user: Model | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         self.batch = batch
-        self.actor_id = user.pk if getattr(user, "is_authenticated", False) else None
+        self.actor_id = (
+            user.pk if user is not None and getattr(user, "is_authenticated", False) else None
+        )
         self.source = f"导入批次 {batch.pk}"[:64]
         self.progress = progress or (lambda percent: None)
         self.now = timezone.now()
         self._tables: dict[type[Model], BulkTable] = {}
 
-    def table(self, model) -> BulkTable:
+    def table(self, model: type[Model]) -> BulkTable:
         if model not in self._tables:
             self._tables[model] = BulkTable(model, self.now)
         return self._tables[model]
 
     # --- loading ----------------------------------------------------------------------------
 
-    def load(self, queryset, key: Sequence[str], keys: Iterable, fields: Sequence[str]) -> dict:
+    def load(
+        self, queryset: models.QuerySet, key: Sequence[str], keys: Iterable, fields: Sequence[str]
+    ) -> dict:
         """{key: record} for the given keys; a record is a named tuple (pk, key fields, fields).
 
         A one-field key is a plain value, a longer key a tuple. Few keys are looked up
@@ -134,7 +152,7 @@ class Writer:
         names = ("pk", *key, *(name for name in fields if name not in key))
         record = _record_type(names)
         width = len(key)
-        found = {}
+        found: dict = {}
 
         def keep(values: tuple) -> None:
             value = values[1 : 1 + width] if composite else values[1]
@@ -151,18 +169,21 @@ class Writer:
                 keep(values)
         return found
 
-    def pks(self, model, key: str, keys: Iterable) -> dict:
-        return {k: row.pk for k, row in self.load(model.objects.all(), (key,), keys, ()).items()}
+    def pks(self, model: type[Model], key: str, keys: Iterable) -> dict:
+        return {
+            k: row.pk
+            for k, row in self.load(model._default_manager.all(), (key,), keys, ()).items()
+        }
 
     # --- upsert -----------------------------------------------------------------------------
 
     def upsert(
         self,
-        model,
+        model: type[Model],
         key: Sequence[str],
         wanted: dict,
         *,
-        queryset=None,
+        queryset: models.QuerySet | None = None,
         on_create: dict | None = None,
         on_change: dict | None = None,
     ) -> Upserted:
@@ -174,11 +195,15 @@ class Writer:
         """
         fields = sorted({name for want in wanted.values() for name in want})
         existing = self.load(
-            queryset if queryset is not None else model.objects.all(), key, wanted, fields
+            queryset if queryset is not None else model._default_manager.all(), key, wanted, fields
         )
         extra = {**(on_create or {}), **(on_change or {})}
         composite = len(key) > 1
-        creates, create_keys, updates, changed, history = [], [], [], set(), []
+        creates: list[dict] = []
+        create_keys: list = []
+        updates: list[tuple[int, dict]] = []
+        changed: set = set()
+        history: list[tuple[int, str, dict]] = []
         for k, want in wanted.items():
             stored = existing.get(k)
             if stored is None:
@@ -192,7 +217,8 @@ class Writer:
                 creates.append(want)
                 create_keys.append(k)
                 continue
-            changes, diff = {}, {}
+            changes: dict[str, Any] = {}
+            diff: dict[str, list] = {}
             for name, value in want.items():
                 if value.__class__ is Force:
                     value = value.value
@@ -209,6 +235,7 @@ class Writer:
                 changed.add(k)
         table = self.table(model)
         new_ids = table.insert(creates, key=key, queryset=queryset)
+        assert new_ids is not None  # with a key, insert always returns the new ids
         table.update(updates)
         pks = {k: row.pk for k, row in existing.items()}
         del existing
@@ -229,7 +256,7 @@ class Writer:
         self.write_history(model, history)
         return Upserted(pks, set(create_keys), changed)
 
-    def write_history(self, model, entries: list[tuple[int, str, dict]]) -> None:
+    def write_history(self, model: type[Model], entries: list[tuple[int, str, dict]]) -> None:
         label = model._meta.label_lower
         table = self.table(ChangeRecord)
         for part in chunks(entries, 20000):
@@ -263,7 +290,7 @@ class Writer:
             known.update(result.pks)
         return known
 
-    def deactivate(self, model, pks: list[int]) -> int:
+    def deactivate(self, model: type[Model], pks: list[int]) -> int:
         if not pks:
             return 0
         count = self.table(model).set_flag(sorted(pks), is_current=False)
@@ -291,7 +318,7 @@ class Writer:
 
 
 @lru_cache(maxsize=32)
-def _plain_fields(model) -> frozenset[str]:
+def _plain_fields(model: type[Model]) -> frozenset[str]:
     """Attnames whose values need converting for JSON history (dates, decimals)."""
     return frozenset(
         field.attname
@@ -301,7 +328,7 @@ def _plain_fields(model) -> frozenset[str]:
 
 
 @lru_cache(maxsize=64)
-def _record_type(names: tuple[str, ...]):
+def _record_type(names: tuple[str, ...]) -> Any:
     return namedtuple("Stored", names)
 
 
@@ -313,10 +340,12 @@ def _mark(states: list[int], index: int, state: int) -> None:
 # --- survey -------------------------------------------------------------------------------------
 
 # typed survey field -> SurveyRecord field
-SURVEY_RECORD_FIELDS = {column.key: column.field for column in survey.RECORD_COLUMNS}
+SURVEY_RECORD_FIELDS = {
+    column.key: column.field for column in survey.RECORD_COLUMNS if column.field is not None
+}
 
 
-def _household_head(row) -> str | None:
+def _household_head(row: Any) -> str | None:
     """The head's ID for a survey row: the stated head, or the person when they are the head."""
     if row.head_id:
         return row.head_id
@@ -568,16 +597,16 @@ def write_roster(
             _mark(states, index, UPDATED)
     writer.progress(55)
 
-    wanted = {}
+    member_wanted = {}
     for row in rows:
         want = {"household_id": households.pks[row.household_number], "is_current": Force(True)}
         for typed, model_field in MEMBER_FIELDS.items():
             want[model_field] = getattr(row, typed)
-        wanted[person_pk[row.id_number]] = want
+        member_wanted[person_pk[row.id_number]] = want
     members = writer.upsert(
-        RosterMember, ("person_id",), wanted, on_change={"batch_id": writer.batch.pk}
+        RosterMember, ("person_id",), member_wanted, on_change={"batch_id": writer.batch.pk}
     )
-    del wanted
+    del member_wanted
     for index, row in enumerate(rows):
         person_id = person_pk[row.id_number]
         if person_id in members.created:
