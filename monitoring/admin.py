@@ -10,24 +10,18 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
-from cases.admin import CountyAdminMixin, SearchNormalisingMixin
-from cases.identity import mask_id_number
-from cases.scope import scope_for, scoped
+from cases.admin_base import (
+    PersonColumns,
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    ScopedListMixin,
+    ViewOnlyAdmin,
+)
+from cases.scope import scope_for
 
 from .findings import FindingError, findings_dismiss_bulk, findings_handle_bulk
 from .models import CrosscheckRun, Finding, FindingEvent
 from .rules import REGISTRY
-
-
-class ReadOnlyMixin(CountyAdminMixin):
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RuleFilter(admin.SimpleListFilter):
@@ -41,11 +35,10 @@ class RuleFilter(admin.SimpleListFilter):
         return queryset.filter(rule=self.value()) if self.value() else queryset
 
 
-class FindingEventInline(ReadOnlyMixin, admin.TabularInline):
+class FindingEventInline(ReadOnlyInline):
     model = FindingEvent
     fields = ("created_at", "from_status", "to_status", "actor", "run", "note")
     readonly_fields = fields
-    extra = 0
 
 
 class DecisionForm(forms.Form):
@@ -53,7 +46,9 @@ class DecisionForm(forms.Form):
 
 
 @admin.register(Finding)
-class FindingAdmin(SearchNormalisingMixin, CountyAdminMixin, admin.ModelAdmin):
+class FindingAdmin(ViewOnlyAdmin):
+    """The change page is a read-only view; decisions go through the actions."""
+
     list_display = (
         "rule",
         "rule_name",
@@ -91,19 +86,6 @@ class FindingAdmin(SearchNormalisingMixin, CountyAdminMixin, admin.ModelAdmin):
     inlines = [FindingEventInline]
     actions = ["mark_handled", "mark_dismissed"]
 
-    def get_queryset(self, request):
-        return scoped(request.user, super().get_queryset(request))
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # The change page is a read-only view; decisions go through the actions.
-        return False
-
     def has_decide_permission(self, request):
         return self._county_admin(request) and scope_for(request.user).can_write
 
@@ -117,17 +99,13 @@ class FindingAdmin(SearchNormalisingMixin, CountyAdminMixin, admin.ModelAdmin):
         rule = REGISTRY.get(obj.rule)
         return rule.explanation if rule else ""
 
-    @admin.display(description="公民身份号码", ordering="person__id_number")
-    def masked_id(self, obj):
-        return mask_id_number(obj.person.id_number)
+    # Only the person's columns: a finding has its own township and village.
+    masked_id = PersonColumns.masked_id
+    person_name = PersonColumns.person_name
 
     @admin.display(description="公民身份号码")
     def id_number(self, obj):
         return obj.person.id_number
-
-    @admin.display(description="姓名", ordering="person__name")
-    def person_name(self, obj):
-        return obj.person.name
 
     @admin.action(description="标记为已处理（填写处理措施）", permissions=["decide"])
     def mark_handled(self, request, queryset):
@@ -168,7 +146,7 @@ class FindingAdmin(SearchNormalisingMixin, CountyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CrosscheckRun)
-class CrosscheckRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class CrosscheckRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "as_of",
@@ -201,16 +179,13 @@ class CrosscheckRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(FindingEvent)
-class FindingEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class FindingEventAdmin(ScopedListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "finding", "from_status", "to_status", "actor", "run", "note")
     list_filter = ("to_status",)
     search_fields = ("finding__person__name", "=finding__person__id_number", "note")
     list_select_related = ("finding__person", "actor", "run")
     fields = ("finding", "created_at", "from_status", "to_status", "actor", "run", "note")
     readonly_fields = fields
-
-    def get_queryset(self, request):
-        return scoped(request.user, super().get_queryset(request))
 
 
 # Imports: ImportBatch (two-step import, downloads), SurveyRecord, roster households and members.

@@ -29,9 +29,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from cases.admin import CountyAdminMixin, SearchNormalisingMixin
+from cases.admin_base import (
+    HouseholdColumns,
+    PersonColumns,
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    ViewOnlyAdmin,
+)
 from cases.identity import mask_id_number
-from cases.scope import scoped
 
 from .forms import ImportUploadForm
 from .import_selectors import batch_file_response, can_import, import_batches
@@ -47,19 +52,6 @@ STAGING_SESSION_KEY = "monitoring_import_staging"
 STAGING_MAX_AGE = 24 * 3600
 STAGING_KEEP = 5  # staged files remembered per session
 ERRORS_ON_BATCH_PAGE = 500
-
-
-class ReadOnlyAdminMixin(CountyAdminMixin):
-    """Viewable by county admins; never added, changed or deleted here."""
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- staging between preview and confirm ---------------------------------------------------------
@@ -389,20 +381,14 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 # --- imported source data (read-only) --------------------------------------------------------------
 
 
-class MaskedPersonMixin:
-    @admin.display(description="公民身份号码", ordering="person__id_number")
-    def masked_id(self, obj):
-        return mask_id_number(obj.person.id_number)
+class ImportedAdmin(ViewOnlyAdmin):
+    """Imported rows change only through imports."""
 
-    @admin.display(description="姓名", ordering="person__name")
-    def person_name(self, obj):
-        return obj.person.name
+    show_full_result_count = False
 
 
 @admin.register(SurveyRecord)
-class SurveyRecordAdmin(
-    SearchNormalisingMixin, MaskedPersonMixin, ReadOnlyAdminMixin, admin.ModelAdmin
-):
+class SurveyRecordAdmin(PersonColumns, ImportedAdmin):
     list_display = (
         "person_name",
         "masked_id",
@@ -425,46 +411,37 @@ class SurveyRecordAdmin(
         "water_safe",
     )
     search_fields = ("person__name", "=person__id_number")
-    show_full_result_count = False
-
-    def get_queryset(self, request):
-        return scoped(request.user, super().get_queryset(request))
-
-    @admin.display(description="乡镇", ordering="person__township__code")
-    def township(self, obj):
-        return obj.person.township.name if obj.person.township_id else ""
-
-    @admin.display(description="村（社区）", ordering="person__village__name")
-    def village(self, obj):
-        return obj.person.village.name if obj.person.village_id else ""
 
 
-class RosterMemberInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = RosterMember
-    fields = (
-        "name",
-        "masked_id",
-        "relation",
-        "is_disabled",
-        "disability_category",
-        "disability_grade",
-        "status",
-        "is_current",
-    )
-    readonly_fields = fields
-    extra = 0
-    show_change_link = True
+# What the roster says of each member, in the household's rows and in the members' list.
+ROSTER_MEMBER_FACTS = (
+    "relation",
+    "is_disabled",
+    "disability_category",
+    "disability_grade",
+    "status",
+    "is_current",
+)
 
-    @admin.display(description="证件号码")
+
+class RosterMemberColumns:
+    @admin.display(description="证件号码", ordering="person__id_number")
     def masked_id(self, obj):
         return mask_id_number(obj.person.id_number)
+
+
+class RosterMemberInline(RosterMemberColumns, ReadOnlyInline):
+    model = RosterMember
+    fields = ("name", "masked_id", *ROSTER_MEMBER_FACTS)
+    readonly_fields = fields
+    show_change_link = True
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("person")
 
 
 @admin.register(RosterHousehold)
-class RosterHouseholdAdmin(SearchNormalisingMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class RosterHouseholdAdmin(ImportedAdmin):
     list_display = (
         "household_number",
         "head_name",
@@ -491,27 +468,12 @@ class RosterHouseholdAdmin(SearchNormalisingMixin, ReadOnlyAdminMixin, admin.Mod
         "members__name",
         "=members__person__id_number",
     )
-    show_full_result_count = False
     inlines = [RosterMemberInline]
-
-    def get_queryset(self, request):
-        return scoped(request.user, super().get_queryset(request))
 
 
 @admin.register(RosterMember)
-class RosterMemberAdmin(SearchNormalisingMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "name",
-        "masked_id",
-        "household",
-        "township",
-        "relation",
-        "is_disabled",
-        "disability_category",
-        "disability_grade",
-        "status",
-        "is_current",
-    )
+class RosterMemberAdmin(RosterMemberColumns, HouseholdColumns, ImportedAdmin):
+    list_display = ("name", "masked_id", "household", "township", *ROSTER_MEMBER_FACTS)
     list_select_related = ("person", "household__township")
     list_filter = (
         ("household__township", admin.RelatedFieldListFilter),
@@ -520,17 +482,5 @@ class RosterMemberAdmin(SearchNormalisingMixin, ReadOnlyAdminMixin, admin.ModelA
         "status",
     )
     search_fields = ("name", "=person__id_number", "household__household_number")
-    show_full_result_count = False
     exclude = ("person",)
     readonly_fields = ("masked_id",)
-
-    def get_queryset(self, request):
-        return scoped(request.user, super().get_queryset(request))
-
-    @admin.display(description="证件号码", ordering="person__id_number")
-    def masked_id(self, obj):
-        return mask_id_number(obj.person.id_number)
-
-    @admin.display(description="乡镇", ordering="household__township__code")
-    def township(self, obj):
-        return obj.household.township.name

@@ -281,6 +281,7 @@ def _assemble_roster(
     households: dict[int, RosterHousehold] = {}
     links: dict[int, RosterLink] = {}
     roster_only: list[RosterOnly] = []
+    # The household's columns stand in MEMBER_FIELDS in RosterHousehold's own order.
     for (
         person_id,
         id_number,
@@ -291,31 +292,16 @@ def _assemble_roster(
         category,
         grade,
         status,
-        household_id,
-        number,
-        household_township,
-        household_village,
-        household_type,
-        risk_cleared,
-        identified_on,
-        cleared_on,
+        *household_values,
         survey_id,
         survival_status,
         certificate_id,
         certificate_grade,
     ) in rows:
-        household = households.get(household_id)
+        household = households.get(household_values[0])
         if household is None:
-            household = households[household_id] = RosterHousehold(
-                household_id,
-                number,
-                household_township,
-                household_village,
-                household_type,
-                risk_cleared,
-                identified_on,
-                cleared_on,
-            )
+            household = RosterHousehold(*household_values)
+            households[household.id] = household
         link = RosterLink(name, is_disabled, category, grade, status or "", household)
         links[person_id] = link
         alive = status != DECEASED and survival_status != DECEASED
@@ -330,8 +316,8 @@ def _assemble_roster(
                     person_id,
                     id_number,
                     name,
-                    township_id or household_township,
-                    village_id if township_id else household_village,
+                    township_id or household.township_id,
+                    village_id if township_id else household.village_id,
                     certificate_id is not None,
                     link,
                     alive,
@@ -406,26 +392,37 @@ def _certified(row: tuple, as_of: date, link: RosterLink | None, civil_present: 
 
 def evaluate(dataset: Dataset) -> list[Hit]:
     """Run every registered rule over every record of the dataset (pure, no queries)."""
-    ctx = dataset.ctx
     hits: list[Hit] = []
-    add = hits.append
-    certified_rules = [(r.code, r.check, r.alive_only) for r in rules(Subject.CERTIFIED)]
-    for p in dataset.certified:
-        for code, check, alive_only in certified_rules:
-            if alive_only and not p.alive:
-                continue
-            reason = check(p, ctx)
-            if reason:
-                add((code, p.person_id, reason[:500], p.household_id, p.township_id, p.village_id))
-    roster_rules = [(r.code, r.check, r.alive_only) for r in rules(Subject.ROSTER_ONLY)]
-    for m in dataset.roster_only:
-        for code, check, alive_only in roster_rules:
-            if alive_only and not m.alive:
-                continue
-            reason = check(m, ctx)
-            if reason:
-                add((code, m.person_id, reason[:500], None, m.township_id, m.village_id))
+    _check_records(hits, Subject.CERTIFIED, dataset.certified, dataset.ctx)
+    _check_records(hits, Subject.ROSTER_ONLY, dataset.roster_only, dataset.ctx)
     return hits
+
+
+def _check_records(
+    hits: list[Hit],
+    subject: Subject,
+    records: Iterable[Certified] | Iterable[RosterOnly],
+    ctx: Context,
+) -> None:
+    """Append the hits of the subject's rules over its records; alive-only rules skip the dead."""
+    add = hits.append
+    subject_rules = [(r.code, r.check, r.alive_only) for r in rules(subject)]
+    for record in records:
+        for code, check, alive_only in subject_rules:
+            if alive_only and not record.alive:
+                continue
+            reason = check(record, ctx)
+            if reason:
+                add(
+                    (
+                        code,
+                        record.person_id,
+                        reason[:500],
+                        record.household_id,
+                        record.township_id,
+                        record.village_id,
+                    )
+                )
 
 
 def evaluate_partition(as_of: date, key: PartitionKey, policy: Policy | None = None) -> list[Hit]:

@@ -28,7 +28,7 @@ places, rather than a Python re-implementation kept in step by hand; the loader 
 one set-based query (see docs/CROSSCHECK.md, "Benefit receipt").
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -371,6 +371,35 @@ class RosterRow:
     note: str = ""
 
 
+# A roster row's person columns after the paying township, as both rosters read them.
+_ROW_PERSON = (
+    "person__village__name",
+    "person__name",
+    "person__gender",
+    "person__id_number",
+    "person__certificate__number",
+    CATEGORY,
+    GRADE,
+)
+
+
+def _roster_row(person: Sequence[Any], amount: Decimal | None, note: str = "") -> RosterRow:
+    """A roster row from the township's name and the `_ROW_PERSON` values, in that order."""
+    township, village, name, gender, id_number, cert, category, grade = person
+    return RosterRow(
+        township or "",
+        village or "",
+        name,
+        "男" if gender == "M" else "女",
+        id_number,
+        cert or "",
+        _CATEGORY_NAMES.get(category, ""),
+        _GRADE_NAMES.get(grade, ""),
+        amount,
+        note,
+    )
+
+
 def pension_contribution_rows(
     year: int, on: date | None = None, township_id: int | None = None
 ) -> tuple[PolicyYear, Iterator[RosterRow]]:
@@ -393,33 +422,12 @@ def pension_contribution_rows(
         qs = qs.filter(person__township_id=township_id)
     qs = qs.order_by(
         "person__township__code", "person__village__name", "person__name", "person__id_number"
-    ).values_list(
-        "person__township__name",
-        "person__village__name",
-        "person__name",
-        "person__gender",
-        "person__id_number",
-        "person__certificate__number",
-        CATEGORY,
-        GRADE,
-    )
+    ).values_list("person__township__name", *_ROW_PERSON)
     tier = policy.pension_contribution_tier
 
     def rows() -> Iterator[RosterRow]:
-        for township, village, name, gender, id_number, cert, category, grade in qs.iterator(
-            chunk_size=2000
-        ):
-            yield RosterRow(
-                township or "",
-                village or "",
-                name,
-                "男" if gender == "M" else "女",
-                id_number,
-                cert or "",
-                _CATEGORY_NAMES.get(category, ""),
-                _GRADE_NAMES.get(grade, ""),
-                tier,
-            )
+        for person in qs.iterator(chunk_size=2000):
+            yield _roster_row(person, tier)
 
     return policy, rows()
 
@@ -494,48 +502,17 @@ def payment_rows(
             "person__id_number",
             "origin",
         )
-        .values_list(
-            "person_id",
-            "paying_name",
-            "person__village__name",
-            "person__name",
-            "person__gender",
-            "person__id_number",
-            "person__certificate__number",
-            "person__certificate__category",
-            "person__certificate__grade",
-            "monthly_amount",
-            "dead",
-        )
+        .values_list("person_id", "paying_name", *_ROW_PERSON, "monthly_amount", "dead")
     )
 
     def rows() -> Iterator[RosterRow]:
         previous = None
-        for (
-            person_id,
-            township,
-            village,
-            name,
-            gender,
-            id_number,
-            cert,
-            category,
-            grade,
-            amount,
-            is_dead,
-        ) in qs.iterator(chunk_size=2000):
+        for person_id, *person, amount, is_dead in qs.iterator(chunk_size=2000):
             if person_id == previous:
                 continue
             previous = person_id
-            yield RosterRow(
-                township or "",
-                village or "",
-                name,
-                "男" if gender == "M" else "女",
-                id_number,
-                cert or "",
-                _CATEGORY_NAMES.get(category, ""),
-                _GRADE_NAMES.get(grade, ""),
+            yield _roster_row(
+                person,
                 amount if amount is not None else standard,
                 "数据显示已死亡，请核实后再发放" if is_dead else "",
             )

@@ -8,7 +8,9 @@ apps, so they live in `monitoring`, the highest of them; the staff pages and the
 admin both call them.
 """
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -38,6 +40,8 @@ from .findings import FindingError, finding_handle
 from .models import Finding, SurveyRecord
 from .rules import benefit_of, case_opening_codes
 
+R = TypeVar("R")
+
 
 def _open_finding(user: User, finding: Finding) -> Finding:
     require_writer(user, finding.township_id, finding.village_id)
@@ -57,6 +61,21 @@ def _mark_handled(user: User, finding: Finding, action: str) -> Finding:
         return finding_handle(finding, user, action[:500])
     except FindingError as error:
         raise CaseworkError(str(error), "finding") from None
+
+
+def _handle(
+    user: User,
+    finding: Finding,
+    create: Callable[[Finding], R],
+    action: Callable[[R], str],
+) -> R:
+    """Open the finding, create the record that answers it, mark the finding 已处理 with the
+    action taken: one transaction, so a refusal anywhere writes nothing."""
+    with transaction.atomic():
+        found = _open_finding(user, finding)
+        record = create(found)
+        _mark_handled(user, found, action(record))
+    return record
 
 
 def _finding_household(finding: Finding) -> Household:
@@ -122,124 +141,80 @@ def finding_open_benefit_application(
     applied_on: date | None = None,
 ) -> BenefitApplication:
     """Handle a finding (typically S01–S05) by opening a benefit application (申请中)."""
-    benefit_type = benefit_type or benefit_of(finding.rule)
-    if not benefit_type:
+    chosen = benefit_type or benefit_of(finding.rule)
+    if not chosen:
         raise CaseworkError("请选择申请的救助或补贴项目", "benefit_type")
-    with transaction.atomic():
-        finding = _open_finding(user, finding)
-        application = benefit_application_create(
+    return _handle(
+        user,
+        finding,
+        lambda found: benefit_application_create(
             user,
-            finding.person,
-            benefit_type=benefit_type,
+            found.person,
+            benefit_type=chosen,
             applied_on=applied_on,
-            note=note or f"{finding.rule}：{finding.reason}"[:500],
-            source_rule=finding.rule,
-            source_finding_id=finding.pk,
-        )
-        _mark_handled(
-            user,
-            finding,
-            f"已代为申请{BenefitType(benefit_type).label}（申请编号{application.pk}）",
-        )
-    return application
+            note=note or f"{found.rule}：{found.reason}"[:500],
+            source_rule=found.rule,
+            source_finding_id=found.pk,
+        ),
+        lambda application: f"已代为申请{BenefitType(chosen).label}（申请编号{application.pk}）",
+    )
 
 
-def finding_open_education_plan(
-    user: User,
-    finding: Finding,
-    *,
-    placement: str,
-    verified_on: date,
-    school: str = "",
-    not_enrolled_reason: str = "",
-) -> EducationPlan:
-    """Handle a finding (typically E01) by recording the child's plan (一人一案)."""
-    with transaction.atomic():
-        finding = _open_finding(user, finding)
-        plan = education_plan_save(
-            user,
-            finding.person,
-            placement=placement,
-            verified_on=verified_on,
-            school=school,
-            not_enrolled_reason=not_enrolled_reason,
-            reason=f"处理比对发现{finding.rule}",
-        )
-        _mark_handled(user, finding, f"已登记一人一案：{plan.get_placement_display()}")
-    return plan
+# The record-only actions pass `fields` through unchanged to the case-work service that
+# declares and checks them (named in each docstring), so its signature is stated once.
 
 
-def finding_open_pairing(
-    user: User,
-    finding: Finding,
-    *,
-    helper_name: str,
-    helper_kind: str,
-    started_on: date,
-    helper_unit: str = "",
-    helper_phone: str = "",
-) -> Pairing:
-    """Handle a finding (typically P01) by pairing a helper with the household."""
-    with transaction.atomic():
-        finding = _open_finding(user, finding)
-        pairing = pairing_start(
-            user,
-            _finding_household(finding),
-            helper_name=helper_name,
-            helper_kind=helper_kind,
-            started_on=started_on,
-            helper_unit=helper_unit,
-            helper_phone=helper_phone,
-        )
-        _mark_handled(user, finding, f"已安排结对帮扶：{pairing.helper_name}")
-    return pairing
+def finding_open_education_plan(user: User, finding: Finding, **fields: Any) -> EducationPlan:
+    """Handle a finding (typically E01) by recording the child's plan (一人一案).
+
+    `fields`: those of `cases.casework.education_plan_save` (placement, verified_on…).
+    """
+    return _handle(
+        user,
+        finding,
+        lambda found: education_plan_save(
+            user, found.person, reason=f"处理比对发现{found.rule}", **fields
+        ),
+        lambda plan: f"已登记一人一案：{plan.get_placement_display()}",
+    )
 
 
-def finding_record_assistance(
-    user: User,
-    finding: Finding,
-    *,
-    kind: str,
-    responsible_unit: str,
-    started_on: date,
-    description: str = "",
-) -> AssistanceMeasure:
-    """Handle a finding (typically Q01) by recording an assistance measure for the household."""
-    with transaction.atomic():
-        finding = _open_finding(user, finding)
-        measure = assistance_add(
-            user,
-            _finding_household(finding),
-            kind=kind,
-            responsible_unit=responsible_unit,
-            started_on=started_on,
-            description=description,
-        )
-        _mark_handled(
-            user, finding, f"已落实帮扶措施：{measure.get_kind_display()}（{responsible_unit}）"
-        )
-    return measure
+def finding_open_pairing(user: User, finding: Finding, **fields: Any) -> Pairing:
+    """Handle a finding (typically P01) by pairing a helper with the household.
+
+    `fields`: those of `cases.casework.pairing_start` (helper_name, helper_kind, started_on…).
+    """
+    return _handle(
+        user,
+        finding,
+        lambda found: pairing_start(user, _finding_household(found), **fields),
+        lambda pairing: f"已安排结对帮扶：{pairing.helper_name}",
+    )
 
 
-def finding_record_rehab_service(
-    user: User,
-    finding: Finding,
-    *,
-    service_type: str,
-    provider: str,
-    served_on: date,
-    note: str = "",
-) -> RehabService:
-    """Handle a finding (typically R01) by recording the rehabilitation service delivered."""
-    with transaction.atomic():
-        finding = _open_finding(user, finding)
-        service = rehab_service_add(
-            user,
-            finding.person,
-            service_type=service_type,
-            provider=provider,
-            served_on=served_on,
-            note=note,
-        )
-        _mark_handled(user, finding, f"已提供康复服务：{service.service_type}（{provider}）")
-    return service
+def finding_record_assistance(user: User, finding: Finding, **fields: Any) -> AssistanceMeasure:
+    """Handle a finding (typically Q01) by recording an assistance measure for the household.
+
+    `fields`: those of `cases.casework.assistance_add` (kind, responsible_unit, started_on…).
+    """
+    return _handle(
+        user,
+        finding,
+        lambda found: assistance_add(user, _finding_household(found), **fields),
+        lambda measure: (
+            f"已落实帮扶措施：{measure.get_kind_display()}（{measure.responsible_unit}）"
+        ),
+    )
+
+
+def finding_record_rehab_service(user: User, finding: Finding, **fields: Any) -> RehabService:
+    """Handle a finding (typically R01) by recording the rehabilitation service delivered.
+
+    `fields`: those of `cases.casework.rehab_service_add` (service_type, provider, served_on…).
+    """
+    return _handle(
+        user,
+        finding,
+        lambda found: rehab_service_add(user, found.person, **fields),
+        lambda service: f"已提供康复服务：{service.service_type}（{service.provider}）",
+    )

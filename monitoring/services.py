@@ -7,7 +7,8 @@ Import API (the upload page, admin and Celery task call these; keep the signatur
 - `import_run(batch_id, progress=None)` validates and writes a pending batch.
   Idempotent: a batch that is not pending is returned unchanged.
 - `import_validate(source, path)` is a dry run (rows + errors, nothing written).
-- `import_survey_file` / `import_roster_file` / `import_civil_file`: create + run.
+- `import_file(source, path, *, user=None, skip_invalid=False, progress=None)`: create + run;
+  `import_survey_file` / `import_roster_file` / `import_civil_file` name the source.
 
 Batch outcome:
 - `done`: rows written (strict with no errors, or skip-invalid with the valid rows);
@@ -30,6 +31,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from functools import partial
 from pathlib import Path
 
 from django.core.files import File
@@ -315,58 +317,51 @@ def _save_report(batch: ImportBatch, path: Path, result: ValidationResult) -> No
         batch.message = (batch.message + "；错误报告生成失败，请联系管理员")[:500]
 
 
-def import_summary(batch: ImportBatch) -> dict:
-    """The summary the CLI prints with --json (docs/IMPORTS.md)."""
+def _row_counts(batch: ImportBatch) -> dict:
     return {
-        "batch": batch.pk,
-        "source": batch.source,
         "rows": batch.rows,
         "created": batch.created,
         "updated": batch.updated,
         "unchanged": batch.unchanged,
         "skipped": batch.skipped,
+    }
+
+
+def import_summary(batch: ImportBatch) -> dict:
+    """The summary the CLI prints with --json (docs/IMPORTS.md)."""
+    return {
+        "batch": batch.pk,
+        "source": batch.source,
+        **_row_counts(batch),
         "errors": list(batch.errors),
     }
 
 
-def _import_file(
+def import_batch_counts(batch: ImportBatch) -> dict:
+    """A batch's outcome in numbers: the import task's result and the progress bar's JSON."""
+    return {
+        "batch": batch.pk,
+        "status": batch.status,
+        **_row_counts(batch),
+        "errors": len(batch.errors),
+    }
+
+
+def import_file(
     source: str,
     path: FilePath,
-    user: AnyUser | None,
-    skip_invalid: bool,
+    *,
+    user: AnyUser | None = None,
+    skip_invalid: bool = False,
     progress: Progress | None = None,
 ) -> ImportBatch:
+    """Create a batch from a file on disk and run it (`import_create_batch` + `import_run`)."""
     batch = import_create_batch(
         source, path, original_name=Path(path).name, user=user, skip_invalid=skip_invalid
     )
     return import_run(batch.pk, progress=progress)
 
 
-def import_survey_file(
-    path: FilePath,
-    *,
-    user: AnyUser | None = None,
-    skip_invalid: bool = False,
-    progress: Progress | None = None,
-) -> ImportBatch:
-    return _import_file(Source.SURVEY, path, user, skip_invalid, progress)
-
-
-def import_roster_file(
-    path: FilePath,
-    *,
-    user: AnyUser | None = None,
-    skip_invalid: bool = False,
-    progress: Progress | None = None,
-) -> ImportBatch:
-    return _import_file(Source.ROSTER, path, user, skip_invalid, progress)
-
-
-def import_civil_file(
-    path: FilePath,
-    *,
-    user: AnyUser | None = None,
-    skip_invalid: bool = False,
-    progress: Progress | None = None,
-) -> ImportBatch:
-    return _import_file(Source.CIVIL, path, user, skip_invalid, progress)
+import_survey_file = partial(import_file, Source.SURVEY)
+import_roster_file = partial(import_file, Source.ROSTER)
+import_civil_file = partial(import_file, Source.CIVIL)

@@ -50,8 +50,18 @@ class SurveyColumn:
         return self.header
 
 
-_JOINED = ("参加", "已参加", "参保")
-_NOT_JOINED = ("未参加", "未参保")
+def _insurance(key: str, header: str, aliases: tuple[str, ...]) -> SurveyColumn:
+    """An insurance the person has joined or not: yes/no with 参加/参保 words."""
+    return SurveyColumn(
+        key,
+        header,
+        YES_NO,
+        aliases,
+        field=key,
+        yes=("参加", "已参加", "参保"),
+        no=("未参加", "未参保"),
+    )
+
 
 # Who the person is and which household they belong to; the writer spreads these over
 # Person, Certificate, Household and HouseholdMember (relation and household size are
@@ -130,23 +140,11 @@ ANSWER_COLUMNS = (
         ("享受重度残疾人护理补贴", "护理补贴"),
         field="receives_care_subsidy",
     ),
-    SurveyColumn(
-        "medical_insured",
-        "基本医疗保险",
-        YES_NO,
-        ("参加基本医疗保险", "医疗保险", "医保"),
-        field="medical_insured",
-        yes=_JOINED,
-        no=_NOT_JOINED,
-    ),
-    SurveyColumn(
+    _insurance("medical_insured", "基本医疗保险", ("参加基本医疗保险", "医疗保险", "医保")),
+    _insurance(
         "pension_insured",
         "城乡居民养老保险",
-        YES_NO,
         ("参加城乡居民养老保险", "城乡居民基本养老保险", "养老保险"),
-        field="pension_insured",
-        yes=_JOINED,
-        no=_NOT_JOINED,
     ),
     SurveyColumn(
         "housing_safe", "住房安全", YES_NO, field="housing_safe", yes=("安全",), no=("不安全",)

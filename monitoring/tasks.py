@@ -118,21 +118,11 @@ def import_batch_task(self, batch_id: int) -> dict:
     being left running forever. A soft time limit inside the write raises, the
     transaction rolls back and `import_run` records the batch as failed.
     """
-    from .services import import_run
+    from .services import import_batch_counts, import_run
 
     if (self.request.delivery_info or {}).get("redelivered"):
         _fail_interrupted(batch_id)
-    batch = import_run(batch_id)
-    return {
-        "batch": batch.pk,
-        "status": batch.status,
-        "rows": batch.rows,
-        "created": batch.created,
-        "updated": batch.updated,
-        "unchanged": batch.unchanged,
-        "skipped": batch.skipped,
-        "errors": len(batch.errors),
-    }
+    return import_batch_counts(import_run(batch_id))
 
 
 def _fail_interrupted(batch_id: int) -> None:

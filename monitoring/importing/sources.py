@@ -4,15 +4,17 @@ The sources and their semantics: docs/IMPORTS.md, docs/RULES.md#sources.
 
 A `SourceSpec` lists its columns (canonical header, aliases, required or not, and
 the value parser), the typed row it produces, and `build`, which turns one row's
-parsed values into a typed row or reports row errors through the context.
+parsed values into a typed row or reports row errors through the context. A roster
+column also says where the writer keeps its value: the household or the member.
 """
 
 from collections import namedtuple
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cases.identity import IdentityError, parse_certificate_number
+from cases.models import RISK_TYPES
 from monitoring import survey
 from monitoring.models import (
     EmploymentStatus,
@@ -27,6 +29,9 @@ from subsidies.models import BenefitRecord, BenefitType
 
 from . import values as v
 
+# Where the roster writer keeps a column's value: RosterHousehold or RosterMember.
+HOUSEHOLD, MEMBER = "household", "member"
+
 
 @dataclass(frozen=True)
 class Column:
@@ -36,6 +41,13 @@ class Column:
     aliases: tuple[str, ...] = ()
     required: bool = False  # the column must be present in the header
     not_blank: bool = False  # a data row must fill it
+    table: str | None = None  # roster: HOUSEHOLD or MEMBER, when the value is kept there
+    field: str | None = None  # that model's field, when not named like `key`
+
+
+def stored_fields(columns: Iterable[Column], table: str) -> dict[str, str]:
+    """{typed row field: model field} of the columns whose values are kept in `table`."""
+    return {column.key: column.field or column.key for column in columns if column.table == table}
 
 
 @dataclass(frozen=True)
@@ -152,19 +164,6 @@ MONITORING_CATEGORIES = {}
 for _value, _label in MonitoringCategory.choices:
     MONITORING_CATEGORIES[_label] = _value
     MONITORING_CATEGORIES[_label.removesuffix("户")] = _value
-RISK_TYPES = (
-    "因病",
-    "因残",
-    "因学",
-    "因灾",
-    "因意外事故",
-    "因产业项目失败",
-    "因务工就业不稳",
-    "缺劳动力",
-    "住房安全",
-    "饮水安全",
-    "其他",
-)
 CLEAR_METHODS = {label: value for value, label in RiskClearMethod.choices}
 
 BENEFITS = {
@@ -235,6 +234,26 @@ def _id_fields(values: dict) -> tuple:
     if parsed is None:
         return None, None, None
     return parsed.number, parsed.gender, parsed.birth_date
+
+
+def _roster_row(row_type: Any, values: dict, ctx: RowContext) -> tuple | None:
+    """A roster's typed row: the row number, the ID's parts and the township id, every other
+    field its parsed value (None when blank); None when the row has errors."""
+    _require_values(values, ctx)
+    number, gender, birth = _id_fields(values)
+    township_id = ctx.township_id(values)
+    if ctx.has_error():
+        return None
+    derived = {
+        "row": ctx.row,
+        "id_number": number,
+        "gender": gender,
+        "birth_date": birth,
+        "township_id": township_id,
+    }
+    return row_type._make(
+        derived[name] if name in derived else values.get(name) for name in row_type._fields
+    )
 
 
 # --- 4.1 survey ---------------------------------------------------------------------------------
@@ -384,22 +403,22 @@ SURVEY = SourceSpec(
 
 # --- 4.2 poverty-monitoring roster ----------------------------------------------------------
 
-ROSTER_HOUSEHOLD_FIELDS = (
-    "township_id",
+# The places as both rosters name them (the civil roster may leave the village blank).
+ROSTER_TOWNSHIP = Column(
+    "township",
+    "乡镇",
+    _township,
+    ("乡镇（街道）", "乡镇街道", "所属乡镇"),
+    required=True,
+    not_blank=True,
+)
+ROSTER_VILLAGE = Column(
     "village",
-    "head_name",
-    "household_type",
-    "monitoring_category",
-    "risk_types",
-    "income",
-    "identified_on",
-    "risk_cleared",
-    "cleared_on",
-    "clear_method",
-    "wage_income",
-    "business_income",
-    "property_income",
-    "transfer_income",
+    "村",
+    _roster_village,
+    ("村（社区）", "行政村", "村社区", "社区", "所属村"),
+    required=True,
+    not_blank=True,
 )
 
 ROSTER_COLUMNS = (
@@ -411,24 +430,12 @@ ROSTER_COLUMNS = (
         required=True,
         not_blank=True,
     ),
+    ROSTER_TOWNSHIP,
+    ROSTER_VILLAGE,
+    Column("head_name", "户主姓名", v.person_name, table=HOUSEHOLD),
     Column(
-        "township",
-        "乡镇",
-        _township,
-        ("乡镇（街道）", "乡镇街道", "所属乡镇"),
-        required=True,
-        not_blank=True,
+        "name", "成员姓名", v.person_name, ("姓名",), required=True, not_blank=True, table=MEMBER
     ),
-    Column(
-        "village",
-        "村",
-        _roster_village,
-        ("村（社区）", "行政村", "村社区", "社区", "所属村"),
-        required=True,
-        not_blank=True,
-    ),
-    Column("head_name", "户主姓名", v.person_name),
-    Column("name", "成员姓名", v.person_name, ("姓名",), required=True, not_blank=True),
     Column(
         "id_number",
         "证件号码",
@@ -437,7 +444,7 @@ ROSTER_COLUMNS = (
         required=True,
         not_blank=True,
     ),
-    Column("relation", "与户主关系", _relation),
+    Column("relation", "与户主关系", _relation, table=MEMBER),
     Column(
         "household_type",
         "户类型",
@@ -445,6 +452,7 @@ ROSTER_COLUMNS = (
         ("户类别",),
         required=True,
         not_blank=True,
+        table=HOUSEHOLD,
     ),
     Column(
         "monitoring_category",
@@ -453,48 +461,70 @@ ROSTER_COLUMNS = (
             "监测对象类别", MONITORING_CATEGORIES, "脱贫不稳定户、边缘易致贫户、突发严重困难户"
         ),
         ("监测类型", "监测对象类型"),
+        table=HOUSEHOLD,
     ),
     Column(
-        "risk_types", "风险类型", v.cached(v.list_parser("风险类型", RISK_TYPES)), ("致贫返贫风险",)
+        "risk_types",
+        "风险类型",
+        v.cached(v.list_parser("风险类型", RISK_TYPES)),
+        ("致贫返贫风险",),
+        table=HOUSEHOLD,
     ),
-    Column("is_disabled", "是否残疾", _yes_no("是否残疾", ("残疾",), ("非残疾",))),
-    Column("category", "残疾类别", _category),
-    Column("grade", "残疾等级", _grade),
+    Column("is_disabled", "是否残疾", _yes_no("是否残疾", ("残疾",), ("非残疾",)), table=MEMBER),
+    Column("category", "残疾类别", _category, table=MEMBER, field="disability_category"),
+    Column("grade", "残疾等级", _grade, table=MEMBER, field="disability_grade"),
     Column(
         "income",
         "家庭人均纯收入（元）",
         _money("家庭人均纯收入"),
         ("人均纯收入", "家庭人均纯收入"),
+        table=HOUSEHOLD,
+        field="income_per_capita",
     ),
     Column(
         "identified_on",
         "识别监测时间",
         _month_or_date,
         ("识别时间", "纳入监测时间"),
+        table=HOUSEHOLD,
     ),
     Column(
         "risk_cleared",
         "风险是否消除",
         _yes_no("风险是否消除", ("已消除",), ("未消除",)),
         ("风险消除",),
+        table=HOUSEHOLD,
     ),
-    Column("cleared_on", "风险消除时间", _month_or_date),
+    Column("cleared_on", "风险消除时间", _month_or_date, table=HOUSEHOLD),
     Column(
         "clear_method",
         "风险消除方式",
         _choice("风险消除方式", CLEAR_METHODS, "帮扶消除、自然消除"),
+        table=HOUSEHOLD,
     ),
-    Column("wage_income", "工资性收入", _money("工资性收入")),
-    Column("business_income", "生产经营性收入", _money("生产经营性收入")),
-    Column("property_income", "财产性收入", _money("财产性收入")),
-    Column("transfer_income", "转移性收入", _money("转移性收入")),
+    *(
+        Column(key, label, _money(label), table=HOUSEHOLD)
+        for key, label in (
+            ("wage_income", "工资性收入"),
+            ("business_income", "生产经营性收入"),
+            ("property_income", "财产性收入"),
+            ("transfer_income", "转移性收入"),
+        )
+    ),
     Column(
         "status",
         "人员状态",
         _choice("人员状态", SURVIVAL, "正常、死亡、迁出"),
         ("成员状态",),
+        table=MEMBER,
     ),
 )
+
+# {typed field: model field} of what the writer keeps on RosterHousehold / RosterMember.
+HOUSEHOLD_STORED = stored_fields(ROSTER_COLUMNS, HOUSEHOLD)
+MEMBER_STORED = stored_fields(ROSTER_COLUMNS, MEMBER)
+# A household's values on a typed row: its place, then what RosterHousehold keeps.
+ROSTER_HOUSEHOLD_FIELDS = ("township_id", "village", *HOUSEHOLD_STORED)
 
 # The household fields are star-unpacked from a constant, which mypy cannot expand.
 RosterRow = namedtuple(  # type: ignore[misc]
@@ -517,27 +547,7 @@ RosterRow = namedtuple(  # type: ignore[misc]
 
 
 def build_roster(values: dict, ctx: RowContext) -> tuple | None:
-    _require_values(values, ctx)
-    number, gender, birth = _id_fields(values)
-    township_id = ctx.township_id(values)
-    if ctx.has_error():
-        return None
-    household = {key: values.get(key) for key in ROSTER_HOUSEHOLD_FIELDS}
-    household["township_id"] = township_id
-    return RosterRow(  # type: ignore[call-arg]  # mypy sees only the literal fields
-        ctx.row,
-        values["household_number"],
-        number,
-        values["name"],
-        gender,
-        birth,
-        values.get("relation"),
-        values.get("is_disabled"),
-        values.get("category"),
-        values.get("grade"),
-        values.get("status"),
-        *(household[key] for key in ROSTER_HOUSEHOLD_FIELDS),
-    )
+    return _roster_row(RosterRow, values, ctx)
 
 
 def _roster_duplicates(first: dict, other: dict, first_row: int, other_row: int) -> tuple[str, str]:
@@ -578,21 +588,8 @@ CIVIL_COLUMNS = (
         required=True,
         not_blank=True,
     ),
-    Column(
-        "township",
-        "乡镇",
-        _township,
-        ("乡镇（街道）", "乡镇街道", "所属乡镇"),
-        required=True,
-        not_blank=True,
-    ),
-    Column(
-        "village",
-        "村",
-        _roster_village,
-        ("村（社区）", "行政村", "村社区", "社区", "所属村"),
-        required=True,
-    ),
+    ROSTER_TOWNSHIP,
+    replace(ROSTER_VILLAGE, not_blank=False),
     Column(
         "benefit_type",
         "项目",
@@ -646,24 +643,7 @@ CivilRow = namedtuple(
 
 
 def build_civil(values: dict, ctx: RowContext) -> tuple | None:
-    _require_values(values, ctx)
-    number, gender, birth = _id_fields(values)
-    township_id = ctx.township_id(values)
-    if ctx.has_error():
-        return None
-    return CivilRow(
-        ctx.row,
-        number,
-        values["name"],
-        gender,
-        birth,
-        township_id,
-        values.get("village"),
-        values["benefit_type"],
-        values.get("monthly_amount"),
-        values.get("start_month"),
-        values["status"],
-    )
+    return _roster_row(CivilRow, values, ctx)
 
 
 def _civil_key(values: dict) -> tuple[Hashable, Hashable] | None:

@@ -114,16 +114,20 @@ def shown(raw: Cell) -> str:
 # --- names and plain text ---------------------------------------------------------------
 
 
+def _within(value: str, raw: Cell, label: str, max_length: int, unit: str = "字") -> str:
+    """The value, or the one "too long" message every text column gives."""
+    if len(value) > max_length:
+        raise ValueProblem(f"{label}“{shown(raw)}”过长：最多{max_length}个{unit}，请核对")
+    return value
+
+
 def plain_text(max_length: int, label: str) -> Callable[[object], str | None]:
     """Free text (village, relation…): width and spaces normalised, length checked."""
 
     def parse(raw: Cell) -> str | None:
         if is_blank(raw):
             return None
-        value = text(raw)
-        if len(value) > max_length:
-            raise ValueProblem(f"{label}“{shown(raw)}”过长：最多{max_length}个字，请核对")
-        return value
+        return _within(text(raw), raw, label, max_length)
 
     parse.__name__ = f"plain_text_{label}"
     return parse
@@ -135,10 +139,7 @@ def person_name(raw: Cell) -> str | None:
         return None
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         raise ValueProblem(f"姓名“{shown(raw)}”是数字，请填写姓名")
-    value = text(raw)
-    if len(value) > 64:
-        raise ValueProblem(f"姓名“{shown(raw)}”过长：最多64个字，请核对")
-    return value
+    return _within(text(raw), raw, "姓名", 64)
 
 
 def code_text(max_length: int, label: str) -> Callable[[object], str | None]:
@@ -152,10 +153,7 @@ def code_text(max_length: int, label: str) -> Callable[[object], str | None]:
                 f"{label}被Excel存成了数字（{shown(raw)}），末几位可能已丢失。"
                 "请把该列设置为“文本”格式后重新导出"
             )
-        value = text(raw).lstrip("'‘’`")
-        if len(value) > max_length:
-            raise ValueProblem(f"{label}“{shown(raw)}”过长：最多{max_length}个字符，请核对")
-        return value
+        return _within(text(raw).lstrip("'‘’`"), raw, label, max_length, unit="字符")
 
     parse.__name__ = f"code_text_{label}"
     return parse

@@ -48,6 +48,7 @@ from monitoring.models import (
 from subsidies.models import BenefitRecord
 
 from .bulk import BulkTable
+from .sources import HOUSEHOLD_STORED, MEMBER_STORED
 
 CHUNK = 900
 FULL_SCAN_KEYS = 10000  # from this many keys on, `load` reads the table once instead
@@ -332,9 +333,27 @@ def _record_type(names: tuple[str, ...]) -> Any:
     return namedtuple("Stored", names)
 
 
+def _stored(row: Any, fields: dict[str, str]) -> dict[str, Any]:
+    """{model field: value} of a typed row, for fields given as {typed field: model field}."""
+    return {model_field: getattr(row, typed) for typed, model_field in fields.items()}
+
+
 def _mark(states: list[int], index: int, state: int) -> None:
     if state > states[index]:
         states[index] = state
+
+
+def _mark_rows(
+    states: list[int], row_keys: Iterable, result: Upserted, created: int = CREATED
+) -> None:
+    """Mark each row by what the upsert did to its key (the i-th key is row i's): `created`
+    when its row is new, UPDATED when it changed. A table that only adds to a row's other
+    values (a certificate, a membership) passes created=UPDATED."""
+    for index, key in enumerate(row_keys):
+        if key in result.created:
+            _mark(states, index, created)
+        elif key in result.changed:
+            _mark(states, index, UPDATED)
 
 
 # --- survey -------------------------------------------------------------------------------------
@@ -384,11 +403,7 @@ def write_survey(rows: list, writer: Writer) -> WriteCounts:
             for row in rows
         },
     )
-    for index, row in enumerate(rows):
-        if row.id_number in persons.created:
-            _mark(states, index, CREATED)
-        elif row.id_number in persons.changed:
-            _mark(states, index, UPDATED)
+    _mark_rows(states, (row.id_number for row in rows), persons)
     person_pk = persons.pks
     writer.progress(20)
 
@@ -414,10 +429,8 @@ def write_survey(rows: list, writer: Writer) -> WriteCounts:
         }
     certificates = writer.upsert(Certificate, ("person_id",), wanted)
     del wanted
-    touched = certificates.created | certificates.changed
-    for index, row in enumerate(rows):
-        if person_pk[row.id_number] in touched:
-            _mark(states, index, UPDATED)
+    row_persons = [person_pk[row.id_number] for row in rows]
+    _mark_rows(states, row_persons, certificates, created=UPDATED)
     writer.progress(35)
 
     # Households, keyed by the head's ID.
@@ -455,29 +468,22 @@ def write_survey(rows: list, writer: Writer) -> WriteCounts:
     }
     members = writer.upsert(HouseholdMember, ("person_id",), wanted)
     del wanted
-    touched = members.created | members.changed
-    for index, row in enumerate(rows):
-        if person_pk[row.id_number] in touched:
-            _mark(states, index, UPDATED)
+    _mark_rows(states, row_persons, members, created=UPDATED)
     writer.progress(65)
 
     # Survey answers.
-    wanted = {}
-    for index, row in enumerate(rows):
-        want = {"household_id": households.pks[heads[index]] if heads[index] else None}
-        for typed, model_field in SURVEY_RECORD_FIELDS.items():
-            want[model_field] = getattr(row, typed)
-        wanted[person_pk[row.id_number]] = want
+    wanted = {
+        person_pk[row.id_number]: {
+            "household_id": households.pks[heads[index]] if heads[index] else None,
+            **_stored(row, SURVEY_RECORD_FIELDS),
+        }
+        for index, row in enumerate(rows)
+    }
     records = writer.upsert(
         SurveyRecord, ("person_id",), wanted, on_change={"batch_id": writer.batch.pk}
     )
     del wanted
-    for index, row in enumerate(rows):
-        person_id = person_pk[row.id_number]
-        if person_id in records.created:
-            _mark(states, index, CREATED)
-        elif person_id in records.changed:
-            _mark(states, index, UPDATED)
+    _mark_rows(states, row_persons, records)
     writer.progress(100)
     return WriteCounts.from_states(states)
 
@@ -513,30 +519,6 @@ def _upsert_outside_persons(rows: list, writer: Writer, villages: dict) -> dict[
 
 
 # --- roster ---------------------------------------------------------------------------------------
-
-ROSTER_MODEL_FIELDS = {
-    "head_name": "head_name",
-    "household_type": "household_type",
-    "monitoring_category": "monitoring_category",
-    "risk_types": "risk_types",
-    "income": "income_per_capita",
-    "identified_on": "identified_on",
-    "risk_cleared": "risk_cleared",
-    "cleared_on": "cleared_on",
-    "clear_method": "clear_method",
-    "wage_income": "wage_income",
-    "business_income": "business_income",
-    "property_income": "property_income",
-    "transfer_income": "transfer_income",
-}
-MEMBER_FIELDS = {
-    "name": "name",
-    "relation": "relation",
-    "is_disabled": "is_disabled",
-    "category": "disability_category",
-    "grade": "disability_grade",
-    "status": "status",
-}
 
 
 def write_roster(
@@ -574,7 +556,7 @@ def write_roster(
             "township_id": first.township_id,
             "village_id": villages[(first.township_id, first.village)],
         }
-        for typed, model_field in ROSTER_MODEL_FIELDS.items():
+        for typed, model_field in HOUSEHOLD_STORED.items():
             value = None
             for i in ordered:
                 value = getattr(rows[i], typed)
@@ -597,22 +579,19 @@ def write_roster(
             _mark(states, index, UPDATED)
     writer.progress(55)
 
-    member_wanted = {}
-    for row in rows:
-        want = {"household_id": households.pks[row.household_number], "is_current": Force(True)}
-        for typed, model_field in MEMBER_FIELDS.items():
-            want[model_field] = getattr(row, typed)
-        member_wanted[person_pk[row.id_number]] = want
+    member_wanted = {
+        person_pk[row.id_number]: {
+            "household_id": households.pks[row.household_number],
+            "is_current": Force(True),
+            **_stored(row, MEMBER_STORED),
+        }
+        for row in rows
+    }
     members = writer.upsert(
         RosterMember, ("person_id",), member_wanted, on_change={"batch_id": writer.batch.pk}
     )
     del member_wanted
-    for index, row in enumerate(rows):
-        person_id = person_pk[row.id_number]
-        if person_id in members.created:
-            _mark(states, index, CREATED)
-        elif person_id in members.changed:
-            _mark(states, index, UPDATED)
+    _mark_rows(states, (person_pk[row.id_number] for row in rows), members)
     writer.progress(80)
 
     counts = WriteCounts.from_states(states)
@@ -679,12 +658,7 @@ def write_civil(
         on_change={"batch_id": writer.batch.pk},
     )
     del wanted
-    for index, row in enumerate(rows):
-        key = (person_pk[row.id_number], row.benefit_type)
-        if key in records.created:
-            _mark(states, index, CREATED)
-        elif key in records.changed:
-            _mark(states, index, UPDATED)
+    _mark_rows(states, ((person_pk[row.id_number], row.benefit_type) for row in rows), records)
     writer.progress(80)
 
     counts = WriteCounts.from_states(states)

@@ -134,6 +134,11 @@ class RosterOnly:
     roster: RosterLink
     alive: bool = True
 
+    @property
+    def household_id(self) -> None:
+        """No survey household: a finding about a roster-only member names none."""
+        return None
+
 
 @dataclass(frozen=True)
 class Context:

@@ -17,7 +17,7 @@ from monitoring.import_selectors import (
     import_batches,
 )
 from monitoring.models import ImportBatch
-from monitoring.services import import_create_batch
+from monitoring.services import import_batch_counts, import_create_batch
 from monitoring.tasks import queue_import
 
 BATCHES_PER_PAGE = 30
@@ -98,17 +98,10 @@ def import_detail(request, pk: int):
 
 def status_payload(batch: ImportBatch) -> dict:
     return {
-        "batch": batch.pk,
-        "status": batch.status,
         "status_label": batch.get_status_display(),
         "finished": batch.status in FINISHED,
         "progress": 100 if batch.status in FINISHED else batch.progress,
-        "rows": batch.rows,
-        "created": batch.created,
-        "updated": batch.updated,
-        "unchanged": batch.unchanged,
-        "skipped": batch.skipped,
-        "errors": len(batch.errors),
+        **import_batch_counts(batch),
         "message": batch.message,
     }
 

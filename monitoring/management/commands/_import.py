@@ -17,6 +17,8 @@ from django.db import DatabaseError
 from monitoring.models import ImportBatch, Source
 from monitoring.services import import_create_batch, import_run, import_summary
 
+from ._errors import database_error
+
 LABELS = {
     Source.SURVEY: ("调查数据", "survey"),
     Source.ROSTER: ("监测名单", "monitoring roster"),
@@ -51,12 +53,7 @@ class ImportCommand(BaseCommand):
             )
             batch = import_run(batch.pk)
         except DatabaseError as error:
-            # One line, not a traceback; the import's write is one transaction.
-            detail = " ".join(str(error).split())[:300]
-            raise CommandError(
-                f"数据库错误，本次导入未写入任何数据，请检查数据库后重试：{detail} / "
-                "database error: nothing was imported; check the database and run again"
-            ) from None
+            raise database_error(error, "本次导入未写入任何数据", "nothing was imported") from None
 
         if options["errors_out"] and batch.error_report:
             with batch.error_report.open("rb") as report, open(options["errors_out"], "wb") as out:

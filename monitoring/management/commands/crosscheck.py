@@ -14,6 +14,8 @@ from monitoring.crosscheck import CrosscheckBusy, run_crosscheck, summary
 from monitoring.rules import REGISTRY
 from subsidies.policy import PolicyError
 
+from ._errors import database_error
+
 
 def iso_date(value: str) -> date:
     try:
@@ -39,11 +41,10 @@ class Command(BaseCommand):
         except (CrosscheckBusy, PolicyError) as error:
             raise CommandError(str(error)) from None
         except DatabaseError as error:
-            # One line, not a traceback: the run's writes were rolled back.
-            detail = " ".join(str(error).split())[:300]
-            raise CommandError(
-                f"数据库错误，本次比对未改动任何比对结果（已整体回滚），请检查数据库后重试：{detail} / "
-                "database error: the cross-check changed nothing; check the database and run again"
+            raise database_error(
+                error,
+                "本次比对未改动任何比对结果（已整体回滚）",
+                "the cross-check changed nothing",
             ) from None
         result = summary(run)
         if options["json"]:
