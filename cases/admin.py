@@ -9,8 +9,6 @@
 - ID numbers are masked in every list; the full number shows on the record's page.
 """
 
-import json
-
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
@@ -18,7 +16,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
 from django.db.models import Count
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from . import services
@@ -26,11 +23,18 @@ from .admin_base import (
     ADMIN_SOURCE,
     CountyAdminMixin,
     HistoryAdmin,
+    HouseholdColumns,
+    PersonColumns,
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
     ReasonForm,
     SearchNormalisingMixin,
     VillageQuerysetMixin,
+    adopt_saved,
     county_admin_only,
-    form_reason,
+    deleted_by,
+    pretty_json,
+    saved_by,
 )
 from .geography import normalise_text
 from .identity import IdentityError, mask_id_number, parse_certificate_number, parse_id_number
@@ -94,25 +98,14 @@ class CertifiedFilter(admin.SimpleListFilter):
 # --- geography ---
 
 
-class VillageInline(admin.TabularInline):
+class VillageInline(ReadOnlyInline):
     model = Village
     fields = ("name", "code")
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return county_admin_only(request)
 
 
 @admin.register(Township)
-class TownshipAdmin(CountyAdminMixin, admin.ModelAdmin):
+class TownshipAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The 31 units are fixed (loaded by a migration): view only."""
 
     list_display = ("code", "name", "short_name", "kind", "village_count")
@@ -126,15 +119,6 @@ class TownshipAdmin(CountyAdminMixin, admin.ModelAdmin):
     @admin.display(description="村（社区）数", ordering="_villages")
     def village_count(self, obj):
         return obj._villages
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class VillageForm(ReasonForm):
@@ -161,6 +145,36 @@ class VillageAdmin(HistoryAdmin):
     @admin.display(description="登记人数", ordering="_persons")
     def person_count(self, obj):
         return obj._persons
+
+
+class RegistryAdmin(SearchNormalisingMixin, HistoryAdmin):
+    """A registry record written by its `<entity>_create` / `<entity>_update` services.
+
+    Adding passes the form's `created_from` fields; a change passes the stored record and
+    only the fields the user changed among the service's `editable` ones.
+    """
+
+    created_from: tuple[str, ...] | frozenset[str] = ()
+    editable: frozenset[str] = frozenset()
+
+    @staticmethod
+    def create_service(**values):
+        raise NotImplementedError
+
+    @staticmethod
+    def update_service(stored, **values):
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        history = saved_by(request, form, change)
+        if change:
+            stored = type(obj).objects.get(pk=obj.pk)
+            changes = {field: data[field] for field in form.changed_data if field in self.editable}
+            self.update_service(stored, **changes, **history)
+            return
+        values = {field: data[field] for field in self.created_from}
+        adopt_saved(obj, self.create_service(**values, **history))
 
 
 # --- persons and certificates ---
@@ -197,7 +211,7 @@ class PersonForm(ReasonForm):
 
 
 @admin.register(Person)
-class PersonAdmin(SearchNormalisingMixin, HistoryAdmin):
+class PersonAdmin(RegistryAdmin):
     form = PersonForm
     fields = (
         "id_number",
@@ -233,6 +247,9 @@ class PersonAdmin(SearchNormalisingMixin, HistoryAdmin):
     search_fields = ("name", "id_number")
     show_full_result_count = False
     actions = ["export_xlsx"]
+    created_from = editable = services.PERSON_EDITABLE
+    create_service = staticmethod(services.person_create)
+    update_service = staticmethod(services.person_update)
 
     @admin.action(description="导出所选人员为Excel（含完整身份证号）", permissions=["view"])
     def export_xlsx(self, request, queryset):
@@ -276,33 +293,6 @@ class PersonAdmin(SearchNormalisingMixin, HistoryAdmin):
         # Persons are the join key of every source and are never deleted (docs/RULES.md#identity).
         return False
 
-    def save_model(self, request, obj, form, change):
-        reason = form_reason(form, "管理后台修改" if change else "管理后台新增")
-        data = form.cleaned_data
-        if change:
-            stored = Person.objects.get(pk=obj.pk)
-            changes = {
-                field: data[field]
-                for field in form.changed_data
-                if field in services.PERSON_EDITABLE
-            }
-            services.person_update(
-                stored, actor=request.user, reason=reason, source=ADMIN_SOURCE, **changes
-            )
-            return
-        person = services.person_create(
-            id_number=data["id_number"],
-            name=data["name"],
-            township=data.get("township"),
-            village=data.get("village"),
-            phone=data.get("phone") or "",
-            actor=request.user,
-            reason=reason,
-            source=ADMIN_SOURCE,
-        )
-        obj.pk, obj.township, obj.village = person.pk, person.township, person.village
-        obj._state.adding = False
-
 
 class CertificateForm(ReasonForm):
     number = forms.CharField(
@@ -335,7 +325,7 @@ class CertificateForm(ReasonForm):
 
 
 @admin.register(Certificate)
-class CertificateAdmin(SearchNormalisingMixin, HistoryAdmin):
+class CertificateAdmin(PersonColumns, SearchNormalisingMixin, HistoryAdmin):
     form = CertificateForm
     fields = ("person", "number", "category", "grade", "reissue", "change_reason")
     readonly_fields = ("reissue",)
@@ -374,37 +364,20 @@ class CertificateAdmin(SearchNormalisingMixin, HistoryAdmin):
         checkbox = forms.CheckboxInput(attrs, lambda value: False)
         return checkbox.render(helpers.ACTION_CHECKBOX_NAME, str(obj.pk))
 
-    @admin.display(description="姓名", ordering="person__name")
-    def person_name(self, obj):
-        return obj.person.name
-
-    @admin.display(description="乡镇", ordering="person__township__code")
-    def township(self, obj):
-        return obj.person.township.name if obj.person.township_id else ""
-
-    @admin.display(description="村（社区）", ordering="person__village__name")
-    def village(self, obj):
-        return obj.person.village.name if obj.person.village_id else ""
-
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        person = obj.person if change else data["person"]
         certificate = services.certificate_set(
-            person,
+            obj.person if change else data["person"],
             data["number"],
             category=data.get("category"),
             grade=data.get("grade"),
-            actor=request.user,
-            reason=form_reason(form, "管理后台修改" if change else "管理后台新增"),
-            source=ADMIN_SOURCE,
+            **saved_by(request, form, change),
         )
         obj.pk = certificate.pk
         obj._state.adding = False
 
     def delete_model(self, request, obj):
-        services.certificate_remove(
-            obj, actor=request.user, reason="管理后台删除", source=ADMIN_SOURCE
-        )
+        services.certificate_remove(obj, **deleted_by(request))
 
 
 # --- households ---
@@ -456,7 +429,7 @@ class HouseholdForm(ReasonForm):
 
 
 @admin.register(Household)
-class HouseholdAdmin(SearchNormalisingMixin, HistoryAdmin):
+class HouseholdAdmin(RegistryAdmin):
     form = HouseholdForm
     inlines = [HouseholdMemberInline]
     fields = ("head", "head_id_number", "head_name", "township", "village", "size", "change_reason")
@@ -473,6 +446,10 @@ class HouseholdAdmin(SearchNormalisingMixin, HistoryAdmin):
     list_filter = ("township", village_filter("village", "township"))
     search_fields = ("head_name", "head_id_number")
     show_full_result_count = False
+    created_from = services.HOUSEHOLD_FIELDS
+    editable = services.HOUSEHOLD_EDITABLE
+    create_service = staticmethod(services.household_create)
+    update_service = staticmethod(services.household_update)
 
     def get_readonly_fields(self, request, obj=None):
         # The head's ID number is the household's key.
@@ -497,41 +474,12 @@ class HouseholdAdmin(SearchNormalisingMixin, HistoryAdmin):
         # Households are keyed by the survey; they are corrected, not deleted.
         return False
 
-    def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        reason = form_reason(form, "管理后台修改" if change else "管理后台新增")
-        request._household_reason = reason
-        if change:
-            stored = Household.objects.get(pk=obj.pk)
-            changes = {
-                field: data[field]
-                for field in form.changed_data
-                if field in services.HOUSEHOLD_EDITABLE
-            }
-            services.household_update(
-                stored, actor=request.user, reason=reason, source=ADMIN_SOURCE, **changes
-            )
-            return
-        household = services.household_create(
-            head=data.get("head"),
-            head_id_number=data.get("head_id_number"),
-            head_name=data.get("head_name") or "",
-            township=data.get("township"),
-            village=data.get("village"),
-            size=data.get("size"),
-            actor=request.user,
-            reason=reason,
-            source=ADMIN_SOURCE,
-        )
-        obj.pk = household.pk
-        obj._state.adding = False
-
     def save_formset(self, request, form, formset, change):
         if formset.model is not HouseholdMember:
             return super().save_formset(request, form, formset, change)
         household = form.instance
-        history = {"actor": request.user, "source": ADMIN_SOURCE}
-        history["reason"] = getattr(request, "_household_reason", "管理后台修改")
+        # The members' history rows carry the household's reason.
+        history = saved_by(request, form, change)
         # The admin's change message reads these three lists.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for member_form in formset.forms:
@@ -570,11 +518,11 @@ class HouseholdMemberForm(ReasonForm):
 
 
 @admin.register(HouseholdMember)
-class HouseholdMemberAdmin(SearchNormalisingMixin, HistoryAdmin):
+class HouseholdMemberAdmin(HouseholdColumns, PersonColumns, SearchNormalisingMixin, HistoryAdmin):
     form = HouseholdMemberForm
     fields = ("household", "person", "relation", "change_reason")
     autocomplete_fields = ("household", "person")
-    list_display = ("person_name", "masked_id_number", "relation", "household", "township")
+    list_display = ("person_name", "masked_id", "relation", "household", "township")
     list_select_related = ("person", "household__township")
     list_filter = (
         ("household__township", admin.RelatedFieldListFilter),
@@ -587,18 +535,6 @@ class HouseholdMemberAdmin(SearchNormalisingMixin, HistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ("person",) if obj else ()
 
-    @admin.display(description="姓名", ordering="person__name")
-    def person_name(self, obj):
-        return obj.person.name
-
-    @admin.display(description="公民身份号码", ordering="person__id_number")
-    def masked_id_number(self, obj):
-        return mask_id_number(obj.person.id_number)
-
-    @admin.display(description="乡镇", ordering="household__township__code")
-    def township(self, obj):
-        return obj.household.township.name
-
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         member = services.household_add_member(
@@ -606,24 +542,20 @@ class HouseholdMemberAdmin(SearchNormalisingMixin, HistoryAdmin):
             obj.person if change else data["person"],
             relation=data.get("relation") or "",
             move=change,
-            actor=request.user,
-            reason=form_reason(form, "管理后台修改" if change else "管理后台新增"),
-            source=ADMIN_SOURCE,
+            **saved_by(request, form, change),
         )
         obj.pk = member.pk
         obj._state.adding = False
 
     def delete_model(self, request, obj):
-        services.household_remove_member(
-            obj, actor=request.user, reason="管理后台删除", source=ADMIN_SOURCE
-        )
+        services.household_remove_member(obj, **deleted_by(request))
 
 
 # --- history (read-only) ---
 
 
 @admin.register(ChangeRecord)
-class ChangeRecordAdmin(CountyAdminMixin, admin.ModelAdmin):
+class ChangeRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "actor", "action", "model", "object_id", "source", "reason")
     list_filter = ("action", "model")  # no filter on source: unindexed on a large table
     search_fields = ("object_id", "reason", "actor__username", "source")
@@ -644,18 +576,7 @@ class ChangeRecordAdmin(CountyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="变更（字段: [原值, 新值]）")
     def changes_pretty(self, obj):
-        return format_html(
-            "<pre>{}</pre>", json.dumps(obj.changes, ensure_ascii=False, indent=2, default=str)
-        )
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+        return pretty_json(obj.changes)
 
 
 # --- users, roles and scope ---

@@ -9,9 +9,8 @@ import json
 
 from django.contrib import admin
 from django.utils import timezone
-from django.utils.html import format_html
 
-from .admin_base import CountyAdminMixin
+from .admin_base import ReadOnlyAdminMixin, pretty_json
 from .exports import csv_response, xlsx_response
 from .models import AuditEvent
 
@@ -46,7 +45,7 @@ def export_rows(queryset):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(CountyAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "username",
@@ -81,9 +80,7 @@ class AuditEventAdmin(CountyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="详情（已脱敏）")
     def details_pretty(self, obj):
-        return format_html(
-            "<pre>{}</pre>", json.dumps(obj.details, ensure_ascii=False, indent=2, default=str)
-        )
+        return pretty_json(obj.details)
 
     def _export(self, request, queryset, response_for, suffix):
         filters = dict(request.GET.items())
@@ -115,12 +112,3 @@ class AuditEventAdmin(CountyAdminMixin, admin.ModelAdmin):
     @admin.action(description="导出所选审计日志为CSV", permissions=["view"])
     def export_csv(self, request, queryset):
         return self._export(request, queryset, csv_response, "csv")
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

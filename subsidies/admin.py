@@ -10,19 +10,14 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from cases.admin_base import CountyAdminMixin
+from cases.admin_base import CountyAdminMixin, form_reason, reason_field
 
 from .models import PolicyYear
 from .policy import FIELDS, LABELS, PolicyError, clean_value, policy_history, policy_set
 
 
 class PolicyYearForm(forms.ModelForm):
-    change_reason = forms.CharField(
-        label="修改原因",
-        required=False,
-        max_length=500,
-        help_text="记入修改历史，如“依据2026年县政府文件调整监测线”",
-    )
+    change_reason = reason_field("记入修改历史，如“依据2026年县政府文件调整监测线”")
 
     class Meta:
         model = PolicyYear
@@ -73,8 +68,7 @@ class PolicyYearAdmin(CountyAdminMixin, admin.ModelAdmin):
         saved = policy_set(
             obj.year,
             actor=request.user,
-            reason=(form.cleaned_data.get("change_reason") or "").strip()
-            or ("管理后台修改" if change else "管理后台新增"),
+            reason=form_reason(form, "管理后台修改" if change else "管理后台新增"),
             **values,
         )
         obj.pk = saved.pk

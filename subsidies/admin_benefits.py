@@ -11,25 +11,18 @@ Nothing is deleted here.
 
 from django.contrib import admin
 
-from cases.admin_base import SearchNormalisingMixin, ServiceAdmin
-from cases.identity import mask_id_number
+from cases.admin_base import PersonRecordMixin, SearchNormalisingMixin, ServiceAdmin
 
 from . import services
 from .models import BenefitApplication, BenefitRecord
 
 
-class _PersonColumns:
-    @admin.display(description="公民身份号码", ordering="person__id_number")
-    def masked_id(self, obj):
-        return mask_id_number(obj.person.id_number)
-
-    @admin.display(description="乡镇", ordering="person__township__code")
-    def township(self, obj):
-        return obj.person.township.name if obj.person.township_id else ""
+class BenefitAdmin(PersonRecordMixin, SearchNormalisingMixin, ServiceAdmin):
+    """Benefits of a person, written through `subsidies.services`."""
 
 
 @admin.register(BenefitRecord)
-class BenefitRecordAdmin(_PersonColumns, SearchNormalisingMixin, ServiceAdmin):
+class BenefitRecordAdmin(BenefitAdmin):
     list_display = (
         "person",
         "masked_id",
@@ -42,7 +35,6 @@ class BenefitRecordAdmin(_PersonColumns, SearchNormalisingMixin, ServiceAdmin):
         "origin",
         "is_current",
     )
-    list_select_related = ("person__township",)
     list_filter = (
         "benefit_type",
         "status",
@@ -50,8 +42,6 @@ class BenefitRecordAdmin(_PersonColumns, SearchNormalisingMixin, ServiceAdmin):
         "is_current",
         ("person__township", admin.RelatedFieldListFilter),
     )
-    search_fields = ("person__name", "person__id_number")
-    autocomplete_fields = ("person",)
     readonly_fields = ("origin", "batch", "recorded_by")
     add_fields = ("person", "benefit_type", "status", "monthly_amount", "start_month", "end_month")
     change_fields = ("status", "monthly_amount", "start_month", "end_month")
@@ -69,20 +59,28 @@ class BenefitRecordAdmin(_PersonColumns, SearchNormalisingMixin, ServiceAdmin):
         return self._save(request, obj.person, obj.benefit_type, data)
 
     def _save(self, request, person, benefit_type, data):
+        # The reason typed into the form reaches the history row through `recorded_as`.
+        values = self.service_values(data)
         return services.benefit_record_save(
-            request.user,
-            person,
-            benefit_type=benefit_type,
-            status=data["status"],
-            monthly_amount=data.get("monthly_amount"),
-            start_month=data.get("start_month"),
-            end_month=data.get("end_month"),
-            reason=data.get("change_reason") or "",
+            request.user, person, benefit_type=benefit_type, **values
         )
 
 
+# What the staff pages decided about an application: shown, never edited here.
+DECISION_FIELDS = (
+    "status",
+    "decided_on",
+    "decision_note",
+    "decided_by",
+    "benefit_record",
+    "applied_by",
+    "source_rule",
+    "source_finding_id",
+)
+
+
 @admin.register(BenefitApplication)
-class BenefitApplicationAdmin(_PersonColumns, SearchNormalisingMixin, ServiceAdmin):
+class BenefitApplicationAdmin(BenefitAdmin):
     list_display = (
         "person",
         "masked_id",
@@ -93,43 +91,13 @@ class BenefitApplicationAdmin(_PersonColumns, SearchNormalisingMixin, ServiceAdm
         "decided_on",
         "source_rule",
     )
-    list_select_related = ("person__township",)
     list_filter = (
         "benefit_type",
         "status",
         ("person__township", admin.RelatedFieldListFilter),
     )
-    search_fields = ("person__name", "person__id_number")
-    autocomplete_fields = ("person",)
-    readonly_fields = (
-        "status",
-        "decided_on",
-        "decision_note",
-        "decided_by",
-        "benefit_record",
-        "applied_by",
-        "source_rule",
-        "source_finding_id",
-    )
+    readonly_fields = DECISION_FIELDS
     date_hierarchy = "applied_on"
     add_fields = ("person", "benefit_type", "applied_on", "note")
-    shown_fields = (
-        *add_fields,
-        "status",
-        "decided_on",
-        "decision_note",
-        "decided_by",
-        "benefit_record",
-        "applied_by",
-        "source_rule",
-        "source_finding_id",
-    )
-
-    def create(self, request, data):
-        return services.benefit_application_create(
-            request.user,
-            data["person"],
-            benefit_type=data["benefit_type"],
-            applied_on=data.get("applied_on"),
-            note=data.get("note") or "",
-        )
+    shown_fields = (*add_fields, *DECISION_FIELDS)
+    add_service = staticmethod(services.benefit_application_create)
