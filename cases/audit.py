@@ -37,6 +37,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from typing import Any, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -131,6 +132,15 @@ def _mark_audited(request) -> None:
         request._huoqiu_audited = True
 
 
+class EventFields(TypedDict, total=False):
+    """The keywords `audit` passes on to `build_event`."""
+
+    target: Any
+    details: Mapping | None
+    result: str
+    path: str | None
+
+
 def build_event(
     request_or_user,
     action: str,
@@ -160,19 +170,9 @@ def build_event(
     )
 
 
-def audit(
-    request_or_user,
-    action: str,
-    *,
-    target=None,
-    details: Mapping | None = None,
-    result: str = Result.OK,
-    path: str | None = None,
-) -> AuditEvent:
-    """Record one event now (see the module docstring)."""
-    event = build_event(
-        request_or_user, action, target=target, details=details, result=result, path=path
-    )
+def audit(request_or_user, action: str, **fields: Unpack[EventFields]) -> AuditEvent:
+    """Record one event now (see the module docstring; `fields` as for `build_event`)."""
+    event = build_event(request_or_user, action, **fields)
     event.save()
     request, _ = _resolve(request_or_user)
     _mark_audited(request)
@@ -317,17 +317,30 @@ def audit_change_record(record, instance: Model | None = None) -> AuditEvent | N
     return audit(request, record.action, target=target, details=details)
 
 
+def _audit_run(run, request_or_user, by, action: str, label: str, details: dict) -> AuditEvent:
+    """One event for an import or cross-check run, `done` or failed; without a request
+    it is recorded as `by` (who started the run) and with no path."""
+    return audit(
+        request_or_user if request_or_user is not None else by,
+        action,
+        target=(run._meta.label_lower, run.pk, label),
+        details=details,
+        result=Result.OK if str(run.status) == "done" else Result.ERROR,
+        path=None if request_or_user is not None else "",
+    )
+
+
 def audit_import_batch(batch, request_or_user=None) -> AuditEvent:
     """One event per import run: source, file, outcome and counts."""
-    status = str(batch.status)
-    result = Result.OK if status == "done" else Result.ERROR
-    return audit(
-        request_or_user if request_or_user is not None else batch.uploaded_by,
+    return _audit_run(
+        batch,
+        request_or_user,
+        batch.uploaded_by,
         Action.IMPORT,
-        target=(batch._meta.label_lower, batch.pk, f"导入批次{batch.pk}（{batch.original_name}）"),
-        details={
+        f"导入批次{batch.pk}（{batch.original_name}）",
+        {
             "source": str(batch.source),
-            "status": status,
+            "status": str(batch.status),
             "sha256": batch.sha256,
             "rows": batch.rows,
             "created": batch.created,
@@ -337,28 +350,25 @@ def audit_import_batch(batch, request_or_user=None) -> AuditEvent:
             "errors": len(batch.errors or ()),
             "message": batch.message,
         },
-        result=result,
-        path=None if request_or_user is not None else "",
     )
 
 
 def audit_crosscheck_run(run, request_or_user=None) -> AuditEvent:
     """One event per finished or failed cross-check run."""
-    status = str(run.status)
-    return audit(
-        request_or_user if request_or_user is not None else run.triggered_by,
+    return _audit_run(
+        run,
+        request_or_user,
+        run.triggered_by,
         Action.CROSSCHECK,
-        target=(run._meta.label_lower, run.pk, f"比对#{run.pk}（基准日{run.as_of}）"),
-        details={
+        f"比对#{run.pk}（基准日{run.as_of}）",
+        {
             "as_of": str(run.as_of),
-            "status": status,
+            "status": str(run.status),
             "new": run.new,
             "still_open": run.still_open,
             "cleared": run.cleared,
             "message": run.message,
         },
-        result=Result.OK if status == "done" else Result.ERROR,
-        path=None if request_or_user is not None else "",
     )
 
 

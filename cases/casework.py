@@ -14,7 +14,7 @@ in one step (open a case, a benefit application, an education plan, a pairing…
 
 from collections.abc import Callable, Iterable
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
@@ -28,14 +28,17 @@ from .casework_base import (
     choice,
     household_place,
     lock_row,
+    money,
     optional_text,
     person_place,
     refused_on_conflict,
     require_writer,
     required_date,
     required_text,
+    save_by_key,
     save_changes,
     save_new,
+    save_new_or_changes,
     today,
 )
 from .models import (
@@ -71,6 +74,8 @@ Status = MonitoringCase.Status
 
 # The dated records `_end()` closes; it returns the record it was given.
 _Ended = TypeVar("_Ended", Pairing, WelfarePostPlacement, BaseEmployment, CustodialCare)
+# What a person holds one at a time (`_start_current()`).
+_Current = TypeVar("_Current", WelfarePostPlacement, CustodialCare)
 
 # --- Monitoring cases (监测对象) ---
 
@@ -80,6 +85,15 @@ CASE_TRANSITIONS: dict[str, tuple[str, ...]] = {
     Status.ASSISTING: (Status.CLEARED,),
     Status.CLEARED: (),
     Status.REJECTED: (),
+}
+
+
+# The date field each step stamps with its date.
+_CASE_STEP_DATE: dict[str, str] = {
+    Status.INCLUDED: "included_on",
+    Status.REJECTED: "rejected_on",
+    Status.ASSISTING: "assisting_since",
+    Status.CLEARED: "cleared_on",
 }
 
 
@@ -121,13 +135,7 @@ def case_open(
         _require_member(person, household)
     with transaction.atomic():
         lock_row(Household, household.pk)
-        active = (
-            MonitoringCase.objects.filter(
-                household=household, status__in=MonitoringCase.ACTIVE_STATUSES
-            )
-            .order_by("-id")
-            .first()
-        )
+        active = _active_case(household)
         if active is not None:
             raise CaseworkError(
                 f"该家庭已有未结束的监测对象（编号{active.pk}，状态：{active.get_status_display()}），不能重复建立",
@@ -144,15 +152,21 @@ def case_open(
             source_finding_id=source_finding_id,
         )
         save_new(case, actor=user, reason=reason)
-        MonitoringCaseStep.objects.create(
-            case=case,
-            from_status="",
-            to_status=Status.PENDING,
-            acted_on=opened_on,
-            actor=user,
-            reason=reason,
-        )
+        _record_step(user, case, "", Status.PENDING, on=opened_on, reason=reason)
     return case
+
+
+def _record_step(
+    user: User, case: MonitoringCase, from_status: str, to_status: str, *, on: date, reason: str
+) -> None:
+    MonitoringCaseStep.objects.create(
+        case=case,
+        from_status=from_status,
+        to_status=to_status,
+        acted_on=on,
+        actor=user,
+        reason=reason,
+    )
 
 
 def _step(
@@ -162,9 +176,10 @@ def _step(
     *,
     on: date | None,
     reason: str,
-    updates: dict,
+    updates: dict | None = None,
 ) -> MonitoringCase:
-    """Move a case to `to_status` if the workflow allows it; one step row + one history row."""
+    """Move a case to `to_status` if the workflow allows it, stamping the step's date
+    field (`_CASE_STEP_DATE`) and `updates`; one step row + one history row."""
     require_writer(user, *household_place(case.household))
     reason = required_text(reason, "办理说明", "reason", 500)
     on = required_date(on or today(), "办理日期", "on")
@@ -178,15 +193,9 @@ def _step(
         if last is not None and on < last:
             raise CaseworkError(f"办理日期不能早于上一步的日期（{last:%Y-%m-%d}）", "on")
         from_status = case.status
-        save_changes(case, {"status": to_status, **updates}, actor=user, reason=reason)
-        MonitoringCaseStep.objects.create(
-            case=case,
-            from_status=from_status,
-            to_status=to_status,
-            acted_on=on,
-            actor=user,
-            reason=reason,
-        )
+        changes = {"status": to_status, _CASE_STEP_DATE[to_status]: on, **(updates or {})}
+        save_changes(case, changes, actor=user, reason=reason)
+        _record_step(user, case, from_status, to_status, on=on, reason=reason)
     return case
 
 
@@ -220,16 +229,8 @@ def case_include(
 ) -> MonitoringCase:
     """待核实 → 已纳入监测, with the monitoring type and risk types."""
     category = choice(category, MonitoringCase.Category, "监测对象类别", "category")
-    risks = _risk_types(risk_types)
-    on = on or today()
-    return _step(
-        user,
-        case,
-        Status.INCLUDED,
-        on=on,
-        reason=reason,
-        updates={"category": category, "risk_types": risks, "included_on": on},
-    )
+    updates = {"category": category, "risk_types": _risk_types(risk_types)}
+    return _step(user, case, Status.INCLUDED, on=on, reason=reason, updates=updates)
 
 
 def case_reject(
@@ -237,15 +238,8 @@ def case_reject(
 ) -> MonitoringCase:
     """待核实 → 不予纳入 (reason required)."""
     reason = required_text(reason, "不予纳入原因", "reason", 500)
-    on = on or today()
-    return _step(
-        user,
-        case,
-        Status.REJECTED,
-        on=on,
-        reason=reason,
-        updates={"rejected_reason": reason, "rejected_on": on},
-    )
+    updates = {"rejected_reason": reason}
+    return _step(user, case, Status.REJECTED, on=on, reason=reason, updates=updates)
 
 
 def _case_measures(case: MonitoringCase) -> QuerySet[AssistanceMeasure]:
@@ -263,10 +257,7 @@ def case_start_assistance(
     require_writer(user, *household_place(current.household))
     if current.status == Status.INCLUDED and not _case_measures(current).exists():
         raise CaseworkError("请先登记至少一项帮扶措施，再将监测对象转为“帮扶中”", "status")
-    on = on or today()
-    return _step(
-        user, case, Status.ASSISTING, on=on, reason=reason, updates={"assisting_since": on}
-    )
+    return _step(user, case, Status.ASSISTING, on=on, reason=reason)
 
 
 def case_clear(
@@ -274,15 +265,8 @@ def case_clear(
 ) -> MonitoringCase:
     """帮扶中 → 风险已消除, with the way the risk was cleared (帮扶消除 / 自然消除)."""
     method = choice(method, MonitoringCase.ClearMethod, "风险消除方式", "clear_method")
-    on = on or today()
-    return _step(
-        user,
-        case,
-        Status.CLEARED,
-        on=on,
-        reason=reason,
-        updates={"clear_method": method, "cleared_on": on},
-    )
+    updates = {"clear_method": method}
+    return _step(user, case, Status.CLEARED, on=on, reason=reason, updates=updates)
 
 
 def case_transition(
@@ -356,20 +340,6 @@ _MONEY_FIELDS = {
 }
 
 
-def _money(value: object, label: str, field: str, *, allow_none: bool = True) -> Decimal | None:
-    if value is None or value == "":
-        if allow_none:
-            return None
-        raise CaseworkError(f"请填写{label}", field)
-    try:
-        amount = Decimal(str(value).replace(",", "").replace("元", "").strip())
-    except InvalidOperation:
-        raise CaseworkError(f"{label}应为金额（元），实际为“{value}”", field) from None
-    if amount < 0 or not amount.is_finite():
-        raise CaseworkError(f"{label}不能为负数", field)
-    return amount.quantize(Decimal("0.01"))
-
-
 def _visit_values(fields: dict, visited_on: date) -> dict:
     cleaned = {}
     for name, value in fields.items():
@@ -382,7 +352,7 @@ def _visit_values(fields: dict, visited_on: date) -> dict:
                     f"“{TrackingVisit.CHECK_FIELDS[name]}”应为有保障、存在问题或不涉及", name
                 )
         elif name in _MONEY_FIELDS:
-            value = _money(value, _MONEY_FIELDS[name], name)
+            value = money(value, _MONEY_FIELDS[name], name)
         elif name == "kind":
             value = choice(value, TrackingVisit.Kind, "走访类型", "kind")
         elif name in ("members_situation", "separated_children_situation", "notes"):
@@ -489,7 +459,6 @@ def assistance_add(
                 Status.ASSISTING,
                 on=min(on, today()),
                 reason=f"登记帮扶措施：{measure.get_kind_display()}（{responsible_unit}）",
-                updates={"assisting_since": min(on, today())},
             )
     return measure
 
@@ -624,15 +593,8 @@ def education_plan_save(
         "verified_on": verified_on,
         "recorded_by": user,
     }
-    with transaction.atomic():
-        plan = EducationPlan.objects.select_for_update().filter(person=person).first()
-        if plan is None:
-            plan = save_new(
-                EducationPlan(person=person, **values), actor=user, reason=reason or "一人一案"
-            )
-        else:
-            save_changes(plan, values, actor=user, reason=reason or "更新一人一案")
-    return plan
+    reasons = (reason or "一人一案", reason or "更新一人一案")
+    return save_by_key(EducationPlan, {"person": person}, values, actor=user, reasons=reasons)
 
 
 # --- Employment (就业) ---
@@ -656,15 +618,8 @@ def labour_profile_save(
         "wanted_work": optional_text(wanted_work, "意向岗位/技能", "wanted_work", 200),
         "note": optional_text(note, "备注", "note", 300),
     }
-    with transaction.atomic():
-        profile = LabourProfile.objects.select_for_update().filter(person=person).first()
-        if profile is None:
-            profile = save_new(
-                LabourProfile(person=person, **values), actor=user, reason="劳动能力摸底"
-            )
-        else:
-            save_changes(profile, values, actor=user, reason="更新劳动能力摸底")
-    return profile
+    reasons = ("劳动能力摸底", "更新劳动能力摸底")
+    return save_by_key(LabourProfile, {"person": person}, values, actor=user, reasons=reasons)
 
 
 def _end(
@@ -692,6 +647,28 @@ def _end(
     return record
 
 
+def _start_current(
+    user: User, record: _Current, *, busy: Callable[[_Current], str], reason: str
+) -> _Current:
+    """Save a person's new post or care, refused with `busy(current)` while one is current
+    (also when a concurrent request saves one first)."""
+
+    def refuse_if_current() -> None:
+        current = (
+            type(record)
+            ._default_manager.filter(person=record.person, ended_on__isnull=True)
+            .first()
+        )
+        if current is not None:
+            raise CaseworkError(busy(current), "person")
+
+    with transaction.atomic():
+        refuse_if_current()
+        with refused_on_conflict(refuse_if_current):
+            save_new(record, actor=user, reason=reason)
+    return record
+
+
 def welfare_post_place(
     user: User,
     person: Person,
@@ -705,27 +682,19 @@ def welfare_post_place(
     """Place a person on a public-welfare post (公益性岗位); one current post per person."""
     require_writer(user, *person_place(person))
     started_on = required_date(started_on, "上岗日期", "started_on")
-
-    def refuse_if_on_a_post() -> None:
-        current = WelfarePostPlacement.objects.filter(person=person, ended_on__isnull=True).first()
-        if current is not None:
-            raise CaseworkError(
-                f"{person.name}已在公益性岗位“{current.post}”上岗，请先办理离岗", "person"
-            )
-
-    with transaction.atomic():
-        refuse_if_on_a_post()
-        placement = WelfarePostPlacement(
+    return _start_current(
+        user,
+        WelfarePostPlacement(
             person=person,
             post=required_text(post, "岗位名称", "post", 100),
             employer=required_text(employer, "设岗单位", "employer", 100),
             started_on=started_on,
-            monthly_pay=_money(monthly_pay, "月补贴/工资", "monthly_pay"),
+            monthly_pay=money(monthly_pay, "月补贴/工资", "monthly_pay"),
             note=optional_text(note, "备注", "note", 300),
-        )
-        with refused_on_conflict(refuse_if_on_a_post):
-            save_new(placement, actor=user, reason="公益性岗位安置")
-    return placement
+        ),
+        busy=lambda current: f"{person.name}已在公益性岗位“{current.post}”上岗，请先办理离岗",
+        reason="公益性岗位安置",
+    )
 
 
 def welfare_post_end(
@@ -767,6 +736,21 @@ def training_add(
     return training
 
 
+def _require_place_writer(
+    user: User,
+    record: EmploymentBase | ExemplaryStory | CommitteeMember | None,
+    township: Township,
+    village: Village | None,
+) -> None:
+    """A record placed by township and village: the user must be able to write both where
+    it is now (if it exists) and where it is going."""
+    if village is not None and village.township_id != township.pk:
+        raise CaseworkError("所选村（社区）不属于所选乡镇", "village")
+    if record is not None:
+        require_writer(user, record.township_id, record.village_id)
+    require_writer(user, township.pk, village.pk if village else None)
+
+
 def employment_base_save(
     user: User,
     base: EmploymentBase | None = None,
@@ -782,11 +766,7 @@ def employment_base_save(
     note: str = "",
 ) -> EmploymentBase:
     """Register (base=None) or update an employment base, co-operative or capable household."""
-    if village is not None and village.township_id != township.pk:
-        raise CaseworkError("所选村（社区）不属于所选乡镇", "village")
-    if base is not None:
-        require_writer(user, base.township_id, base.village_id)
-    require_writer(user, township.pk, village.pk if village else None)
+    _require_place_writer(user, base, township, village)
     values = {
         "name": required_text(name, "名称", "name", 100),
         "kind": choice(kind, EmploymentBase.Kind, "类型", "kind"),
@@ -799,10 +779,8 @@ def employment_base_save(
         "note": optional_text(note, "备注", "note", 300),
     }
     with transaction.atomic():
-        if base is None:
-            return save_new(EmploymentBase(**values), actor=user, reason="登记带动主体")
-        save_changes(base, values, actor=user, reason="更新带动主体")
-    return base
+        reasons = ("登记带动主体", "更新带动主体")
+        return save_new_or_changes(base, EmploymentBase, values, actor=user, reasons=reasons)
 
 
 def base_employment_add(
@@ -825,7 +803,7 @@ def base_employment_add(
             person=person,
             job=required_text(job, "岗位/带动方式", "job", 100),
             started_on=started_on,
-            monthly_income=_money(monthly_income, "月收入", "monthly_income"),
+            monthly_income=money(monthly_income, "月收入", "monthly_income"),
         )
         save_new(job_row, actor=user, reason="基地带动就业")
     return job_row
@@ -1023,7 +1001,7 @@ def accessibility_advance(
             if not (updates.get("items") or mod.items):
                 raise CaseworkError("开工前须填写改造内容", "items")
         if to_status == A.ACCEPTED:
-            updates["cost"] = _money(cost, "改造费用", "cost", allow_none=False)
+            updates["cost"] = money(cost, "改造费用", "cost", allow_none=False)
         if to_status == A.CANCELLED:
             updates["cancel_reason"] = required_text(reason, "终止原因", "reason", 300)
         save_changes(
@@ -1046,26 +1024,18 @@ def custodial_care_start(
 ) -> CustodialCare:
     require_writer(user, *person_place(person))
     started_on = required_date(started_on, "开始日期", "started_on")
-
-    def refuse_if_in_care() -> None:
-        current = CustodialCare.objects.filter(person=person, ended_on__isnull=True).first()
-        if current is not None:
-            raise CaseworkError(
-                f"{person.name}正在接受{current.get_mode_display()}，请先结束原托养", "person"
-            )
-
-    with transaction.atomic():
-        refuse_if_in_care()
-        care = CustodialCare(
+    return _start_current(
+        user,
+        CustodialCare(
             person=person,
+            started_on=started_on,
             mode=choice(mode, CustodialCare.Mode, "托养方式", "mode"),
             institution=optional_text(institution, "托养机构/服务人员", "institution", 100),
-            started_on=started_on,
             note=optional_text(note, "备注", "note", 300),
-        )
-        with refused_on_conflict(refuse_if_in_care):
-            save_new(care, actor=user, reason="托养照护")
-    return care
+        ),
+        busy=lambda current: f"{person.name}正在接受{current.get_mode_display()}，请先结束原托养",
+        reason="托养照护",
+    )
 
 
 def custodial_care_end(
@@ -1092,11 +1062,7 @@ def story_save(
     published_on: date | None = None,
 ) -> ExemplaryStory:
     """Record (story=None) or update an exemplary person or helper and their story."""
-    if village is not None and village.township_id != township.pk:
-        raise CaseworkError("所选村（社区）不属于所选乡镇", "village")
-    if story is not None:
-        require_writer(user, story.township_id, story.village_id)
-    require_writer(user, township.pk, village.pk if village else None)
+    _require_place_writer(user, story, township, village)
     if person is not None:
         require_writer(user, *person_place(person))
     values = {
@@ -1115,10 +1081,8 @@ def story_save(
     if published_on is not None:
         required_date(published_on, "宣传日期", "published_on")
     with transaction.atomic():
-        if story is None:
-            return save_new(ExemplaryStory(**values), actor=user, reason="登记典型事迹")
-        save_changes(story, values, actor=user, reason="更新典型事迹")
-    return story
+        reasons = ("登记典型事迹", "更新典型事迹")
+        return save_new_or_changes(story, ExemplaryStory, values, actor=user, reasons=reasons)
 
 
 # --- Grassroots organisation (基层组织) ---
@@ -1147,14 +1111,10 @@ def association_save(
         "member_count": member_count,
         "note": optional_text(note, "备注", "note", 300),
     }
-    with transaction.atomic():
-        association = VillageAssociation.objects.select_for_update().filter(village=village).first()
-        if association is None:
-            return save_new(
-                VillageAssociation(village=village, **values), actor=user, reason="登记村残协"
-            )
-        save_changes(association, values, actor=user, reason="更新村残协")
-    return association
+    reasons = ("登记村残协", "更新村残协")
+    return save_by_key(
+        VillageAssociation, {"village": village}, values, actor=user, reasons=reasons
+    )
 
 
 def committee_member_save(
@@ -1174,11 +1134,7 @@ def committee_member_save(
     level = choice(level, CommitteeMember.Level, "类别", "level")
     if level == CommitteeMember.Level.VILLAGE and village is None:
         raise CaseworkError("村（社区）残协专职委员必须填写所在村（社区）", "village")
-    if village is not None and village.township_id != township.pk:
-        raise CaseworkError("所选村（社区）不属于所选乡镇", "village")
-    if member is not None:
-        require_writer(user, member.township_id, member.village_id)
-    require_writer(user, township.pk, village.pk if village else None)
+    _require_place_writer(user, member, township, village)
     if started_on and ended_on and ended_on < started_on:
         raise CaseworkError("离任日期不能早于任职日期", "ended_on")
     values = {
@@ -1192,7 +1148,5 @@ def committee_member_save(
         "user": account,
     }
     with transaction.atomic():
-        if member is None:
-            return save_new(CommitteeMember(**values), actor=user, reason="登记专职委员")
-        save_changes(member, values, actor=user, reason="更新专职委员")
-    return member
+        reasons = ("登记专职委员", "更新专职委员")
+        return save_new_or_changes(member, CommitteeMember, values, actor=user, reasons=reasons)

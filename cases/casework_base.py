@@ -5,7 +5,10 @@
   status); `NotPermitted` (the user's role may not do this write). A target outside
   the user's scope raises `Http404`, like every other access in the project.
 - Permission: `require_writer` checks role and scope of the place being written.
-- History: `save_new` / `save_changes` validate, save and write one `ChangeRecord`.
+- Input: `required_text`, `optional_text`, `required_date`, `choice`, `money` clean a
+  value or raise `CaseworkError` naming its label.
+- History: `save_new` / `save_changes` validate, save and write one `ChangeRecord`;
+  `save_new_or_changes` / `save_by_key` for a record that is entered once, then updated.
 - Races: `refused_on_conflict` turns a unique-constraint violation by a concurrent
   request into the same `CaseworkError` as the service's pre-check.
 """
@@ -13,6 +16,7 @@
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
 from django.contrib.auth.models import User
@@ -24,9 +28,8 @@ from django.utils import timezone
 from .history import diff, record_change
 from .models import ChangeRecord, Household, Person, Role
 from .scope import AnyUser, Scope, scope_for
-from .services import ServiceError, values
+from .services import ServiceError, history_fields, record_created, values
 
-CREATE = ChangeRecord.Action.CREATE
 UPDATE = ChangeRecord.Action.UPDATE
 
 _M = TypeVar("_M", bound=models.Model)
@@ -155,6 +158,22 @@ def choice(value: str, choices: type[models.TextChoices], label: str, field: str
     return value
 
 
+def money(value: object, label: str, field: str, *, allow_none: bool = True) -> Decimal | None:
+    """An amount in yuan (thousands commas and 元 allowed), to the fen; blank is None."""
+    if value is None or value == "":
+        if allow_none:
+            return None
+        raise CaseworkError(f"请填写{label}", field)
+    try:
+        amount = Decimal(str(value).replace(",", "").replace("元", "").strip())
+    except InvalidOperation:
+        raise CaseworkError(f"{label}应为金额（元），实际为“{value}”", field) from None
+    # Finite first: comparing a NaN with 0 raises instead of answering.
+    if not amount.is_finite() or amount < 0:
+        raise CaseworkError(f"{label}不能为负数", field)
+    return amount.quantize(Decimal("0.01"))
+
+
 def _validated(instance: models.Model) -> None:
     try:
         instance.full_clean()
@@ -173,28 +192,34 @@ def _validated(instance: models.Model) -> None:
         raise CaseworkError("；".join(messages), field) from None
 
 
-def history_fields(instance: models.Model) -> list[str]:
-    skip = {"id", "created_at", "updated_at"}
-    return [
-        field.name
-        for field in instance._meta.concrete_fields
-        if field.name not in skip and not field.auto_created
-    ]
-
-
 def save_new(instance: _M, *, actor: User, reason: str = "", source: str = "") -> _M:
     """Validate, insert and record the creation (call inside a transaction)."""
     _validated(instance)
     instance.save()
-    record_change(
-        instance,
-        CREATE,
-        diff({}, values(instance, history_fields(instance))),
-        actor=actor,
-        reason=reason,
-        source=source,
-    )
+    record_created(instance, history_fields(instance), actor=actor, reason=reason, source=source)
     return instance
+
+
+def save_new_or_changes(
+    found: _M | None, model: type[_M], values: dict, *, actor: User, reasons: tuple[str, str]
+) -> _M:
+    """Insert `model(**values)` when nothing was `found`, else apply `values` to it (only
+    what differs is written); `reasons` for the history row: (new, changed). Call inside
+    a transaction."""
+    if found is None:
+        return save_new(model(**values), actor=actor, reason=reasons[0])
+    save_changes(found, values, actor=actor, reason=reasons[1])
+    return found
+
+
+def save_by_key(
+    model: type[_M], key: dict, values: dict, *, actor: User, reasons: tuple[str, str]
+) -> _M:
+    """The one record of `model` for `key` (a person's plan, a village's association…),
+    created or changed like `save_new_or_changes`; the row stays locked meanwhile."""
+    with transaction.atomic():
+        found = model._default_manager.select_for_update().filter(**key).first()
+        return save_new_or_changes(found, model, {**key, **values}, actor=actor, reasons=reasons)
 
 
 def save_changes(

@@ -164,17 +164,19 @@ GRADE_NAMES = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
 
 def mask_id_number(number: str) -> str:
     """First 6 + 8 stars + last 4, for every list, export and log."""
-    if not number:
-        return ""
-    if len(number) < 10:
-        return "*" * len(number)
-    return f"{number[:6]}********{number[-4:]}"
+    return _mask(number, 6, 8)
 
 
 def mask_phone(number: str) -> str:
     """3 + 4 stars + last 4."""
+    return _mask(number, 3, 4)
+
+
+def _mask(number: str, head: int, stars: int) -> str:
+    """The first `head` and the last 4 characters around `stars` stars; a number too short
+    to show both ends is all stars."""
     if not number:
         return ""
-    if len(number) < 7:
+    if len(number) < head + 4:
         return "*" * len(number)
-    return f"{number[:3]}****{number[-4:]}"
+    return f"{number[:head]}{'*' * stars}{number[-4:]}"

@@ -6,7 +6,7 @@ user's scope with `cases.scope.scoped`; detail reads use `get_in_scope_or_404`.
 
 from datetime import date
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from .casework_base import today
 from .models import (
@@ -57,26 +57,41 @@ def active_on(on: date, start: str = "started_on", end: str = "ended_on") -> Q:
     return Q(**{f"{start}__lte": on}) & (Q(**{f"{end}__isnull": True}) | Q(**{f"{end}__gte": on}))
 
 
+_HOUSEHOLD_PLACE = ("household__township", "household__village")
+_PERSON_PLACE = ("person__township", "person__village")
+
+
+def _scoped_where(user: AnyUser, qs: QuerySet, *conditions: Q | None) -> QuerySet:
+    """`qs` in the user's scope, narrowed by each condition given (None: no such filter)."""
+    for condition in conditions:
+        if condition is not None:
+            qs = qs.filter(condition)
+    return scoped(user, qs)
+
+
+def _of_persons(user: AnyUser, model: type[Model], *conditions: Q | None) -> QuerySet:
+    """A person's records (with their place) in the user's scope."""
+    return _scoped_where(user, model._default_manager.select_related(*_PERSON_PLACE), *conditions)
+
+
 # --- Monitoring cases ---
 
 
 def monitoring_cases(
     user: AnyUser, *, status: str | None = None, township_id: int | None = None
 ) -> QuerySet:
-    qs = MonitoringCase.objects.select_related(
-        "household__township", "household__village", "person", "opened_by"
+    return _scoped_where(
+        user,
+        MonitoringCase.objects.select_related(*_HOUSEHOLD_PLACE, "person", "opened_by"),
+        Q(status=status) if status else None,
+        Q(household__township_id=township_id) if township_id else None,
     )
-    if status:
-        qs = qs.filter(status=status)
-    if township_id:
-        qs = qs.filter(household__township_id=township_id)
-    return scoped(user, qs)
 
 
 def monitoring_case_detail(user: AnyUser, pk: int) -> MonitoringCase:
-    qs = MonitoringCase.objects.select_related(
-        "household__township", "household__village", "person"
-    ).prefetch_related("steps__actor", "measures", "visits", "pairings")
+    qs = MonitoringCase.objects.select_related(*_HOUSEHOLD_PLACE, "person").prefetch_related(
+        "steps__actor", "measures", "visits", "pairings"
+    )
     return get_in_scope_or_404(user, qs, pk=pk)
 
 
@@ -90,14 +105,12 @@ def household_cases(user: AnyUser, household: Household) -> QuerySet:
 def visits(
     user: AnyUser, *, household: Household | None = None, kind: str | None = None
 ) -> QuerySet:
-    qs = TrackingVisit.objects.select_related(
-        "household__township", "household__village", "person", "visitor"
+    return _scoped_where(
+        user,
+        TrackingVisit.objects.select_related(*_HOUSEHOLD_PLACE, "person", "visitor"),
+        Q(household=household) if household is not None else None,
+        Q(kind=kind) if kind else None,
     )
-    if household is not None:
-        qs = qs.filter(household=household)
-    if kind:
-        qs = qs.filter(kind=kind)
-    return scoped(user, qs)
 
 
 def overdue_visits(user: AnyUser, on: date | None = None) -> QuerySet:
@@ -113,7 +126,7 @@ def overdue_visits(user: AnyUser, on: date | None = None) -> QuerySet:
     qs = (
         TrackingVisit.objects.filter(next_due__lt=on)
         .filter(~Exists(later))
-        .select_related("household__township", "household__village", "person", "case")
+        .select_related(*_HOUSEHOLD_PLACE, "person", "case")
         .order_by("next_due", "household_id")
     )
     return scoped(user, qs)
@@ -123,22 +136,23 @@ def overdue_visits(user: AnyUser, on: date | None = None) -> QuerySet:
 
 
 def assistance_measures(user: AnyUser, *, household: Household | None = None) -> QuerySet:
-    qs = AssistanceMeasure.objects.select_related("household__township", "household__village")
-    if household is not None:
-        qs = qs.filter(household=household)
-    return scoped(user, qs)
+    return _scoped_where(
+        user,
+        AssistanceMeasure.objects.select_related(*_HOUSEHOLD_PLACE),
+        Q(household=household) if household is not None else None,
+    )
 
 
 def pairings(
     user: AnyUser, *, on: date | None = None, household: Household | None = None
 ) -> QuerySet:
     """Pairings; with `on`, only those active on that date."""
-    qs = Pairing.objects.select_related("household__township", "household__village")
-    if on is not None:
-        qs = qs.filter(active_on(on))
-    if household is not None:
-        qs = qs.filter(household=household)
-    return scoped(user, qs)
+    return _scoped_where(
+        user,
+        Pairing.objects.select_related(*_HOUSEHOLD_PLACE),
+        active_on(on) if on is not None else None,
+        Q(household=household) if household is not None else None,
+    )
 
 
 def open_cases_without_pairing(user: AnyUser, on: date | None = None) -> QuerySet:
@@ -148,40 +162,34 @@ def open_cases_without_pairing(user: AnyUser, on: date | None = None) -> QuerySe
     qs = MonitoringCase.objects.filter(status__in=MonitoringCase.MONITORED_STATUSES).filter(
         ~Exists(paired)
     )
-    return scoped(user, qs.select_related("household__township", "household__village"))
+    return scoped(user, qs.select_related(*_HOUSEHOLD_PLACE))
 
 
 # --- Education ---
 
 
 def education_plans(user: AnyUser) -> QuerySet:
-    return scoped(user, EducationPlan.objects.select_related("person__township", "person__village"))
+    return _of_persons(user, EducationPlan)
 
 
 # --- Employment ---
 
 
 def labour_profiles(user: AnyUser, *, willing: bool | None = None) -> QuerySet:
-    qs = LabourProfile.objects.select_related("person__township", "person__village")
-    if willing is not None:
-        qs = qs.filter(willing=willing)
-    return scoped(user, qs)
+    return _of_persons(user, LabourProfile, Q(willing=willing) if willing is not None else None)
 
 
 def welfare_posts(user: AnyUser, *, on: date | None = None) -> QuerySet:
-    qs = WelfarePostPlacement.objects.select_related("person__township", "person__village")
-    if on is not None:
-        qs = qs.filter(active_on(on))
-    return scoped(user, qs)
+    return _of_persons(user, WelfarePostPlacement, active_on(on) if on is not None else None)
 
 
 def trainings(user: AnyUser, *, kind: str | None = None, year: int | None = None) -> QuerySet:
-    qs = Training.objects.select_related("person__township", "person__village")
-    if kind:
-        qs = qs.filter(kind=kind)
-    if year:
-        qs = qs.filter(started_on__year=year)
-    return scoped(user, qs)
+    return _of_persons(
+        user,
+        Training,
+        Q(kind=kind) if kind else None,
+        Q(started_on__year=year) if year else None,
+    )
 
 
 def employment_bases(user: AnyUser) -> QuerySet:
@@ -191,60 +199,48 @@ def employment_bases(user: AnyUser) -> QuerySet:
 def base_employees(
     user: AnyUser, *, base: EmploymentBase | None = None, on: date | None = None
 ) -> QuerySet:
-    qs = BaseEmployment.objects.select_related("base", "person__township", "person__village")
-    if base is not None:
-        qs = qs.filter(base=base)
-    if on is not None:
-        qs = qs.filter(active_on(on))
-    return scoped(user, qs)
+    return _scoped_where(
+        user,
+        BaseEmployment.objects.select_related("base", *_PERSON_PLACE),
+        Q(base=base) if base is not None else None,
+        active_on(on) if on is not None else None,
+    )
 
 
 # --- Rehabilitation and care ---
 
 
 def rehab_needs(user: AnyUser, *, open_only: bool = False) -> QuerySet:
-    qs = RehabNeed.objects.select_related("person__township", "person__village")
-    if open_only:
-        qs = qs.filter(closed_on__isnull=True)
-    return scoped(user, qs)
+    return _of_persons(user, RehabNeed, Q(closed_on__isnull=True) if open_only else None)
 
 
 def rehab_services(user: AnyUser, *, year: int | None = None) -> QuerySet:
-    qs = RehabService.objects.select_related("person__township", "person__village")
-    if year:
-        qs = qs.filter(served_on__year=year)
-    return scoped(user, qs)
+    return _of_persons(user, RehabService, Q(served_on__year=year) if year else None)
 
 
 def family_doctor_contracts(user: AnyUser, *, on: date | None = None) -> QuerySet:
-    qs = FamilyDoctorContract.objects.select_related("person__township", "person__village")
-    if on is not None:
-        qs = qs.filter(signed_on__lte=on).filter(Q(expires_on__isnull=True) | Q(expires_on__gte=on))
-    return scoped(user, qs)
+    """Contracts; with `on`, only those signed by then and not yet expired."""
+    valid = active_on(on, "signed_on", "expires_on") if on is not None else None
+    return _of_persons(user, FamilyDoctorContract, valid)
 
 
 def accessibility_modifications(user: AnyUser, *, status: str | None = None) -> QuerySet:
-    qs = AccessibilityModification.objects.select_related("person__township", "person__village")
-    if status:
-        qs = qs.filter(status=status)
-    return scoped(user, qs)
+    return _of_persons(user, AccessibilityModification, Q(status=status) if status else None)
 
 
 def custodial_care(user: AnyUser, *, on: date | None = None) -> QuerySet:
-    qs = CustodialCare.objects.select_related("person__township", "person__village")
-    if on is not None:
-        qs = qs.filter(active_on(on))
-    return scoped(user, qs)
+    return _of_persons(user, CustodialCare, active_on(on) if on is not None else None)
 
 
 # --- Publicity, grassroots ---
 
 
 def stories(user: AnyUser, *, kind: str | None = None) -> QuerySet:
-    qs = ExemplaryStory.objects.select_related("township", "village", "person")
-    if kind:
-        qs = qs.filter(kind=kind)
-    return scoped(user, qs)
+    return _scoped_where(
+        user,
+        ExemplaryStory.objects.select_related("township", "village", "person"),
+        Q(kind=kind) if kind else None,
+    )
 
 
 def village_associations(user: AnyUser) -> QuerySet:
@@ -252,7 +248,8 @@ def village_associations(user: AnyUser) -> QuerySet:
 
 
 def committee_members(user: AnyUser, *, on: date | None = None) -> QuerySet:
-    qs = CommitteeMember.objects.select_related("township", "village", "user")
-    if on is not None:
-        qs = qs.filter(Q(ended_on__isnull=True) | Q(ended_on__gte=on))
-    return scoped(user, qs)
+    """Members; with `on`, those not yet departed by then."""
+    serving = (Q(ended_on__isnull=True) | Q(ended_on__gte=on)) if on is not None else None
+    return _scoped_where(
+        user, CommitteeMember.objects.select_related("township", "village", "user"), serving
+    )

@@ -70,6 +70,53 @@ def values(instance: models.Model, fields: Iterable[str]) -> dict:
     return result
 
 
+def history_fields(instance: models.Model) -> list[str]:
+    """The fields a history row of a simple record carries: all but the key and timestamps."""
+    skip = {"id", "created_at", "updated_at"}
+    return [
+        field.name
+        for field in instance._meta.concrete_fields
+        if field.name not in skip and not field.auto_created
+    ]
+
+
+def record_created(instance: models.Model, fields: Iterable[str], **history: Any) -> None:
+    """The CREATE row of a record just inserted: each field from nothing to its value."""
+    record_change(instance, CREATE, diff({}, values(instance, fields)), **history)
+
+
+def _save_changed(
+    instance: models.Model, fields: Iterable[str], before: dict, **history: Any
+) -> dict:
+    """Save and record the fields that differ from `before`; {} and no write when none do."""
+    changed = diff(before, values(instance, fields))
+    if changed:
+        instance.save(update_fields=[*changed, "updated_at"])
+        record_change(instance, UPDATE, changed, **history)
+    return changed
+
+
+def _create_or_change(
+    found: _M | None,
+    model: type[_M],
+    key: dict,
+    new: dict,
+    fields: Iterable[str],
+    **history: Any,
+) -> _M:
+    """Insert `model(**key, **new)` when nothing was `found`, else set `new` on it;
+    either way with its history row (call inside a transaction)."""
+    if found is None:
+        created = model._default_manager.create(**key, **new)
+        record_created(created, fields, **history)
+        return created
+    before = values(found, fields)
+    for name, value in new.items():
+        setattr(found, name, value)
+    _save_changed(found, fields, before, **history)
+    return found
+
+
 def _clean_name(name: object, label: str = "姓名", field: str = "name") -> str:
     text = normalise_text(str(name or ""))
     if not text:
@@ -146,14 +193,7 @@ def person_create(
             village=village,
             phone=(phone or "").strip(),
         )
-        record_change(
-            person,
-            CREATE,
-            diff({}, values(person, PERSON_FIELDS)),
-            actor=actor,
-            reason=reason,
-            source=source,
-        )
+        record_created(person, PERSON_FIELDS, actor=actor, reason=reason, source=source)
     return person
 
 
@@ -189,13 +229,10 @@ def person_update(
         person.phone = (changes["phone"] or "").strip()
     if "township" in changes or "village" in changes:
         person.township, person.village = _relocate(person.township, person.village, changes)
-    changed = diff(before, values(person, PERSON_FIELDS))
-    if not changed:
-        return {}
     with transaction.atomic():
-        person.save(update_fields=[*changed, "updated_at"])
-        record_change(person, UPDATE, changed, actor=actor, reason=reason, source=source)
-    return changed
+        return _save_changed(
+            person, PERSON_FIELDS, before, actor=actor, reason=reason, source=source
+        )
 
 
 # --- certificates ---
@@ -224,7 +261,6 @@ def certificate_set(
     taken = Certificate.objects.filter(number=parsed.number).exclude(person=person)
     if taken.exists():
         raise ServiceError(f"残疾人证号{parsed.number}已属于另一人", "number")
-    certificate = Certificate.objects.filter(person=person).first()
     new = {
         "number": parsed.number,
         "category": parsed.category,
@@ -232,25 +268,16 @@ def certificate_set(
         "reissue": parsed.reissue,
     }
     with transaction.atomic():
-        if certificate is None:
-            certificate = Certificate.objects.create(person=person, **new)
-            record_change(
-                certificate,
-                CREATE,
-                diff({}, values(certificate, CERTIFICATE_FIELDS)),
-                actor=actor,
-                reason=reason,
-                source=source,
-            )
-            return certificate
-        before = values(certificate, CERTIFICATE_FIELDS)
-        for field, value in new.items():
-            setattr(certificate, field, value)
-        changed = diff(before, values(certificate, CERTIFICATE_FIELDS))
-        if changed:
-            certificate.save(update_fields=[*changed, "updated_at"])
-            record_change(certificate, UPDATE, changed, actor=actor, reason=reason, source=source)
-    return certificate
+        return _create_or_change(
+            Certificate.objects.filter(person=person).first(),
+            Certificate,
+            {"person": person},
+            new,
+            CERTIFICATE_FIELDS,
+            actor=actor,
+            reason=reason,
+            source=source,
+        )
 
 
 def certificate_remove(
@@ -307,14 +334,7 @@ def household_create(
             village=village,
             size=size,
         )
-        record_change(
-            household,
-            CREATE,
-            diff({}, values(household, HOUSEHOLD_FIELDS)),
-            actor=actor,
-            reason=reason,
-            source=source,
-        )
+        record_created(household, HOUSEHOLD_FIELDS, actor=actor, reason=reason, source=source)
         if head is not None:
             household_add_member(
                 household, head, relation="户主", actor=actor, reason=reason, source=source
@@ -347,13 +367,10 @@ def household_update(
         if township is None or village is None:
             raise ServiceError("家庭须有乡镇和村（社区）", "village")
         household.township, household.village = township, village
-    changed = diff(before, values(household, HOUSEHOLD_FIELDS))
-    if not changed:
-        return {}
     with transaction.atomic():
-        household.save(update_fields=[*changed, "updated_at"])
-        record_change(household, UPDATE, changed, actor=actor, reason=reason, source=source)
-    return changed
+        return _save_changed(
+            household, HOUSEHOLD_FIELDS, before, actor=actor, reason=reason, source=source
+        )
 
 
 def household_add_member(
@@ -373,30 +390,19 @@ def household_add_member(
     """
     relation = normalise_text(relation or "")
     member = HouseholdMember.objects.filter(person=person).select_related("household").first()
+    if member is not None and member.household_id != household.pk and not move:
+        raise ServiceError(f"{person.name}已是{member.household}的成员", "person")
     with transaction.atomic():
-        if member is None:
-            member = HouseholdMember.objects.create(
-                household=household, person=person, relation=relation
-            )
-            record_change(
-                member,
-                CREATE,
-                diff({}, values(member, MEMBER_FIELDS)),
-                actor=actor,
-                reason=reason,
-                source=source,
-            )
-            return member
-        if member.household_id != household.pk and not move:
-            raise ServiceError(f"{person.name}已是{member.household}的成员", "person")
-        before = values(member, MEMBER_FIELDS)
-        member.household = household
-        member.relation = relation
-        changed = diff(before, values(member, MEMBER_FIELDS))
-        if changed:
-            member.save(update_fields=[*changed, "updated_at"])
-            record_change(member, UPDATE, changed, actor=actor, reason=reason, source=source)
-    return member
+        return _create_or_change(
+            member,
+            HouseholdMember,
+            {"person": person},
+            {"household": household, "relation": relation},
+            MEMBER_FIELDS,
+            actor=actor,
+            reason=reason,
+            source=source,
+        )
 
 
 def household_remove_member(
@@ -449,27 +455,17 @@ def staff_profile_set(
     Only county admins reach the Django admin, so `is_staff` follows the role.
     """
     role, township, village = staff_scope(role, township, village)
-    profile = StaffProfile.objects.filter(user=user).first()
     with transaction.atomic():
-        if profile is None:
-            profile = StaffProfile.objects.create(
-                user=user, role=role, township=township, village=village
-            )
-            record_change(
-                profile,
-                CREATE,
-                diff({}, values(profile, PROFILE_FIELDS)),
-                actor=actor,
-                reason=reason,
-                source=source,
-            )
-        else:
-            before = values(profile, PROFILE_FIELDS)
-            profile.role, profile.township, profile.village = role, township, village
-            changed = diff(before, values(profile, PROFILE_FIELDS))
-            if changed:
-                profile.save(update_fields=[*changed, "updated_at"])
-                record_change(profile, UPDATE, changed, actor=actor, reason=reason, source=source)
+        profile = _create_or_change(
+            StaffProfile.objects.filter(user=user).first(),
+            StaffProfile,
+            {"user": user},
+            {"role": role, "township": township, "village": village},
+            PROFILE_FIELDS,
+            actor=actor,
+            reason=reason,
+            source=source,
+        )
         _set_is_staff(user, role == Role.COUNTY_ADMIN, actor=actor, reason=reason, source=source)
     _forget_scope(user)
     return profile
@@ -526,15 +522,6 @@ def village_create(
 # --- simple records (villages, task-area records) ---
 
 
-def _history_fields(instance: models.Model) -> list[str]:
-    skip = {"id", "created_at", "updated_at"}
-    return [
-        field.name
-        for field in instance._meta.concrete_fields
-        if field.name not in skip and not field.auto_created
-    ]
-
-
 def _refuse_dedicated(instance: models.Model) -> None:
     if isinstance(instance, _DEDICATED):
         raise TypeError(f"{type(instance).__name__} has its own service in cases.services")
@@ -554,18 +541,11 @@ def record_save(
     except ValidationError as error:
         field = next(iter(error.message_dict), None) if hasattr(error, "error_dict") else None
         raise ServiceError("；".join(error.messages), field) from None
-    fields = _history_fields(instance)
+    fields = history_fields(instance)
     with transaction.atomic():
         if instance._state.adding:
             instance.save()
-            record_change(
-                instance,
-                CREATE,
-                diff({}, values(instance, fields)),
-                actor=actor,
-                reason=reason,
-                source=source,
-            )
+            record_created(instance, fields, actor=actor, reason=reason, source=source)
             return instance
         stored = type(instance)._default_manager.get(pk=instance.pk)
         changed = diff(values(stored, fields), values(instance, fields))
@@ -586,7 +566,7 @@ def record_delete(
     """Delete a record; the history row keeps every value it had."""
     if not _dedicated:
         _refuse_dedicated(instance)
-    fields = _history_fields(instance)
+    fields = history_fields(instance)
     old = values(instance, fields)
     with transaction.atomic():
         row = record_change(

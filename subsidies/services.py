@@ -7,7 +7,7 @@ Errors are the case-work errors of `cases.casework_base` (Chinese messages).
 """
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import overload
 
 from django.contrib.auth.models import User
@@ -18,11 +18,13 @@ from cases.casework_base import (
     TransitionError,
     choice,
     lock_row,
+    money,
     optional_text,
     person_place,
     require_writer,
     required_date,
     required_text,
+    save_by_key,
     save_changes,
     save_new,
     today,
@@ -40,18 +42,6 @@ def first_of_month(value: date) -> date: ...
 def first_of_month(value: None) -> None: ...
 def first_of_month(value: date | None) -> date | None:
     return value.replace(day=1) if value else None
-
-
-def _amount(value: object, field: str = "monthly_amount") -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        amount = Decimal(str(value).replace(",", "").replace("元", "").strip())
-    except InvalidOperation:
-        raise CaseworkError(f"月标准应为金额（元），实际为“{value}”", field) from None
-    if not amount.is_finite() or amount < 0:
-        raise CaseworkError("月标准不能为负数", field)
-    return amount.quantize(Decimal("0.01"))
 
 
 def receiving_record(person: Person, benefit_type: str) -> BenefitRecord | None:
@@ -87,26 +77,20 @@ def benefit_record_save(
     if start_month and end_month and end_month < start_month:
         raise CaseworkError("终止年月不能早于起始年月", "end_month")
     values = {
-        "monthly_amount": _amount(monthly_amount),
+        "monthly_amount": money(monthly_amount, "月标准", "monthly_amount"),
         "start_month": start_month,
         "end_month": end_month,
         "status": status,
         "is_current": True,
         "recorded_by": user,
     }
-    with transaction.atomic():
-        record = (
-            BenefitRecord.objects.select_for_update()
-            .filter(person=person, benefit_type=benefit_type, origin=Origin.MANUAL)
-            .first()
-        )
-        if record is None:
-            record = BenefitRecord(
-                person=person, benefit_type=benefit_type, origin=Origin.MANUAL, **values
-            )
-            return save_new(record, actor=user, reason=reason or "工作人员录入救助与补贴")
-        save_changes(record, values, actor=user, reason=reason or "修改救助与补贴记录")
-    return record
+    return save_by_key(
+        BenefitRecord,
+        {"person": person, "benefit_type": benefit_type, "origin": Origin.MANUAL},
+        values,
+        actor=user,
+        reasons=(reason or "工作人员录入救助与补贴", reason or "修改救助与补贴记录"),
+    )
 
 
 def benefit_record_stop(
