@@ -168,8 +168,10 @@ def money(value: object, label: str, field: str, *, allow_none: bool = True) -> 
         amount = Decimal(str(value).replace(",", "").replace("元", "").strip())
     except InvalidOperation:
         raise CaseworkError(f"{label}应为金额（元），实际为“{value}”", field) from None
-    # Finite first: comparing a NaN with 0 raises instead of answering.
-    if not amount.is_finite() or amount < 0:
+    # Finite first: "NaN" and "Infinity" parse as Decimals, and comparing a NaN with 0 raises.
+    if not amount.is_finite():
+        raise CaseworkError(f"{label}应为金额（元），实际为“{value}”", field)
+    if amount < 0:
         raise CaseworkError(f"{label}不能为负数", field)
     return amount.quantize(Decimal("0.01"))
 
