@@ -10,9 +10,11 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from cases import services
 from huoqiu.celery import app as celery_app
 
 from . import factories
+from .staff_app_data import household_with_everything
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -115,6 +117,24 @@ def admin_user(db):
 
 
 @pytest.fixture
+def county_admin(db):
+    """A county admin made the way the system makes one: the role service sets `is_staff`."""
+    user = factories.UserFactory(username="countyadmin")
+    services.staff_profile_set(user, role="county_admin")
+    user.refresh_from_db()
+    assert user.is_staff
+    return user
+
+
+@pytest.fixture
+def admin_client(client, county_admin):
+    """The test client logged in as `county_admin` (also at `client.user`)."""
+    client.force_login(county_admin)
+    client.user = county_admin
+    return client
+
+
+@pytest.fixture
 def viewer_user(db):
     return factories.user_with_role("county_viewer", username="viewer")
 
@@ -133,6 +153,18 @@ def hekou_user(db):
 def village_user(db):
     village = factories.village("城关镇", "东关村")
     return factories.user_with_role("village_member", village=village, username="cunwei")
+
+
+@pytest.fixture
+def home(db):
+    """A 河口镇东风村 household with every kind of record (tests/staff_app_data.py)."""
+    return household_with_everything()
+
+
+@pytest.fixture
+def elsewhere(db):
+    """The same, in another township (城关镇东关村): out of 河口镇 staff's scope."""
+    return household_with_everything("城关镇", "东关村", head_name="郑国强", tag="乙")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -86,32 +86,27 @@ def household_with_everything(
     )
     run = factories.CrosscheckRunFactory()
     now = timezone.now()
+
+    def finding(rule, reason, days_ago, **fields):
+        return factories.FindingFactory(
+            rule=rule,
+            person=head,
+            household=household,
+            first_run=run,
+            reason=f"{tag}{reason}",
+            opened_at=now - timedelta(days=days_ago),
+            **fields,
+        )
+
     findings = {
-        "M01": factories.FindingFactory(
-            rule="M01",
-            person=head,
-            household=household,
-            first_run=run,
-            reason=f"{tag}收入低于监测线：调查家庭年人均收入5,200元",
-            opened_at=now - timedelta(days=40),
-        ),
-        "R01": factories.FindingFactory(
-            rule="R01",
-            person=head,
-            household=household,
-            first_run=run,
-            reason=f"{tag}有康复需求（康复训练）但未获服务",
-            opened_at=now - timedelta(days=3),
-        ),
-        "D01": factories.FindingFactory(
-            rule="D01",
-            person=head,
-            household=household,
-            first_run=run,
-            reason=f"{tag}姓名不一致",
+        "M01": finding("M01", "收入低于监测线：调查家庭年人均收入5,200元", 40),
+        "R01": finding("R01", "有康复需求（康复训练）但未获服务", 3),
+        "D01": finding(
+            "D01",
+            "姓名不一致",
+            100,
             status=Finding.Status.DISMISSED,
             dismiss_reason="同音字，已核实为同一人",
-            opened_at=now - timedelta(days=100),
         ),
     }
     case = MonitoringCase.objects.create(

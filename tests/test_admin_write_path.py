@@ -9,7 +9,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
-from cases import casework, services
+from cases import casework
 from cases.models import (
     AccessibilityModification,
     ChangeRecord,
@@ -27,16 +27,6 @@ from . import factories
 pytestmark = pytest.mark.django_db
 
 CASES = Path(__file__).resolve().parent.parent / "cases"
-
-
-@pytest.fixture
-def admin_client(client):
-    user = factories.UserFactory(username="countyadmin")
-    services.staff_profile_set(user, role="county_admin")
-    user.refresh_from_db()
-    client.force_login(user)
-    client.user = user
-    return client
 
 
 @pytest.fixture

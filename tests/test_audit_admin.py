@@ -10,19 +10,9 @@ from openpyxl import load_workbook
 from cases import audit as audit_api
 from cases.models import AuditEvent
 
-from . import factories
-
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "admin:cases_auditevent_changelist"
-
-
-@pytest.fixture
-def county_admin():
-    user = factories.user_with_role("county_admin", username="countyadmin")
-    user.is_staff = True
-    user.save()
-    return user
 
 
 @pytest.fixture

@@ -45,21 +45,6 @@ def an_id(born=date(1975, 3, 9), sequence=211):
 
 
 @pytest.fixture
-def county_admin():
-    user = factories.UserFactory(username="countyadmin")
-    services.staff_profile_set(user, role="county_admin")
-    user.refresh_from_db()
-    assert user.is_staff
-    return user
-
-
-@pytest.fixture
-def admin_client(client, county_admin):
-    client.force_login(county_admin)
-    return client
-
-
-@pytest.fixture
 def dongguan():
     return factories.village("城关镇", "东关村")
 

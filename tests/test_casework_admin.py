@@ -9,7 +9,7 @@ from django.urls import reverse
 
 import cases.admin_taskareas  # noqa: F401  (registers; cases/admin.py imports it too)
 import subsidies.admin_benefits  # noqa: F401
-from cases import casework, services
+from cases import casework
 from cases.models import ChangeRecord, MonitoringCase, TrackingVisit
 from subsidies.models import BenefitRecord
 
@@ -39,16 +39,6 @@ TASK_AREA_MODELS = [
     ("subsidies", "benefitrecord"),
     ("subsidies", "benefitapplication"),
 ]
-
-
-@pytest.fixture
-def admin_client(client):
-    user = factories.UserFactory(username="countyadmin")
-    services.staff_profile_set(user, role="county_admin")
-    user.refresh_from_db()
-    client.force_login(user)
-    client.user = user
-    return client
 
 
 def test_every_task_area_model_is_registered_with_chinese_names():

@@ -163,21 +163,15 @@ def test_labour_profile_welfare_post_training_and_base(chengguan_user):
 
 
 def test_township_staff_cannot_register_a_base_elsewhere(chengguan_user, hekou_user):
+    base_in_hekou = {
+        "name": "河口养殖基地",
+        "kind": "base",
+        "township": factories.township("河口镇"),
+        "leader_name": "王",
+    }
     with pytest.raises(Http404):
-        casework.employment_base_save(
-            chengguan_user,
-            name="河口养殖基地",
-            kind="base",
-            township=factories.township("河口镇"),
-            leader_name="王",
-        )
-    base = casework.employment_base_save(
-        hekou_user,
-        name="河口养殖基地",
-        kind="base",
-        township=factories.township("河口镇"),
-        leader_name="王",
-    )
+        casework.employment_base_save(chengguan_user, **base_in_hekou)
+    base = casework.employment_base_save(hekou_user, **base_in_hekou)
     assert list(selectors_casework.employment_bases(hekou_user)) == [base]
     assert not selectors_casework.employment_bases(chengguan_user).exists()
 
@@ -249,23 +243,16 @@ def test_rehab_need_service_doctor_and_care(chengguan_user):
         chengguan_user, person, kind="medical", identified_on=days(20), detail="精神科药物"
     )
     other = factories.certified_person().person
+    service_for_need = {
+        "service_type": "精神障碍药物治疗",
+        "provider": "城关镇卫生院",
+        "served_on": days(10),
+        "need": need,
+    }
+    # The same service is refused for anyone but the person whose need it answers.
     with pytest.raises(CaseworkError, match="不是此人的"):
-        casework.rehab_service_add(
-            chengguan_user,
-            other,
-            service_type="药物",
-            provider="卫生院",
-            served_on=days(1),
-            need=need,
-        )
-    service = casework.rehab_service_add(
-        chengguan_user,
-        person,
-        service_type="精神障碍药物治疗",
-        provider="城关镇卫生院",
-        served_on=days(10),
-        need=need,
-    )
+        casework.rehab_service_add(chengguan_user, other, **service_for_need)
+    service = casework.rehab_service_add(chengguan_user, person, **service_for_need)
     assert service.recorded_by == chengguan_user
     assert list(selectors_casework.rehab_services(chengguan_user, year=days(10).year)) == [service]
     contract = casework.family_doctor_sign(
@@ -339,29 +326,22 @@ def test_story_association_and_committee_member(chengguan_user, hekou_user, vill
     township = factories.township("城关镇")
     village = factories.village("城关镇", "东关村")
     person = factories.certified_person().person
-    story = casework.story_save(
-        chengguan_user,
-        kind="self_reliant",
-        name=person.name,
-        person=person,
-        title="身残志坚养蜂致富",
-        story_text="肢体残疾二级，发展养蜂三十箱，带动五户残疾人家庭增收。",
-        township=township,
-        village=village,
-        published_in="霍邱融媒体中心",
-        published_on=days(3),
-    )
+    story_fields = {
+        "kind": "self_reliant",
+        "name": person.name,
+        "person": person,
+        "title": "身残志坚养蜂致富",
+        "story_text": "肢体残疾二级，发展养蜂三十箱，带动五户残疾人家庭增收。",
+        "township": township,
+        "village": village,
+        "published_in": "霍邱融媒体中心",
+        "published_on": days(3),
+    }
+    story = casework.story_save(chengguan_user, **story_fields)
     assert list(selectors_casework.stories(chengguan_user)) == [story]
     assert not selectors_casework.stories(hekou_user).exists()
     with pytest.raises(CaseworkError, match="事迹不能为空"):
-        casework.story_save(
-            chengguan_user,
-            kind="helper",
-            name="某",
-            title="t",
-            story_text=" ",
-            township=township,
-        )
+        casework.story_save(chengguan_user, **{**story_fields, "story_text": " "})
 
     association = casework.association_save(
         chengguan_user, village, chair_name="周主席", member_count=35, established_on=days(400)

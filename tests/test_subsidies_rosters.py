@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from cases.casework_base import NotPermitted
-from monitoring.rosters import RosterError, safe_text, write_payment_roster, write_pension_roster
+from monitoring.rosters import RosterError, write_payment_roster, write_pension_roster
 from subsidies.models import BenefitRecord, PolicyYear
 
 from . import factories
@@ -164,25 +164,6 @@ def test_only_county_admins_get_finance_rosters(chengguan_user, viewer_user):
             write_pension_roster(BytesIO(), 2026, user=user)
         with pytest.raises(NotPermitted):
             write_payment_roster(BytesIO(), "dibao", date(2026, 6, 1), user=user)
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("=1+1", "'=1+1"),
-        ("+86", "'+86"),
-        ("-2", "'-2"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tx", "'\tx"),
-        ("\rx", "'\rx"),
-        ("张三", "张三"),
-        ("", ""),
-        (5, 5),
-        (None, None),
-    ],
-)
-def test_safe_text(value, expected):
-    assert safe_text(value) == expected
 
 
 def test_commands_write_the_files(tmp_path):

@@ -11,15 +11,9 @@ from monitoring.models import CrosscheckRun, Finding
 from subsidies.models import PolicyYear
 
 from . import factories
+from .policy_checks import RAISED_2026, assert_monitoring_line_raised
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_admin(admin_user):
-    admin_user.is_staff = True
-    admin_user.save()
-    return admin_user
 
 
 @pytest.mark.parametrize("user_fixture", ["hekou_user", "viewer_user", "village_user"])
@@ -45,8 +39,8 @@ def test_admin_pages_are_for_county_admins_only(client, request, user_fixture):
     assert policy.monitoring_line == Decimal("7000")
 
 
-def test_admin_navigation_links_imports_runs_and_policy(client, staff_admin):
-    client.force_login(staff_admin)
+def test_admin_navigation_links_imports_runs_and_policy(client, county_admin):
+    client.force_login(county_admin)
     html = client.get(reverse("staff:dashboard")).content.decode()
     for name in ("staff:import_list", "staff:run_list", "staff:policy_list"):
         assert f'href="{reverse(name)}"' in html
@@ -133,24 +127,11 @@ def test_policy_edit_calls_policy_set_with_the_reason_and_shows_history(client, 
     target = reverse("staff:policy_edit", args=[policy.pk])
     page = client.get(target).content.decode()
     assert 'value="7000.00"' in page and "还没有修改记录" in page
-    data = {
-        "monitoring_line": "7600",
-        "rigid_expenditure_threshold": "20000",
-        "pension_contribution_tier": "200",
-        "dibao_standard_monthly": "720",
-        "reason": "县政府2026年文件",
-    }
+    data = {**RAISED_2026, "dibao_standard_monthly": "720", "reason": "县政府2026年文件"}
     response = client.post(target, data)
     assert response.status_code == 302
-    policy.refresh_from_db()
-    assert policy.monitoring_line == Decimal("7600") and policy.is_default is False
+    assert_monitoring_line_raised(client, target, policy, admin_user, "县政府2026年文件")
     assert policy.dibao_standard_monthly == Decimal("720")
-    record = ChangeRecord.objects.get(model="subsidies.policyyear", object_id=str(policy.pk))
-    assert record.reason == "县政府2026年文件" and record.actor == admin_user
-    assert record.changes["monitoring_line"] == ["7000.00", "7600.00"]
-    page = client.get(target).content.decode()
-    assert "县政府2026年文件" in page
-    assert "防返贫监测收入线：7000.00 → 7600.00" in page
 
 
 @pytest.mark.parametrize(

@@ -150,62 +150,29 @@ def nav_keys(html: str) -> list[str]:
     return re.findall(r'data-nav="([a-z_]+)"', html)
 
 
-def test_navigation_shows_only_what_the_role_may_use(client, hekou_user, village_user):
-    # Township staff: their work; no imports, runs, policy or admin (staff-app pages).
-    client.force_login(hekou_user)
-    assert nav_keys(client.get(reverse("home")).content.decode()) == [
-        "home",
-        "workbench",
-        "findings",
-        "persons",
-        "households",
-        "visits",
-        "stats",
-    ]
+TOWNSHIP_NAV = ["home", "workbench", "findings", "persons", "households", "visits", "stats"]
 
-    # Village committee members: their village's persons, households and visits.
-    client.force_login(village_user)
-    assert nav_keys(client.get(reverse("home")).content.decode()) == [
-        "home",
-        "workbench",
-        "persons",
-        "households",
-        "visits",
-    ]
 
-    admin = factories.user_with_role("county_admin", username="boss")
-    admin.is_staff = True
-    admin.save()
-    client.force_login(admin)
-    assert nav_keys(client.get(reverse("home")).content.decode()) == [
-        "home",
-        "workbench",
-        "findings",
-        "persons",
-        "households",
-        "visits",
-        "stats",
-        "imports",
-        "runs",
-        "policy",
-        "admin",
-    ]
+@pytest.fixture
+def nobody(db):
+    return factories.UserFactory(username="nobody")
 
-    viewer = factories.user_with_role("county_viewer", username="reader")
-    client.force_login(viewer)
-    assert nav_keys(client.get(reverse("home")).content.decode()) == [
-        "home",
-        "workbench",
-        "findings",
-        "persons",
-        "households",
-        "visits",
-        "stats",
-    ]
 
-    nobody = factories.UserFactory(username="nobody")
-    client.force_login(nobody)
-    assert nav_keys(client.get(reverse("home")).content.decode()) == ["home"]
+@pytest.mark.parametrize(
+    ("user_fixture", "expected"),
+    [
+        # Township staff: their work; no imports, runs, policy or admin (staff-app pages).
+        ("hekou_user", TOWNSHIP_NAV),
+        # Village committee members: their village's persons, households and visits.
+        ("village_user", ["home", "workbench", "persons", "households", "visits"]),
+        ("county_admin", [*TOWNSHIP_NAV, "imports", "runs", "policy", "admin"]),
+        ("viewer_user", TOWNSHIP_NAV),
+        ("nobody", ["home"]),
+    ],
+)
+def test_navigation_shows_only_what_the_role_may_use(client, request, user_fixture, expected):
+    client.force_login(request.getfixturevalue(user_fixture))
+    assert nav_keys(client.get(reverse("home")).content.decode()) == expected
 
 
 def test_county_admin_without_staff_flag_gets_no_admin_link(client):

@@ -10,7 +10,6 @@ from cases.identity import mask_id_number
 from cases.models import AuditEvent
 
 from . import factories
-from .staff_app_data import household_with_everything
 
 pytestmark = pytest.mark.django_db
 
@@ -18,9 +17,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture
-def county():
-    home = household_with_everything()
-    elsewhere = household_with_everything("城关镇", "东关村", head_name="郑国强", tag="乙")
+def county(home, elsewhere):
     return home, elsewhere
 
 

@@ -28,11 +28,6 @@ TODAY = timezone.localdate
 
 
 @pytest.fixture
-def home():
-    return household_with_everything()
-
-
-@pytest.fixture
 def dongguan():
     """A household in the village member's own village (城关镇东关村)."""
     return household_with_everything("城关镇", "东关村", head_name="东关户主", tag="乙")
@@ -132,40 +127,39 @@ def test_village_member_records_home_visits_in_their_village_only(
     for name in ("staff:assistance_create", "staff:pairing_create", "staff:case_step"):
         assert client.get(url(name, dongguan.household)).status_code == 403
         assert client.post(url(name, dongguan.household), {"reason": "x"}).status_code == 403
-    for name in ("staff:education_plan", "staff:rehab_service_create", "staff:benefit_create"):
+    for name in PERSON_FORMS:
         assert client.post(url(name, dongguan.head), {}).status_code == 403
+
+
+HOUSEHOLD_FORMS = (
+    "staff:visit_create",
+    "staff:assistance_create",
+    "staff:pairing_create",
+    "staff:case_step",
+)
+PERSON_FORMS = ("staff:education_plan", "staff:rehab_service_create", "staff:benefit_create")
+
+
+def assert_every_form_answers(client, home, status, person_data):
+    """GET and POST of every household form and every person form answer `status`."""
+    for name in HOUSEHOLD_FORMS:
+        assert client.get(url(name, home.household)).status_code == status
+        assert client.post(url(name, home.household), visit_data(reason="x")).status_code == status
+    for name in PERSON_FORMS:
+        assert client.get(url(name, home.head)).status_code == status
+        assert client.post(url(name, home.head), person_data).status_code == status
 
 
 def test_county_viewer_is_read_only_everywhere(client, viewer_user, home):
     client.force_login(viewer_user)
     writes_before = ChangeRecord.objects.count()
-    for name in (
-        "staff:visit_create",
-        "staff:assistance_create",
-        "staff:pairing_create",
-        "staff:case_step",
-    ):
-        assert client.get(url(name, home.household)).status_code == 403
-        assert client.post(url(name, home.household), visit_data(reason="x")).status_code == 403
-    for name in ("staff:education_plan", "staff:rehab_service_create", "staff:benefit_create"):
-        assert client.get(url(name, home.head)).status_code == 403
-        assert client.post(url(name, home.head), {"placement": "mainstream"}).status_code == 403
+    assert_every_form_answers(client, home, 403, person_data={"placement": "mainstream"})
     assert ChangeRecord.objects.count() == writes_before
 
 
 def test_another_townships_records_are_404_for_every_form(client, chengguan_user, home):
     client.force_login(chengguan_user)
-    for name in (
-        "staff:visit_create",
-        "staff:assistance_create",
-        "staff:pairing_create",
-        "staff:case_step",
-    ):
-        assert client.get(url(name, home.household)).status_code == 404
-        assert client.post(url(name, home.household), visit_data(reason="x")).status_code == 404
-    for name in ("staff:education_plan", "staff:rehab_service_create", "staff:benefit_create"):
-        assert client.get(url(name, home.head)).status_code == 404
-        assert client.post(url(name, home.head), {}).status_code == 404
+    assert_every_form_answers(client, home, 404, person_data={})
 
 
 def test_assistance_measure_is_recorded(client, hekou_user, home):
@@ -194,17 +188,17 @@ def test_assistance_measure_is_recorded(client, hekou_user, home):
 
 def test_pairing_refused_while_one_is_active_shows_the_services_message(client, hekou_user, home):
     client.force_login(hekou_user)
-    response = client.post(
-        url("staff:pairing_create", home.household),
-        {"helper_name": "张委员", "helper_kind": "party_member", "started_on": TODAY().isoformat()},
-    )
+    target = url("staff:pairing_create", home.household)
+    data = {
+        "helper_name": "张委员",
+        "helper_kind": "party_member",
+        "started_on": TODAY().isoformat(),
+    }
+    response = client.post(target, data)
     assert response.status_code == 400
     assert "该家庭已有结对帮扶人（王书记甲），请先结束原结对" in response.content.decode()
     Pairing.objects.filter(household=home.household).update(ended_on=TODAY() - timedelta(days=2))
-    response = client.post(
-        url("staff:pairing_create", home.household),
-        {"helper_name": "张委员", "helper_kind": "party_member", "started_on": TODAY().isoformat()},
-    )
+    response = client.post(target, data)
     assert response.status_code == 302
     assert Pairing.objects.filter(household=home.household, helper_name="张委员").exists()
 
@@ -320,31 +314,18 @@ def test_rehab_service_form(client, hekou_user, home):
 def test_benefit_form_records_a_manual_benefit(client, hekou_user, home):
     client.force_login(hekou_user)
     target = url("staff:benefit_create", home.head)
-    response = client.post(
-        target, {"benefit_type": "living_subsidy", "status": "active", "start_month": "2026-13"}
-    )
+    living = {
+        "benefit_type": "living_subsidy",
+        "status": "active",
+        "monthly_amount": "80",
+        "start_month": "2026-03",
+    }
+    response = client.post(target, {**living, "start_month": "2026-13"})
     assert response.status_code == 400
     assert "起始年月格式不正确" in response.content.decode()
-    response = client.post(
-        target,
-        {
-            "benefit_type": "living_subsidy",
-            "status": "active",
-            "monthly_amount": "80",
-            "start_month": "2026-03",
-            "end_month": "2026-01",
-        },
-    )
+    response = client.post(target, {**living, "end_month": "2026-01"})
     assert "终止年月不能早于起始年月" in response.content.decode()
-    response = client.post(
-        target,
-        {
-            "benefit_type": "living_subsidy",
-            "status": "active",
-            "monthly_amount": "80",
-            "start_month": "2026-03",
-        },
-    )
+    response = client.post(target, living)
     assert response.status_code == 302
     record = BenefitRecord.objects.get(person=home.head, benefit_type="living_subsidy")
     assert (record.origin, str(record.monthly_amount), record.start_month.isoformat()) == (

@@ -17,16 +17,6 @@ from .staff_app_data import household_with_everything
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def home():
-    return household_with_everything()
-
-
-@pytest.fixture
-def elsewhere():
-    return household_with_everything("城关镇", "东关村", head_name="郑国强", tag="乙")
-
-
 def page(client, url):
     response = client.get(url)
     assert response.status_code == 200, response.status_code

@@ -161,17 +161,26 @@ def test_paging_without_counting(client, hekou_user):
     assert len(rows(second)) == 5 and 'rel="next"' not in second
 
 
+def refused_blank(client, name, target, blank, message):
+    """POST the decision `name` on `target` with its text left blank: a 400 with the Chinese
+    `message`, and the finding stays open. Returns the decision's URL."""
+    url = reverse(name, args=[target.pk])
+    response = client.post(url, blank)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    target.refresh_from_db()
+    assert target.status == Finding.Status.OPEN
+    return url
+
+
 def test_handle_requires_an_action_in_chinese_and_records_the_decision(
     client, hekou_user, findings
 ):
     client.force_login(hekou_user)
     target = findings["m01"]
-    url = reverse("staff:finding_handle", args=[target.pk])
-    response = client.post(url, {"action_taken": "  "})
-    assert response.status_code == 400
-    assert "请填写处理措施" in response.content.decode()
-    target.refresh_from_db()
-    assert target.status == Finding.Status.OPEN
+    url = refused_blank(
+        client, "staff:finding_handle", target, {"action_taken": "  "}, "请填写处理措施"
+    )
     response = client.post(url, {"action_taken": "已入户核实，纳入监测", "next": reverse(QUEUE)})
     assert response.status_code == 302 and response["Location"] == reverse(QUEUE)
     target.refresh_from_db()
@@ -185,10 +194,9 @@ def test_handle_requires_an_action_in_chinese_and_records_the_decision(
 def test_dismiss_requires_a_reason(client, hekou_user, findings):
     client.force_login(hekou_user)
     target = findings["d01"]
-    url = reverse("staff:finding_dismiss", args=[target.pk])
-    response = client.post(url, {"reason": ""})
-    assert response.status_code == 400
-    assert "请填写不予处理原因" in response.content.decode()
+    url = refused_blank(
+        client, "staff:finding_dismiss", target, {"reason": ""}, "请填写不予处理原因"
+    )
     response = client.post(url, {"reason": "同音字，已核实为同一人"})
     assert response.status_code == 302
     target.refresh_from_db()

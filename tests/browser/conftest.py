@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests import factories
+
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
 # test itself (creating users and persons) would otherwise be refused as "async unsafe".
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -29,6 +31,17 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 812}
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "Hekou-staff-2026!"
+
+
+def staff(username="hekou_staff", township="河口镇"):
+    """Township staff 李娟 who logs in with PASSWORD (the row must be committed: call it before
+    the browser starts, in a `transaction=True` test)."""
+    user = factories.user_with_role("township_staff", township=township, username=username)
+    user.last_name, user.first_name = "李", "娟"
+    user.set_password(PASSWORD)
+    user.save()
+    return user
 
 
 @pytest.fixture(scope="session")

@@ -9,24 +9,13 @@ from playwright.sync_api import expect
 from cases.identity import mask_id_number
 from tests import factories
 
-from .conftest import PHONE
+from .conftest import PASSWORD, PHONE, staff
 
 pytestmark = [
     pytest.mark.browser,
     # Committed rows for the live server; townships (loaded by a migration) restored each test.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-PASSWORD = "Hekou-staff-2026!"
-
-
-def staff(username="hekou_staff", township="河口镇"):
-    user = factories.user_with_role("township_staff", township=township, username=username)
-    user.last_name = "李"
-    user.first_name = "娟"
-    user.set_password(PASSWORD)
-    user.save()
-    return user
 
 
 def certified(name, township, village, birth):

@@ -15,25 +15,14 @@ from playwright.sync_api import expect
 from cases.identity import mask_id_number
 from cases.models import TrackingVisit
 from monitoring.models import Finding
-from tests import factories
 from tests.staff_app_data import household_with_everything
 
-from .conftest import DESKTOP, PHONE
+from .conftest import DESKTOP, PASSWORD, PHONE, staff
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-PASSWORD = "Hekou-staff-2026!"
-
-
-def staff(username="hekou_staff", township="河口镇"):
-    user = factories.user_with_role("township_staff", township=township, username=username)
-    user.last_name, user.first_name = "李", "娟"
-    user.set_password(PASSWORD)
-    user.save()
-    return user
 
 
 @pytest.fixture
