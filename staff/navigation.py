@@ -47,6 +47,9 @@ NAV_ITEMS: tuple[NavItem, ...] = (
 )
 
 
+NAV_BY_KEY = {item.key: item for item in NAV_ITEMS}
+
+
 def nav_for(scope: Scope, user=None) -> list[dict]:
     """The items a user may use, as {key, label, url}. No role: only 首页."""
     items = []

@@ -62,7 +62,17 @@ def text_area(label: str, *, required: bool = False, max_length: int | None = No
 
 
 class StaffForm(forms.Form):
-    """A form with plain Chinese messages for every field, and service errors put back."""
+    """A form with plain Chinese messages for every field, and service errors put back.
+
+    `title`, `submit_label` and `testid` are the heading, button and test id of the form's page
+    when it is a case-work form about a household or person (`record_form_page`);
+    `service_kwargs()` gives the service the cleaned values of `service_fields`.
+    """
+
+    title = ""
+    submit_label = "保存"
+    testid = ""
+    service_fields: tuple[str, ...] = ()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -98,6 +108,9 @@ class StaffForm(forms.Form):
 
     def values(self, *names) -> dict:
         return {name: self.cleaned_data.get(name) for name in names}
+
+    def service_kwargs(self) -> dict:
+        return self.values(*self.service_fields)
 
 
 def _not_future(form: forms.Form, name: str, label: str) -> None:
@@ -191,6 +204,9 @@ class VisitForm(StaffForm):
 
 
 class AssistanceForm(StaffForm):
+    title, submit_label, testid = "登记帮扶措施", "保存帮扶措施", "assistance-form"
+    service_fields = ("kind", "responsible_unit", "started_on", "ended_on", "description", "result")
+
     kind = forms.ChoiceField(
         label="措施类型", choices=[("", "请选择"), *AssistanceMeasure.Kind.choices]
     )
@@ -212,6 +228,9 @@ HELPER_KIND_CHOICES = [("", "请选择"), *Pairing.HelperKind.choices]
 
 
 class PairingForm(StaffForm):
+    title, submit_label, testid = "安排结对帮扶", "保存结对", "pairing-form"
+    service_fields = ("helper_name", "helper_kind", "helper_unit", "helper_phone", "started_on")
+
     helper_name = forms.CharField(label="帮扶人", max_length=64)
     helper_kind = forms.ChoiceField(label="帮扶人身份", choices=HELPER_KIND_CHOICES)
     helper_unit = forms.CharField(label="帮扶人单位", max_length=100, required=False)
@@ -230,6 +249,9 @@ class PairingForm(StaffForm):
 
 
 class PairingEndForm(StaffForm):
+    title, submit_label, testid = "结束结对帮扶", "结束结对", "pairing-end-form"
+    service_fields = ("ended_on", "reason")
+
     ended_on = date_field("结束日期")
     reason = text_area("结束原因", required=True, max_length=300, rows=2)
 
@@ -322,6 +344,9 @@ class CaseTransitionForm(StaffForm):
 class EducationPlanForm(StaffForm):
     """一人一案 of a school-age child."""
 
+    title, submit_label, testid = "适龄残疾儿童少年一人一案", "保存一人一案", "education-form"
+    service_fields = ("placement", "school", "not_enrolled_reason", "verified_on")
+
     placement = forms.ChoiceField(
         label="安置方式", choices=[("", "请选择"), *EducationPlan.Placement.choices]
     )
@@ -346,6 +371,9 @@ REHAB_SERVICE_SUGGESTIONS = ("康复训练", "辅助器具适配", "康复医疗
 
 class RehabServiceForm(StaffForm):
     """精准康复服务: what, by whom, when."""
+
+    title, submit_label, testid = "登记康复服务", "保存康复服务", "rehab-form"
+    service_fields = ("service_type", "provider", "served_on", "note")
 
     service_type = forms.CharField(
         label="服务内容",
@@ -373,3 +401,6 @@ class RehabServiceForm(StaffForm):
 
     def need_object(self):
         return self._needs.get(self.cleaned_data.get("need") or "")
+
+    def service_kwargs(self) -> dict:
+        return super().service_kwargs() | {"need": self.need_object()}

@@ -32,6 +32,9 @@ def month_field(label: str, *, required: bool = False) -> forms.DateField:
 class BenefitRecordForm(StaffForm):
     """救助与补贴 recorded by staff (origin 工作人员录入); civil-affairs rows are imported."""
 
+    title, submit_label, testid = "登记救助与补贴", "保存", "benefit-form"
+    service_fields = ("benefit_type", "status", "monthly_amount", "start_month", "end_month")
+
     benefit_type = forms.ChoiceField(label="项目", choices=[("", "请选择"), *BenefitType.choices])
     status = forms.ChoiceField(label="状态", choices=BenefitRecord.Status.choices)
     monthly_amount = money_field("月标准（元）")
@@ -46,6 +49,9 @@ class BenefitRecordForm(StaffForm):
             self.fields[name].error_messages["invalid"] = (
                 f"{label}格式不正确，请按“年-月”填写，如2026-03"
             )
+
+    def service_kwargs(self) -> dict:
+        return super().service_kwargs() | {"reason": self.cleaned_data.get("reason") or ""}
 
     def clean(self):
         cleaned = super().clean()

@@ -18,7 +18,6 @@ from cases.casework_base import today
 from cases.models import (
     DisabilityCategory,
     Household,
-    MonitoringCase,
     Pairing,
     RehabNeed,
     RehabService,
@@ -29,10 +28,9 @@ from cases.selectors_casework import active_on
 from monitoring.eligibility import certified_alive
 from monitoring.models import (
     Finding,
-    SurveyRecord,
 )
 from monitoring.rules import REGISTRY
-from staff.selectors.indicators import PAIRING_TARGET, REHAB_TARGET, Rate
+from staff.selectors.indicators import PAIRING_TARGET, REHAB_TARGET, Rate, monitored_condition
 from staff.selectors.places import place_condition
 
 
@@ -140,26 +138,6 @@ def rehab_conditions(as_of: date, scope: Scope | None = None) -> tuple[Q, Q]:
     need = ~Q(rehab_needs=[]) | Q(Exists(staff_need))
     received = Q(rehab_received=True) | Q(Exists(served))
     return need, received
-
-
-def monitored_condition(scope: Scope | None = None) -> Q:
-    """On Household: monitored in the current roster (risk not cleared) or by an own case."""
-    in_roster = SurveyRecord.objects.filter(
-        place_condition(scope, "household__"),
-        household=OuterRef("pk"),
-        person__roster_member__is_current=True,
-        person__roster_member__household__is_current=True,
-        person__roster_member__household__household_type="monitored",
-    ).filter(
-        Q(person__roster_member__household__risk_cleared=False)
-        | Q(person__roster_member__household__risk_cleared__isnull=True)
-    )
-    in_case = MonitoringCase.objects.filter(
-        place_condition(scope, "household__"),
-        household=OuterRef("pk"),
-        status__in=MonitoringCase.MONITORED_STATUSES,
-    )
-    return Q(Exists(in_roster)) | Q(Exists(in_case))
 
 
 def overdue_condition(as_of: date, scope: Scope | None = None) -> Q:

@@ -14,7 +14,7 @@ before names and townships). Paging is `queue_page` (like `cases.selectors.page_
 the findings alone and joins only the page's rows.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,11 +22,11 @@ import django_filters
 from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
-from cases.scope import AnyUser, Scope, get_in_scope_or_404, scope_for, scoped
+from cases.scope import AnyUser, get_in_scope_or_404, scope_for, scoped
 from cases.selectors import Page
 from monitoring.models import CrosscheckRun, Finding, FindingEvent
 from monitoring.rules import REGISTRY
-from staff.selectors.places import Place, fit_place_filters
+from staff.selectors.places import Place, PlaceFilterSet, place_filters
 
 URGENCY = (
     "M05",
@@ -87,16 +87,11 @@ def age_range(value: str, now: datetime | None = None) -> tuple[datetime | None,
     return None
 
 
-class FindingQueueFilter(django_filters.FilterSet):
+class FindingQueueFilter(PlaceFilterSet):
     """Work-queue filters. Status defaults to 待处理 (open); `all` means every status."""
 
     rule = django_filters.ChoiceFilter(label="规则", empty_label="全部规则")
-    township = django_filters.ChoiceFilter(
-        label="乡镇", field_name="township_id", empty_label="全部乡镇"
-    )
-    village = django_filters.ChoiceFilter(
-        label="村（社区）", field_name="village_id", empty_label="全部村"
-    )
+    township, village = place_filters()
     status = django_filters.ChoiceFilter(
         label="状态", choices=STATUS_CHOICES, method="filter_status", empty_label=None
     )
@@ -111,20 +106,11 @@ class FindingQueueFilter(django_filters.FilterSet):
         model = Finding
         fields: list[str] = []
 
-    def __init__(
-        self,
-        data: Any = None,
-        *args: Any,
-        places: Sequence[Place] = (),
-        scope: Scope | None = None,
-        **kw: Any,
-    ) -> None:
-        data = data.copy() if data is not None else {}
-        if not data.get("status"):
-            data["status"] = Finding.Status.OPEN
-        super().__init__(data, *args, **kw)
+    defaults = {"status": Finding.Status.OPEN}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.filters["rule"].extra["choices"] = rule_choices()
-        fit_place_filters(self, list(places), scope, data.get("township"))
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == "all":

@@ -3,7 +3,7 @@ their survey and roster rows in one joined query).
 """
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,7 @@ from cases.models import (
     Pairing,
     Person,
 )
-from cases.scope import AnyUser, Scope, get_in_scope_or_404, scope_for, scoped
+from cases.scope import AnyUser, get_in_scope_or_404, scoped
 from cases.selectors import SEARCH_MAX_LENGTH, normalise_query
 from cases.selectors_casework import active_on
 from monitoring.models import (
@@ -35,7 +35,7 @@ from monitoring.models import (
     RosterHousehold,
 )
 from staff.selectors.persons import Compared, comparison
-from staff.selectors.places import Place, fit_place_filters
+from staff.selectors.places import Place, PlaceFilterSet, place_filters
 
 _ID_FRAGMENT = re.compile(r"^\d{1,17}[\dX]?$")
 
@@ -65,18 +65,13 @@ def _latest_case(field_name: str) -> Subquery:
     )
 
 
-class HouseholdFilter(django_filters.FilterSet):
+class HouseholdFilter(PlaceFilterSet):
     """Filters of the household list: head's name or ID, township, village, case status."""
 
     q = django_filters.CharFilter(
         label="户主姓名或身份证号", method="filter_q", max_length=SEARCH_MAX_LENGTH
     )
-    township = django_filters.ChoiceFilter(
-        label="乡镇", field_name="township_id", empty_label="全部乡镇"
-    )
-    village = django_filters.ChoiceFilter(
-        label="村（社区）", field_name="village_id", empty_label="全部村"
-    )
+    township, village = place_filters()
     case = django_filters.ChoiceFilter(
         label="监测对象", choices=CASE_FILTER_CHOICES, method="filter_case", empty_label="全部"
     )
@@ -84,16 +79,6 @@ class HouseholdFilter(django_filters.FilterSet):
     class Meta:
         model = Household
         fields: list[str] = []
-
-    def __init__(
-        self,
-        *args: Any,
-        places: Sequence[Place] = (),
-        scope: Scope | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        fit_place_filters(self, list(places), scope, (self.data or {}).get("township"))
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         """A household is found by its head: the full or partial ID number, or the name."""
@@ -141,15 +126,7 @@ def households(user: AnyUser) -> QuerySet[Household]:
 def household_list(
     user: AnyUser, data: Mapping[str, Any] | None, place_list: list[Place]
 ) -> tuple[QuerySet, HouseholdFilter]:
-    filterset = HouseholdFilter(
-        data=data if data is not None else {},
-        queryset=households(user),
-        places=place_list,
-        scope=scope_for(user),
-    )
-    if not filterset.is_valid():
-        return filterset.queryset.none(), filterset
-    return filterset.qs, filterset
+    return HouseholdFilter.for_user(user, data, households(user), place_list)
 
 
 def household_detail(user: AnyUser, pk: int | str) -> Household:

@@ -46,7 +46,7 @@ from cases.models import (
     Training,
     WelfarePostPlacement,
 )
-from cases.scope import AnyUser, scope_for, scoped
+from cases.scope import AnyUser, Scope, scope_for, scoped
 from cases.selectors_casework import active_on, age_between
 from monitoring.eligibility import (
     COVERAGE_BENEFITS,
@@ -56,6 +56,7 @@ from monitoring.eligibility import (
 )
 from monitoring.models import Finding, RosterHousehold, RosterMember, SurveyRecord
 from monitoring.rules import REGISTRY
+from staff.selectors.places import place_condition
 from subsidies.models import BenefitType
 from subsidies.policy import policy_for_year
 
@@ -571,10 +572,10 @@ def accessibility(user: AnyUser, as_of: date | None = None) -> Table:
     )
 
 
-def monitored_households(user: AnyUser, as_of: date | None = None) -> QuerySet[Household]:
-    """Registry households that are monitored: a certified member of a current roster 监测户
-    whose risk is not cleared, or an own case 已纳入监测/帮扶中."""
+def monitored_condition(scope: Scope | None = None) -> Q:
+    """On Household: monitored in the current roster (risk not cleared) or by an own case."""
     in_roster = SurveyRecord.objects.filter(
+        place_condition(scope, "household__"),
         household=OuterRef("pk"),
         person__roster_member__is_current=True,
         person__roster_member__household__is_current=True,
@@ -584,9 +585,17 @@ def monitored_households(user: AnyUser, as_of: date | None = None) -> QuerySet[H
         | Q(person__roster_member__household__risk_cleared__isnull=True)
     )
     in_case = MonitoringCase.objects.filter(
-        household=OuterRef("pk"), status__in=MonitoringCase.MONITORED_STATUSES
+        place_condition(scope, "household__"),
+        household=OuterRef("pk"),
+        status__in=MonitoringCase.MONITORED_STATUSES,
     )
-    return scoped(user, Household.objects.filter(Exists(in_roster) | Exists(in_case)))
+    return Q(Exists(in_roster)) | Q(Exists(in_case))
+
+
+def monitored_households(user: AnyUser, as_of: date | None = None) -> QuerySet[Household]:
+    """Registry households that are monitored: a certified member of a current roster 监测户
+    whose risk is not cleared, or an own case 已纳入监测/帮扶中."""
+    return scoped(user, Household.objects.filter(monitored_condition()))
 
 
 def pairing_coverage(user: AnyUser, as_of: date | None = None) -> Table:

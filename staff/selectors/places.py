@@ -1,12 +1,14 @@
 """Townships and villages the user may filter by, read in one query."""
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Self
 
-from django.db.models import Q
+import django_filters
+from django.db.models import Q, QuerySet
 
 from cases.models import Village
-from cases.scope import AnyUser, Scope, scoped
+from cases.scope import AnyUser, Scope, scope_for, scoped
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,64 @@ def fit_place_filters(
     else:
         township = township_id if scope is not None and scope.is_county else None
         filterset.filters["village"].extra["choices"] = village_choices(place_list, township)
+
+
+def place_filters(
+    prefix: str = "",
+) -> tuple[django_filters.ChoiceFilter, django_filters.ChoiceFilter]:
+    """The `township` and `village` filters of a list whose rows reach their place by `prefix`."""
+    return (
+        django_filters.ChoiceFilter(
+            label="乡镇", field_name=f"{prefix}township_id", empty_label="全部乡镇"
+        ),
+        django_filters.ChoiceFilter(
+            label="村（社区）", field_name=f"{prefix}village_id", empty_label="全部村"
+        ),
+    )
+
+
+class PlaceFilterSet(django_filters.FilterSet):
+    """A FilterSet with `township` and `village` filters (`place_filters`), fitted to the scope.
+
+    `defaults` fill filters the request leaves empty (e.g. the queue shows 待处理 unless asked).
+    """
+
+    defaults: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(
+        self,
+        data: Any = None,
+        *args: Any,
+        places: Sequence[Place] = (),
+        scope: Scope | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if self.defaults:
+            data = data.copy() if data is not None else {}
+            for name, value in self.defaults.items():
+                if not data.get(name):
+                    data[name] = value
+        super().__init__(data, *args, **kwargs)
+        fit_place_filters(self, list(places), scope, (self.data or {}).get("township"))
+
+    @classmethod
+    def for_user(
+        cls,
+        user: AnyUser,
+        data: Mapping[str, Any] | None,
+        queryset: QuerySet,
+        place_list: list[Place],
+    ) -> tuple[QuerySet, Self]:
+        """(the filtered rows, the FilterSet); an invalid filter gives no rows, not all."""
+        filterset = cls(
+            data if data is not None else {},
+            queryset=queryset,
+            places=place_list,
+            scope=scope_for(user),
+        )
+        if not filterset.is_valid():
+            return filterset.queryset.none(), filterset
+        return filterset.qs, filterset
 
 
 def place_condition(scope: Scope | None, prefix: str) -> Q:

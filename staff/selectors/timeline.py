@@ -3,9 +3,11 @@
 services), newest first.
 """
 
+import operator
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from functools import reduce
 from typing import Any
 
 from django.db.models import (
@@ -13,6 +15,7 @@ from django.db.models import (
     F,
     Field,
     IntegerField,
+    Model,
     Q,
     QuerySet,
     TextField,
@@ -46,36 +49,94 @@ def _none(output_field: Field) -> Cast:
     return Cast(Value(None), output_field)
 
 
-def _branch(
-    queryset: QuerySet,
-    kind: str,
-    *,
-    on: Any,
-    code: Any = None,
-    text1: Any = None,
-    text2: Any = None,
-    text3: Any = None,
-    end: Any = None,
-    person: Any = None,
-    person_name: Any = None,
-) -> QuerySet:
-    empty = Value("", output_field=TEXT)
-    return (
-        queryset.order_by()
-        .annotate(
-            t_on=on,
-            t_kind=Value(kind, output_field=TEXT),
-            t_pk=F("pk"),
-            t_person=Cast(person, IntegerField()) if person is not None else _none(IntegerField()),
-            t_name=_text(person_name) if person_name is not None else empty,
-            t_code=_text(code) if code is not None else empty,
-            t_text1=_text(text1) if text1 is not None else empty,
-            t_text2=_text(text2) if text2 is not None else empty,
-            t_text3=_text(text3) if text3 is not None else empty,
-            t_end=end if end is not None else _none(DateField()),
+def _expression(value: Any) -> Any:
+    """A field name as `F()`; anything else is already an expression."""
+    return F(value) if isinstance(value, str) else value
+
+
+def _text_or_empty(value: Any) -> Any:
+    return _text(_expression(value)) if value is not None else Value("", output_field=TEXT)
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One kind of record on the timeline: its model, which of its columns (a field name or an
+    expression) fill the common ones, and how it reaches the household or the persons.
+
+    `household` is the lookup of the household id (None: the record is found through its
+    person only); `by_person` finds it through `person_id`; `only` narrows it further.
+    """
+
+    kind: str
+    model: type[Model]
+    on: Any
+    code: Any
+    texts: tuple[Any, ...]
+    end: Any = None
+    household: str | None = None
+    by_person: bool = True
+    person_columns: bool = True
+    only: Q = field(default_factory=Q)
+
+    def reach(self, household_id: int | None, person_ids: Iterable[int] | QuerySet) -> Q | None:
+        """The condition for this household and persons; None when the branch has none."""
+        conditions = [Q(person_id__in=person_ids)] if self.by_person else []
+        if self.household is not None and household_id is not None:
+            conditions.append(Q(**{self.household: household_id}))
+        if not conditions:
+            return None
+        return reduce(operator.or_, conditions) & self.only
+
+    def rows(self, queryset: QuerySet) -> QuerySet:
+        """The branch's records as rows of `TIMELINE_COLUMNS`."""
+        text1, text2, text3 = (*self.texts, None, None, None)[:3]
+        person = self.person_columns
+        return (
+            queryset.order_by()
+            .annotate(
+                t_on=_expression(self.on),
+                t_kind=Value(self.kind, output_field=TEXT),
+                t_pk=F("pk"),
+                t_person=Cast(F("person_id"), IntegerField()) if person else _none(IntegerField()),
+                t_name=_text_or_empty("person__name" if person else None),
+                t_code=_text_or_empty(self.code),
+                t_text1=_text_or_empty(text1),
+                t_text2=_text_or_empty(text2),
+                t_text3=_text_or_empty(text3),
+                t_end=_expression(self.end) if self.end is not None else _none(DateField()),
+            )
+            .values_list(*TIMELINE_COLUMNS)
         )
-        .values_list(*TIMELINE_COLUMNS)
-    )
+
+
+# One row per kind of record, side by side: the columns that fill `on`, `code`, the texts and
+# `end`, then how the kind reaches the household or its persons.
+# fmt: off
+BRANCHES = (
+    Branch("visit", TrackingVisit, "visited_on", "kind", ("visitor_name", "notes"), "next_due",
+           household="household_id", by_person=False),
+    Branch("assistance", AssistanceMeasure, "started_on", "kind",
+           ("responsible_unit", "description", "result"), "ended_on",
+           household="household_id", by_person=False, person_columns=False),
+    Branch("pairing", Pairing, "started_on", "helper_kind",
+           ("helper_name", "helper_unit", "end_reason"), "ended_on",
+           household="household_id", by_person=False, person_columns=False),
+    Branch("case", MonitoringCaseStep, "acted_on", "to_status",
+           ("from_status", "reason", "actor__username"),
+           household="case__household_id", by_person=False, person_columns=False),
+    Branch("finding", Finding, TruncDate("opened_at"), "rule",
+           ("status", "reason", Concat(F("action_taken"), F("dismiss_reason"), output_field=TEXT)),
+           household="household_id"),
+    Branch("benefit", BenefitRecord, Coalesce(F("start_month"), TruncDate("created_at")),
+           "benefit_type", ("status", "monthly_amount", "origin"), "end_month",
+           only=Q(is_current=True)),
+    Branch("application", BenefitApplication, "applied_on", "benefit_type",
+           ("status", "note", "decision_note"), "decided_on"),
+    Branch("education", EducationPlan, "verified_on", "placement",
+           ("school", "not_enrolled_reason")),
+    Branch("rehab", RehabService, "served_on", None, ("service_type", "provider", "note")),
+)
+# fmt: on
 
 
 TIMELINE_COLUMNS = (
@@ -237,108 +298,12 @@ def timeline(
     `person_ids` may be a list or a subquery of person ids. Each branch is scoped.
     """
     branches = []
-    if household_id is not None:
-        branches += [
-            _branch(
-                scoped(user, TrackingVisit.objects.filter(household_id=household_id)),
-                "visit",
-                on=F("visited_on"),
-                code=F("kind"),
-                text1=F("visitor_name"),
-                text2=F("notes"),
-                end=F("next_due"),
-                person=F("person_id"),
-                person_name=F("person__name"),
-            ),
-            _branch(
-                scoped(user, AssistanceMeasure.objects.filter(household_id=household_id)),
-                "assistance",
-                on=F("started_on"),
-                code=F("kind"),
-                text1=F("responsible_unit"),
-                text2=F("description"),
-                text3=F("result"),
-                end=F("ended_on"),
-            ),
-            _branch(
-                scoped(user, Pairing.objects.filter(household_id=household_id)),
-                "pairing",
-                on=F("started_on"),
-                code=F("helper_kind"),
-                text1=F("helper_name"),
-                text2=F("helper_unit"),
-                text3=F("end_reason"),
-                end=F("ended_on"),
-            ),
-            _branch(
-                scoped(user, MonitoringCaseStep.objects.filter(case__household_id=household_id)),
-                "case",
-                on=F("acted_on"),
-                code=F("to_status"),
-                text1=F("from_status"),
-                text2=F("reason"),
-                text3=F("actor__username"),
-            ),
-        ]
-    person_filter = Q(person_id__in=person_ids)
-    finding_filter = person_filter | Q(household_id=household_id) if household_id else person_filter
-    branches += [
-        _branch(
-            scoped(user, Finding.objects.filter(finding_filter)),
-            "finding",
-            on=TruncDate("opened_at"),
-            code=F("rule"),
-            text1=F("status"),
-            text2=F("reason"),
-            text3=Concat(F("action_taken"), F("dismiss_reason"), output_field=TEXT),
-            person=F("person_id"),
-            person_name=F("person__name"),
-        ),
-        _branch(
-            scoped(user, BenefitRecord.objects.filter(person_filter, is_current=True)),
-            "benefit",
-            on=Coalesce(F("start_month"), TruncDate("created_at")),
-            code=F("benefit_type"),
-            text1=F("status"),
-            text2=F("monthly_amount"),
-            text3=F("origin"),
-            end=F("end_month"),
-            person=F("person_id"),
-            person_name=F("person__name"),
-        ),
-        _branch(
-            scoped(user, BenefitApplication.objects.filter(person_filter)),
-            "application",
-            on=F("applied_on"),
-            code=F("benefit_type"),
-            text1=F("status"),
-            text2=F("note"),
-            text3=F("decision_note"),
-            end=F("decided_on"),
-            person=F("person_id"),
-            person_name=F("person__name"),
-        ),
-        _branch(
-            scoped(user, EducationPlan.objects.filter(person_filter)),
-            "education",
-            on=F("verified_on"),
-            code=F("placement"),
-            text1=F("school"),
-            text2=F("not_enrolled_reason"),
-            person=F("person_id"),
-            person_name=F("person__name"),
-        ),
-        _branch(
-            scoped(user, RehabService.objects.filter(person_filter)),
-            "rehab",
-            on=F("served_on"),
-            text1=F("service_type"),
-            text2=F("provider"),
-            text3=F("note"),
-            person=F("person_id"),
-            person_name=F("person__name"),
-        ),
-    ]
+    for branch in BRANCHES:
+        condition = branch.reach(household_id, person_ids)
+        if condition is not None:
+            branches.append(
+                branch.rows(scoped(user, branch.model._default_manager.filter(condition)))
+            )
     first, *rest = branches
     combined = first.union(*rest, all=True).order_by("-t_on", "t_kind", "-t_pk")[:limit]
     return [Event(*row) for row in combined]

@@ -1,6 +1,6 @@
 """Tracking visits: the filtered list of the user's scope."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -16,22 +16,17 @@ from django.utils import timezone
 
 from cases.casework_base import today
 from cases.models import TrackingVisit
-from cases.scope import AnyUser, Scope, scope_for, scoped
-from staff.selectors.places import Place, fit_place_filters
+from cases.scope import AnyUser, scoped
+from staff.selectors.places import Place, PlaceFilterSet, place_filters
 
 
-class VisitFilter(django_filters.FilterSet):
+class VisitFilter(PlaceFilterSet):
     """Filters of the visit list: kind, township, village, overdue only, month."""
 
     kind = django_filters.ChoiceFilter(
         label="走访类型", choices=TrackingVisit.Kind.choices, empty_label="全部"
     )
-    township = django_filters.ChoiceFilter(
-        label="乡镇", field_name="household__township_id", empty_label="全部乡镇"
-    )
-    village = django_filters.ChoiceFilter(
-        label="村（社区）", field_name="household__village_id", empty_label="全部村"
-    )
+    township, village = place_filters("household__")
     overdue = django_filters.BooleanFilter(
         label="只看逾期未访", method="filter_overdue", widget=forms.CheckboxInput
     )
@@ -42,16 +37,6 @@ class VisitFilter(django_filters.FilterSet):
     class Meta:
         model = TrackingVisit
         fields: list[str] = []
-
-    def __init__(
-        self,
-        *args: Any,
-        places: Sequence[Place] = (),
-        scope: Scope | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        fit_place_filters(self, list(places), scope, (self.data or {}).get("township"))
 
     def filter_overdue(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if not value:
@@ -72,15 +57,7 @@ def visit_list(
             "household__township", "household__village", "person"
         ).order_by("-visited_on", "-pk"),
     )
-    filterset = VisitFilter(
-        data=data if data is not None else {},
-        queryset=queryset,
-        places=place_list,
-        scope=scope_for(user),
-    )
-    if not filterset.is_valid():
-        return queryset.none(), filterset
-    return filterset.qs, filterset
+    return VisitFilter.for_user(user, data, queryset, place_list)
 
 
 def days_since(moment: datetime | date | None) -> int:

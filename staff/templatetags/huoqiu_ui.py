@@ -1,11 +1,13 @@
-"""Template filters for personal data shown in pages: masked numbers and ages."""
+"""Template filters for personal data shown in pages (masked numbers, ages) and the main
+navigation with its entries' labels and URLs."""
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 
 from cases.identity import age_on, mask_id_number, mask_phone
 from cases.scope import scope_for
-from staff.navigation import nav_for
+from staff.navigation import NAV_BY_KEY, nav_for
 
 register = template.Library()
 
@@ -51,3 +53,16 @@ def main_nav(context):
     request = context.get("request")
     user = getattr(request, "user", None)
     return {"items": nav_for(scope_for(user), user), "active": context.get("nav", "")}
+
+
+@register.simple_tag
+def nav_label(key: str) -> str:
+    """The label of a main-navigation entry: a top-level page's name where no other is shown."""
+    item = NAV_BY_KEY.get(key)
+    return item.label if item is not None else ""
+
+
+@register.simple_tag
+def nav_url(key: str) -> str:
+    """The URL of a main-navigation entry (a list page's own address)."""
+    return reverse(NAV_BY_KEY[key].url_name or "home")

@@ -2,12 +2,11 @@
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
-from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from cases.scope import scope_safe
 from staff.forms.accounts import LoginForm
-from staff.views.persons import person_list_context
+from staff.views.persons import person_list_page
 
 
 class HuoqiuLoginView(LoginView):
@@ -23,6 +22,4 @@ class HuoqiuLoginView(LoginView):
 @require_GET
 def home(request):
     """The landing page: the user's scope and the certified persons in it."""
-    context = person_list_context(request)
-    context["nav"] = "home"
-    return render(request, "staff/home.html", context)
+    return person_list_page(request, "staff/home.html", "home")

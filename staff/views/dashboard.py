@@ -5,9 +5,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from cases.audit import audit_list
-from cases.scope import scope_for, scope_safe
+from cases.scope import scope_safe
 from staff.selectors import indicators
 from staff.selectors.dashboard import dashboard as dashboard_data
+from staff.views.common import scope_context
 
 
 @scope_safe(how="aggregates via selectors.dashboard (scoped survey, households, findings)")
@@ -15,13 +16,14 @@ from staff.selectors.dashboard import dashboard as dashboard_data
 @require_GET
 def dashboard(request):
     """Key counts, charts, rehabilitation rate vs 85% and pairing coverage vs 100%."""
-    scope = scope_for(request.user)
-    context = {"scope": scope, "nav": "workbench"}
-    if not scope.sees_nothing:
+
+    def fill(scope):
         data = dashboard_data(request.user)
-        context |= {"data": data, "chart_data": data.chart_data()}
+        context = {"data": data, "chart_data": data.chart_data()}
         audit_list(request, "dashboard", request.GET, len(data.units))
-    return render(request, "staff/dashboard.html", context)
+        return context
+
+    return render(request, "staff/dashboard.html", scope_context(request, "workbench", fill))
 
 
 @scope_safe(how="indicator tables via staff.selectors.indicators (scoped per table)")
@@ -29,10 +31,10 @@ def dashboard(request):
 @require_GET
 def stats(request):
     """Every indicator table (docs/RULES.md#indicators), by township (county roles) or for the township."""
-    scope = scope_for(request.user)
-    context = {"scope": scope, "nav": "stats"}
-    if not scope.sees_nothing:
+
+    def fill(scope):
         tables = indicators.dashboard(request.user)
-        context["tables"] = list(tables.values())
         audit_list(request, "indicators", request.GET, len(tables))
-    return render(request, "staff/stats.html", context)
+        return {"tables": list(tables.values())}
+
+    return render(request, "staff/stats.html", scope_context(request, "stats", fill))

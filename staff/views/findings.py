@@ -33,36 +33,42 @@ from staff.selectors.findings import finding_detail as finding_in_scope
 from staff.selectors.findings import finding_events, finding_queue, queue_page, rule_counts
 from staff.selectors.places import places
 from staff.selectors.visits import days_since
-from staff.views.common import EXPORT_LIMIT, export_filename, next_url, require_writer_role
+from staff.views.common import (
+    EXPORT_LIMIT,
+    export_filename,
+    next_url,
+    require_writer_role,
+    scope_context,
+)
 
 FINDINGS_PER_PAGE = 50
 
 
 def _queue_context(request, bulk_form=None) -> dict:
-    scope = scope_for(request.user)
-    context = {"scope": scope, "nav": "findings", "can_write": scope.can_write}
-    if scope.sees_nothing:
-        return context
-    rows, counts, filterset = finding_queue(request.user, request.GET, places(request.user))
-    page = queue_page(
-        request.user, rows, parse_page_number(request.GET.get("page")), FINDINGS_PER_PAGE
-    )
-    for finding in page.rows:
-        finding.age_days = days_since(finding.opened_at)
-    query = request.GET.copy()
-    query.pop("page", None)
-    without_rule = query.copy()
-    without_rule.pop("rule", None)
-    context |= {
-        "filter": filterset,
-        "page": page,
-        "counts": rule_counts(counts),
-        "query": query.urlencode(),
-        "query_without_rule": without_rule.urlencode(),
-        "current_rule": request.GET.get("rule", ""),
-        "bulk_form": bulk_form or (FindingBulkForm() if scope.can_write else None),
-    }
-    audit_list(request, "monitoring.finding", request.GET, len(page.rows))
+    def fill(scope) -> dict:
+        rows, counts, filterset = finding_queue(request.user, request.GET, places(request.user))
+        page = queue_page(
+            request.user, rows, parse_page_number(request.GET.get("page")), FINDINGS_PER_PAGE
+        )
+        for finding in page.rows:
+            finding.age_days = days_since(finding.opened_at)
+        query = request.GET.copy()
+        query.pop("page", None)
+        without_rule = query.copy()
+        without_rule.pop("rule", None)
+        audit_list(request, "monitoring.finding", request.GET, len(page.rows))
+        return {
+            "filter": filterset,
+            "page": page,
+            "counts": rule_counts(counts),
+            "query": query.urlencode(),
+            "query_without_rule": without_rule.urlencode(),
+            "current_rule": request.GET.get("rule", ""),
+            "bulk_form": bulk_form or (FindingBulkForm() if scope.can_write else None),
+        }
+
+    context = scope_context(request, "findings", fill)
+    context["can_write"] = context["scope"].can_write
     return context
 
 
@@ -143,10 +149,6 @@ def _detail(request, finding, *, status=200, **forms):
         "nav": "findings",
         "next": next_url(request, ""),
     }
-    posted = [form for form in forms.values() if form is not None and form.errors]
-    context["problems"] = [
-        error for form in posted for errors in form.errors.values() for error in errors
-    ]
     if writer and decidable:
         context["handle_form"] = forms.get("handle_form") or FindingHandleForm()
         context["dismiss_form"] = forms.get("dismiss_form") or FindingDismissForm()
@@ -173,65 +175,64 @@ def finding_detail(request, pk: int):
     return _detail(request, finding)
 
 
-def _done(request, finding, text: str):
+def _done(request, text: str):
     messages.success(request, text)
     return redirect(next_url(request, reverse("staff:finding_list")))
+
+
+def _decision(request, pk: int, form_class, form_key: str, field: str, decide):
+    """A decision posted from the finding page: `decide(finding, cleaned_data)` calls the
+    service and answers; a refusal goes back onto the form (a `FindingError` on `field`) and
+    the finding page is shown again with it."""
+    finding = finding_in_scope(request.user, pk)
+    require_writer_role(request)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            return decide(finding, form.cleaned_data)
+        except FindingError as error:
+            form.add_error(field, str(error))
+        except ServiceError as error:
+            form.add_service_error(error)
+    return _detail(request, finding, status=400, **{form_key: form})
 
 
 @scope_safe(how="finding via get_in_scope_or_404; write via findings.finding_handle")
 @login_required
 @require_POST
 def finding_handle_view(request, pk: int):
-    finding = finding_in_scope(request.user, pk)
-    require_writer_role(request)
-    form = FindingHandleForm(request.POST)
-    if form.is_valid():
-        try:
-            finding_handle(finding, request.user, form.cleaned_data["action_taken"])
-        except FindingError as error:
-            form.add_error("action_taken", str(error))
-        else:
-            return _done(request, finding, f"已处理：{finding.rule} {finding.person.name}")
-    return _detail(request, finding, status=400, handle_form=form)
+    def handle(finding, data):
+        finding_handle(finding, request.user, data["action_taken"])
+        return _done(request, f"已处理：{finding.rule} {finding.person.name}")
+
+    return _decision(request, pk, FindingHandleForm, "handle_form", "action_taken", handle)
 
 
 @scope_safe(how="finding via get_in_scope_or_404; write via findings.finding_dismiss")
 @login_required
 @require_POST
 def finding_dismiss_view(request, pk: int):
-    finding = finding_in_scope(request.user, pk)
-    require_writer_role(request)
-    form = FindingDismissForm(request.POST)
-    if form.is_valid():
-        try:
-            finding_dismiss(finding, request.user, form.cleaned_data["reason"])
-        except FindingError as error:
-            form.add_error("reason", str(error))
-        else:
-            return _done(request, finding, f"已标记不予处理：{finding.rule} {finding.person.name}")
-    return _detail(request, finding, status=400, dismiss_form=form)
+    def dismiss(finding, data):
+        finding_dismiss(finding, request.user, data["reason"])
+        return _done(request, f"已标记不予处理：{finding.rule} {finding.person.name}")
+
+    return _decision(request, pk, FindingDismissForm, "dismiss_form", "reason", dismiss)
 
 
 @scope_safe(how="finding via get_in_scope_or_404; write via finding_actions.finding_open_case")
 @login_required
 @require_POST
 def finding_open_case_view(request, pk: int):
-    finding = finding_in_scope(request.user, pk)
-    require_writer_role(request)
-    form = FindingOpenCaseForm(request.POST)
-    if form.is_valid():
-        try:
-            case = finding_open_case(request.user, finding, reason=form.cleaned_data["reason"])
-        except ServiceError as error:
-            form.add_service_error(error)
-        else:
-            messages.success(
-                request,
-                f"{finding.rule}：{case.household}的监测对象（编号{case.pk}，"
-                f"{case.get_status_display()}），该发现已标记为已处理",
-            )
-            return redirect("staff:household_detail", pk=case.household_id)
-    return _detail(request, finding, status=400, open_case_form=form)
+    def open_case(finding, data):
+        case = finding_open_case(request.user, finding, reason=data["reason"])
+        messages.success(
+            request,
+            f"{finding.rule}：{case.household}的监测对象（编号{case.pk}，"
+            f"{case.get_status_display()}），该发现已标记为已处理",
+        )
+        return redirect("staff:household_detail", pk=case.household_id)
+
+    return _decision(request, pk, FindingOpenCaseForm, "open_case_form", "reason", open_case)
 
 
 @scope_safe(how="findings via findings.*_bulk, which keep to scoped() ids only")
@@ -253,7 +254,6 @@ def finding_bulk(request):
             text = f"已将{result['updated']}条比对发现标记为{label}"
             if result["skipped"]:
                 text += f"；{result['skipped']}条未变更（已消除、不存在或不在您的数据范围内）"
-            messages.success(request, text)
-            return redirect(next_url(request, reverse("staff:finding_list")))
+            return _done(request, text)
     context = _queue_context(request, bulk_form=form)
     return render(request, "staff/finding_list.html", context, status=400)

@@ -9,14 +9,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from cases import casework
-from cases.audit import audit_list, audit_view
+from cases.audit import audit_view
 from cases.casework import CASE_TRANSITIONS
 from cases.casework_base import today
 from cases.exports import xlsx_response
 from cases.identity import mask_id_number
 from cases.models import Household, HouseholdMember, MonitoringCase
 from cases.scope import get_in_scope_or_404, scope_for, scope_safe, scoped
-from cases.selectors import SEARCH_MAX_LENGTH, page_of, parse_page_number
+from cases.selectors import SEARCH_MAX_LENGTH
 from staff.forms.casework import (
     AssistanceForm,
     CaseOpenForm,
@@ -41,6 +41,8 @@ from staff.views.common import (
     export_filename,
     form_data,
     form_page,
+    list_page,
+    record_form_page,
     require_export_scope,
     require_writer_role,
 )
@@ -105,26 +107,12 @@ def assistance_create(request, pk: int):
     household = get_in_scope_or_404(request.user, Household.objects.all(), pk=pk)
     require_writer_role(request)
     form = AssistanceForm(form_data(request), initial={"started_on": today()})
-    return form_page(
+    return record_form_page(
         request,
+        household,
         form,
-        template="staff/form_generic.html",
-        context={
-            "household": household,
-            "title": "登记帮扶措施",
-            "submit_label": "保存帮扶措施",
-            "testid": "assistance-form",
-            "nav": "households",
-        },
-        on_valid=lambda f: casework.assistance_add(
-            request.user,
-            household,
-            **f.values(
-                "kind", "responsible_unit", "started_on", "ended_on", "description", "result"
-            ),
-        ),
-        success_message=lambda m: f"已登记帮扶措施：{m.get_kind_display()}",
-        success_url=household_url(household),
+        casework.assistance_add,
+        lambda m: f"已登记帮扶措施：{m.get_kind_display()}",
     )
 
 
@@ -135,24 +123,12 @@ def pairing_create(request, pk: int):
     household = get_in_scope_or_404(request.user, Household.objects.all(), pk=pk)
     require_writer_role(request)
     form = PairingForm(form_data(request), initial={"started_on": today()})
-    return form_page(
+    return record_form_page(
         request,
+        household,
         form,
-        template="staff/form_generic.html",
-        context={
-            "household": household,
-            "title": "安排结对帮扶",
-            "submit_label": "保存结对",
-            "testid": "pairing-form",
-            "nav": "households",
-        },
-        on_valid=lambda f: casework.pairing_start(
-            request.user,
-            household,
-            **f.values("helper_name", "helper_kind", "helper_unit", "helper_phone", "started_on"),
-        ),
-        success_message=lambda p: f"已安排结对帮扶：{p.helper_name}",
-        success_url=household_url(household),
+        casework.pairing_start,
+        lambda p: f"已安排结对帮扶：{p.helper_name}",
     )
 
 
@@ -168,22 +144,14 @@ def pairing_end(request, pk: int):
     if pairing is None:
         raise Http404("该家庭当前没有结对帮扶")
     form = PairingEndForm(form_data(request), initial={"ended_on": today()})
-    return form_page(
+    return record_form_page(
         request,
+        household,
         form,
-        template="staff/form_generic.html",
-        context={
-            "household": household,
-            "title": f"结束结对帮扶（帮扶人：{pairing.helper_name}）",
-            "submit_label": "结束结对",
-            "testid": "pairing-end-form",
-            "nav": "households",
-        },
-        on_valid=lambda f: casework.pairing_end(
-            request.user, pairing, **f.values("ended_on", "reason")
-        ),
-        success_message=lambda p: f"已结束与{p.helper_name}的结对帮扶",
-        success_url=household_url(household),
+        casework.pairing_end,
+        lambda p: f"已结束与{p.helper_name}的结对帮扶",
+        target=pairing,
+        title=f"结束结对帮扶（帮扶人：{pairing.helper_name}）",
     )
 
 
@@ -239,14 +207,15 @@ HOUSEHOLDS_PER_PAGE = 50
 @login_required
 @require_GET
 def households(request):
-    scope = scope_for(request.user)
-    context = {"scope": scope, "nav": "households", "search_max_length": SEARCH_MAX_LENGTH}
-    if not scope.sees_nothing:
-        queryset, filterset = household_list(request.user, request.GET, places(request.user))
-        page = page_of(queryset, parse_page_number(request.GET.get("page")), HOUSEHOLDS_PER_PAGE)
-        audit_list(request, "cases.household", request.GET, len(page.rows))
-        context |= {"filter": filterset, "page": page, "query": request.GET.urlencode()}
-    return render(request, "staff/household_list.html", context)
+    return list_page(
+        request,
+        "staff/household_list.html",
+        nav="households",
+        select=household_list,
+        label="cases.household",
+        per_page=HOUSEHOLDS_PER_PAGE,
+        search_max_length=SEARCH_MAX_LENGTH,
+    )
 
 
 def open_findings(events):

@@ -19,6 +19,7 @@ from monitoring.import_selectors import (
 from monitoring.models import ImportBatch
 from monitoring.services import import_batch_counts, import_create_batch
 from monitoring.tasks import queue_import
+from staff.views.common import no_store
 
 BATCHES_PER_PAGE = 30
 
@@ -112,9 +113,7 @@ def status_payload(batch: ImportBatch) -> dict:
 def import_status(request, pk: int):
     """Small JSON for the progress bar (polled by static/js/import_progress.js)."""
     batch = import_batch_or_404(request.user, pk)
-    response = JsonResponse(status_payload(batch), json_dumps_params={"ensure_ascii": False})
-    response["Cache-Control"] = "no-store"
-    return response
+    return no_store(JsonResponse(status_payload(batch), json_dumps_params={"ensure_ascii": False}))
 
 
 @scope_safe(how="one batch via import_selectors.import_batch_or_404, then its file")

@@ -7,8 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from cases import casework
 from cases.audit import Action, Result, audit, audit_list, audit_view
@@ -41,7 +40,8 @@ from staff.views.common import (
     can_write,
     export_filename,
     form_data,
-    form_page,
+    no_store,
+    record_form_page,
     require_export_scope,
     require_writer_role,
 )
@@ -51,7 +51,8 @@ from subsidies import services
 PERSONS_PER_PAGE = 50
 
 
-def person_list_context(request) -> dict:
+def person_list_page(request, template: str, nav: str):
+    """The certified persons of the user's scope with search (home page and person list)."""
     scope = scope_for(request.user)
     filterset = PersonFilter(data=request.GET or None)
     query = (request.GET.get("q") or "").strip()
@@ -61,13 +62,15 @@ def person_list_context(request) -> dict:
         PERSONS_PER_PAGE,
     )
     audit_list(request, "cases.person", request.GET, len(page.rows))
-    return {
+    context = {
         "scope": scope,
         "query": query,
         "query_invalid": bool(query) and not filterset.is_valid(),
         "search_max_length": SEARCH_MAX_LENGTH,
         "page": page,
+        "nav": nav,
     }
+    return render(request, template, context)
 
 
 @scope_safe(how="certified persons via selectors.person_list (scoped)")
@@ -75,9 +78,7 @@ def person_list_context(request) -> dict:
 @require_GET
 def persons(request):
     """The certified-person list with search (same selector as the home page)."""
-    context = person_list_context(request)
-    context["nav"] = "persons"
-    return render(request, "staff/person_list.html", context)
+    return person_list_page(request, "staff/person_list.html", "persons")
 
 
 @scope_safe(how="certified persons via selectors.person_list (scoped); IDs masked")
@@ -123,10 +124,6 @@ def persons_export(request):
     )
 
 
-def _person_url(person) -> str:
-    return reverse("staff:person_detail", args=[person.pk])
-
-
 @scope_safe(how="person via selectors.persons.person_page; casework.education_plan_save")
 @login_required
 @GET_POST
@@ -143,24 +140,12 @@ def education_plan(request, pk: int):
             "not_enrolled_reason": plan.not_enrolled_reason,
         }
     form = EducationPlanForm(form_data(request), initial=initial)
-    return form_page(
+    return record_form_page(
         request,
+        person,
         form,
-        template="staff/form_generic.html",
-        context={
-            "person": person,
-            "title": "适龄残疾儿童少年一人一案",
-            "submit_label": "保存一人一案",
-            "testid": "education-form",
-            "nav": "persons",
-        },
-        on_valid=lambda f: casework.education_plan_save(
-            request.user,
-            person,
-            **f.values("placement", "school", "not_enrolled_reason", "verified_on"),
-        ),
-        success_message=lambda p: f"已保存一人一案：{p.get_placement_display()}",
-        success_url=_person_url(person),
+        casework.education_plan_save,
+        lambda p: f"已保存一人一案：{p.get_placement_display()}",
     )
 
 
@@ -179,27 +164,14 @@ def rehab_service_create(request, pk: int):
         )
     )
     form = RehabServiceForm(form_data(request), initial={"served_on": today()}, needs=needs)
-    return form_page(
+    return record_form_page(
         request,
+        person,
         form,
-        template="staff/form_generic.html",
-        context={
-            "person": person,
-            "title": "登记康复服务",
-            "submit_label": "保存康复服务",
-            "testid": "rehab-form",
-            "datalist_id": "rehab-service-types",
-            "datalist": REHAB_SERVICE_SUGGESTIONS,
-            "nav": "persons",
-        },
-        on_valid=lambda f: casework.rehab_service_add(
-            request.user,
-            person,
-            need=f.need_object(),
-            **f.values("service_type", "provider", "served_on", "note"),
-        ),
-        success_message=lambda s: f"已登记康复服务：{s.service_type}",
-        success_url=_person_url(person),
+        casework.rehab_service_add,
+        lambda s: f"已登记康复服务：{s.service_type}",
+        datalist_id="rehab-service-types",
+        datalist=REHAB_SERVICE_SUGGESTIONS,
     )
 
 
@@ -249,12 +221,6 @@ def can_reveal(user) -> bool:
     return scope_for(user).role in REVEAL_ROLES
 
 
-def _no_store(response):
-    response["Cache-Control"] = "no-store"
-    response["Pragma"] = "no-cache"
-    return response
-
-
 @scope_safe(how="one person via selectors.person_detail (get_in_scope_or_404); role checked")
 @login_required
 @require_POST
@@ -270,8 +236,8 @@ def person_reveal(request, pk: int, field: str):
     value = getattr(person, field) or ""
     audit(request, Action.REVEAL, target=person, details={"field": field})
     if "application/json" in request.headers.get("Accept", ""):
-        return _no_store(JsonResponse({"field": field, "label": label, "value": value}))
-    return _no_store(
+        return no_store(JsonResponse({"field": field, "label": label, "value": value}))
+    return no_store(
         render(
             request,
             "staff/person_reveal.html",
@@ -288,34 +254,19 @@ def person_reveal(request, pk: int, field: str):
 
 @scope_safe(how="person via selectors.persons.person_page; services.benefit_record_save")
 @login_required
-@require_http_methods(["GET", "POST"])
+@GET_POST
 def benefit_create(request, pk: int):
     """Record a benefit a person receives (工作人员录入); civil-affairs rows are imported."""
     person = person_page(request.user, pk)
     require_writer_role(request)
+    start_month = today().replace(day=1)
     form = BenefitRecordForm(
-        request.POST if request.method == "POST" else None,
-        initial={"status": "active", "start_month": today().replace(day=1)},
+        form_data(request), initial={"status": "active", "start_month": start_month}
     )
-    return form_page(
+    return record_form_page(
         request,
+        person,
         form,
-        template="staff/form_generic.html",
-        context={
-            "person": person,
-            "title": "登记救助与补贴",
-            "submit_label": "保存",
-            "testid": "benefit-form",
-            "nav": "persons",
-        },
-        on_valid=lambda f: services.benefit_record_save(
-            request.user,
-            person,
-            **f.values("benefit_type", "status", "monthly_amount", "start_month", "end_month"),
-            reason=f.cleaned_data.get("reason") or "",
-        ),
-        success_message=lambda r: (
-            f"已登记{r.get_benefit_type_display()}（{r.get_status_display()}）"
-        ),
-        success_url=reverse("staff:person_detail", args=[person.pk]),
+        services.benefit_record_save,
+        lambda r: f"已登记{r.get_benefit_type_display()}（{r.get_status_display()}）",
     )

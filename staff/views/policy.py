@@ -1,14 +1,16 @@
 """The yearly policy parameters (county admins): list, edit, a new year."""
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
 
 from cases.audit import audit_list, audit_view
 from cases.scope import scope_for, scope_safe
+from cases.services import ServiceError
 from staff.forms.policy import NewPolicyYearForm, PolicyYearForm
+from staff.views.common import GET_POST, form_data, form_page
 from subsidies.models import PolicyYear
 from subsidies.policy import FIELDS, LABELS, PolicyError, policy_history, policy_set
 
@@ -32,65 +34,56 @@ def policy_list(request):
     )
 
 
+def _save(request, form, year: int):
+    """`policy_set` with the form's values; its refusal goes above the form like a service's."""
+    try:
+        return policy_set(
+            year, actor=request.user, reason=form.cleaned_data["reason"], **form.policy_values()
+        )
+    except PolicyError as error:
+        raise ServiceError(str(error)) from error
+
+
+def _edit_url(policy) -> str:
+    return reverse("staff:policy_edit", args=[policy.pk])
+
+
 @scope_safe(how="no personal data: one year's parameters and history; county admins only")
 @login_required
-@require_http_methods(["GET", "POST"])
+@GET_POST
 def policy_edit(request, pk: int):
     _require_county_admin(request)
     policy = get_object_or_404(PolicyYear, pk=pk)
-    initial = {name: getattr(policy, name) for name in FIELDS}
-    form = PolicyYearForm(request.POST if request.method == "POST" else None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            policy_set(
-                policy.year,
-                actor=request.user,
-                reason=form.cleaned_data["reason"],
-                **form.policy_values(),
-            )
-        except PolicyError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, f"已保存{policy.year}年度政策参数")
-            return redirect("staff:policy_edit", pk=policy.pk)
-    elif request.method == "GET":
+    if request.method == "GET":
         audit_view(request, policy)
-    return render(
+    initial = {name: getattr(policy, name) for name in FIELDS}
+    return form_page(
         request,
-        "staff/policy_edit.html",
-        {
+        PolicyYearForm(form_data(request), initial=initial),
+        template="staff/policy_edit.html",
+        context={
             "policy": policy,
-            "form": form,
             "history": list(policy_history(policy)[:50]),
             "labels": LABELS,
             "nav": "policy",
         },
-        status=400 if form.is_bound else 200,
+        on_valid=lambda f: _save(request, f, policy.year),
+        success_message=f"已保存{policy.year}年度政策参数",
+        success_url=_edit_url,
     )
 
 
 @scope_safe(how="no personal data: creates a year's parameters; county admins only")
 @login_required
-@require_http_methods(["GET", "POST"])
+@GET_POST
 def policy_create(request):
     _require_county_admin(request)
-    form = NewPolicyYearForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            policy = policy_set(
-                form.cleaned_data["year"],
-                actor=request.user,
-                reason=form.cleaned_data["reason"],
-                **form.policy_values(),
-            )
-        except PolicyError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, f"已新建{policy.year}年度政策参数")
-            return redirect("staff:policy_edit", pk=policy.pk)
-    return render(
+    return form_page(
         request,
-        "staff/policy_new.html",
-        {"form": form, "nav": "policy"},
-        status=400 if form.is_bound else 200,
+        NewPolicyYearForm(form_data(request)),
+        template="staff/policy_new.html",
+        context={"nav": "policy"},
+        on_valid=lambda f: _save(request, f, f.cleaned_data["year"]),
+        success_message=lambda policy: f"已新建{policy.year}年度政策参数",
+        success_url=_edit_url,
     )

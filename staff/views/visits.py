@@ -1,16 +1,13 @@
 """Tracking visits: the list, its export and recording a visit to a household."""
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from cases import casework
-from cases.audit import audit_list
 from cases.casework_base import today
 from cases.exports import xlsx_response
 from cases.models import Household, Role
-from cases.scope import get_in_scope_or_404, scope_for, scope_safe
-from cases.selectors import page_of, parse_page_number
+from cases.scope import get_in_scope_or_404, scope_safe
 from staff.forms.casework import VisitForm
 from staff.selectors.places import places
 from staff.selectors.visits import visit_list
@@ -20,6 +17,7 @@ from staff.views.common import (
     export_filename,
     form_data,
     form_page,
+    list_page,
     require_export_scope,
     require_writer_role,
 )
@@ -114,11 +112,11 @@ VISITS_PER_PAGE = 50
 @require_GET
 def visits(request):
     """Visits in scope, newest first; filter by kind, place, overdue."""
-    scope = scope_for(request.user)
-    context = {"scope": scope, "nav": "visits"}
-    if not scope.sees_nothing:
-        queryset, filterset = visit_list(request.user, request.GET, places(request.user))
-        page = page_of(queryset, parse_page_number(request.GET.get("page")), VISITS_PER_PAGE)
-        audit_list(request, "cases.trackingvisit", request.GET, len(page.rows))
-        context |= {"filter": filterset, "page": page, "query": request.GET.urlencode()}
-    return render(request, "staff/visit_list.html", context)
+    return list_page(
+        request,
+        "staff/visit_list.html",
+        nav="visits",
+        select=visit_list,
+        label="cases.trackingvisit",
+        per_page=VISITS_PER_PAGE,
+    )
