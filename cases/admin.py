@@ -36,6 +36,7 @@ from .admin_base import (
     pretty_json,
     saved_by,
 )
+from .exports import persons_xlsx_response
 from .geography import normalise_text
 from .identity import IdentityError, mask_id_number, parse_certificate_number, parse_id_number
 from .models import (
@@ -254,7 +255,6 @@ class PersonAdmin(RegistryAdmin):
     @admin.action(description="导出所选人员为Excel（含完整身份证号）", permissions=["view"])
     def export_xlsx(self, request, queryset):
         # Full ID numbers: only county admins reach the admin (docs/RULES.md#roles).
-        from .exports import persons_xlsx_response
 
         return persons_xlsx_response(queryset, user=request.user)
 

@@ -24,6 +24,9 @@ from django.utils.http import content_disposition_header
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from .audit import audit_export, current_request
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -67,8 +70,6 @@ def write_xlsx(
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_title[:31] or "数据")
     if widths:
-        from openpyxl.utils import get_column_letter
-
         for index, width in enumerate(widths, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = width
     bold = Font(bold=True)
@@ -116,8 +117,6 @@ def _attachment(content: bytes, content_type: str, filename: str) -> HttpRespons
 
 def _audit(request, label, filters, count, fmt):
     if request is not None and label:
-        from .audit import audit_export
-
         audit_export(
             request, label, filters if filters is not None else request.GET, count, fmt=fmt
         )
@@ -204,7 +203,6 @@ def persons_xlsx_response(queryset, *, user=None, request=None) -> HttpResponse:
 
     Audited as an export with the row count; `user` (the admin user) or `request`.
     """
-    from .audit import audit_export, current_request
 
     request = request or current_request()
     buffer = io.BytesIO()

@@ -16,6 +16,7 @@ from cases.exports import FORMULA_PREFIXES, safe_cell
 from cases.scope import AnyUser, scope_for, scoped
 
 from .models import Finding, FindingEvent
+from .rules import REGISTRY
 
 
 class FindingError(ValueError):
@@ -139,7 +140,6 @@ def export_rows(status: str = "open") -> Iterator[dict]:
 
     `status` is "open" (待处理 only) or "all". Streams from the database in chunks.
     """
-    from .rules import REGISTRY
 
     queryset = Finding.objects.all()
     if status == "open":

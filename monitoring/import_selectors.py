@@ -45,7 +45,6 @@ def import_batches(user: AnyUser) -> QuerySet[ImportBatch]:
 
 def import_batch_or_404(user: AnyUser, pk: int | str) -> ImportBatch:
     """One batch in the user's scope, or 404 (never 403: existence is private)."""
-    from django.http import Http404
 
     try:
         return import_batches(user).get(pk=pk)

@@ -10,12 +10,17 @@ All tasks are idempotent: partitions only read, the merge skips a run that is no
 longer running, and the findings writer is a diff.
 """
 
+import logging
 from datetime import date
 
 from celery import chord, shared_task
-from django.db import InterfaceError, OperationalError
+from django.contrib.auth import get_user_model
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
 
 from . import crosscheck
+from .models import CrosscheckRun, ImportBatch
+from .services import import_batch_counts, import_run
 
 RETRY = {
     "autoretry_for": (OperationalError, InterfaceError),
@@ -38,7 +43,6 @@ def crosscheck_task(
 
     `fanout` None = fan out when a broker is configured, in-process otherwise.
     """
-    from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     if fanout is None:
@@ -55,7 +59,6 @@ def crosscheck_task(
 
 def fan_out(as_of: date | None, user=None) -> dict:
     """Start a partitioned run: one task per township, merged by a chord callback."""
-    from django.utils import timezone
 
     as_of = as_of or timezone.localdate()
     run, token, _policy = crosscheck.begin_run(as_of, user)
@@ -88,7 +91,6 @@ def crosscheck_merge_task(results: list, run_id: int, token: str) -> dict:
 @shared_task(name="monitoring.crosscheck_failed", time_limit=60, soft_time_limit=50, acks_late=True)
 def crosscheck_failed_task(request, exc, traceback, run_id: int, token: str) -> None:
     """Chord error callback: record the failure on the run and release the lock."""
-    from .models import CrosscheckRun
 
     run = CrosscheckRun.objects.filter(pk=run_id).first()
     if run is not None:
@@ -118,7 +120,6 @@ def import_batch_task(self, batch_id: int) -> dict:
     being left running forever. A soft time limit inside the write raises, the
     transaction rolls back and `import_run` records the batch as failed.
     """
-    from .services import import_batch_counts, import_run
 
     if (self.request.delivery_info or {}).get("redelivered"):
         _fail_interrupted(batch_id)
@@ -126,9 +127,6 @@ def import_batch_task(self, batch_id: int) -> dict:
 
 
 def _fail_interrupted(batch_id: int) -> None:
-    from django.utils import timezone
-
-    from .models import ImportBatch
 
     ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.RUNNING).update(
         status=ImportBatch.Status.FAILED,
@@ -144,18 +142,11 @@ def queue_import(batch_id: int) -> None:
     If the broker cannot be reached the batch is marked failed (nothing was written)
     rather than left waiting forever.
     """
-    from django.db import transaction
 
     def send() -> None:
         try:
             import_batch_task.delay(batch_id)
         except Exception:
-            import logging
-
-            from django.utils import timezone
-
-            from .models import ImportBatch
-
             logging.getLogger(__name__).exception("could not queue import batch %s", batch_id)
             ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.PENDING).update(
                 status=ImportBatch.Status.FAILED,
