@@ -1,10 +1,11 @@
-"""Cross-check benchmark (issue 4 speed goals), run by `make bench` or on its own:
+"""Cross-check benchmark (speed goals: docs/PERFORMANCE.md), run by `make bench` or on its own:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench python bench/crosscheck_bench.py
     python bench/crosscheck_bench.py --persons 1000000
 
-Builds a synthetic county (bench/county_data.py: N certified persons with survey
-answers, about 2.5 × N roster members, a civil-affairs roster, task-area records) in
+Builds a synthetic county (bench/county_data.py, staff/demo.py's generator: N certified
+persons in survey households, about 2.5 × N roster members, a civil-affairs roster,
+task-area records) in
 the database DATABASE_URL names, after emptying its registry, import and findings
 tables. Then, each in a fresh process so peak memory is the cross-check's own:
 

@@ -1,4 +1,4 @@
-"""Import benchmark (issue 3 speed goals), run by `make bench` or on its own:
+"""Import benchmark (speed goals: docs/PERFORMANCE.md), run by `make bench` or on its own:
 
     BENCH_ONLY=import_bench .venv/bin/python bench/run_all.py
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench python bench/import_bench.py \

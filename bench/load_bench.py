@@ -1,4 +1,4 @@
-"""Load benchmark (issue 7): 20 township staff working at once against gunicorn.
+"""Load benchmark (docs/PERFORMANCE.md): 20 township staff working at once against gunicorn.
 
     BENCH_ONLY=load_bench .venv/bin/python bench/run_all.py
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench python bench/load_bench.py \

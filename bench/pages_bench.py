@@ -1,4 +1,4 @@
-"""Page benchmark of the staff app (issue 6), run by `make bench` or on its own:
+"""Page benchmark of the staff app (targets: docs/PERFORMANCE.md), run by `make bench` or on its own:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench python bench/pages_bench.py
     python bench/pages_bench.py --persons 60000 --requests 40

@@ -7,10 +7,15 @@ plus roster-only households) and five demo users. Everything is drawn from one
 `random.Random(seed)` relative to an as-of date, so the same seed and date give
 the same county.
 
-The data are planned in plain Python first, then written with `bulk_create`
-(no query per row) inside one transaction. This module is a leaf tool: it is the
-one place in `cases` that writes `monitoring` models, and nothing imports it but
-the command and tests.
+`CountyOptions` shapes the county beyond its size; its defaults are seed_demo's
+county. The benchmarks (bench/county_data.py) use the same generator with a larger
+roster, a civil-affairs benefit roster and rehabilitation services, so there is one
+synthetic county to keep realistic, not two.
+
+The data are planned in plain Python and written in chunks of plain rows (no query
+per row) inside one transaction. This module is a leaf tool: it writes `cases`,
+`monitoring` and `subsidies` models, and nothing imports it but the command, the
+benchmarks and tests.
 
 It only fills a registry without certificates: on a registry that already holds
 certificates it refuses (`DemoError`), so synthetic people never mix with real ones.
@@ -33,6 +38,7 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from cases.dbcopy import copy_line
 from cases.geography import COUNTY_CODE
 from cases.history import change_row
 from cases.identity import check_character
@@ -45,11 +51,13 @@ from cases.models import (
     HouseholdMember,
     Pairing,
     Person,
+    RehabService,
     Role,
     Township,
     Village,
 )
 from cases.services import staff_profile_set
+from monitoring import survey
 from monitoring.models import (
     EmploymentStatus,
     HouseholdType,
@@ -63,6 +71,7 @@ from monitoring.models import (
     SurvivalStatus,
     TriState,
 )
+from subsidies.models import BenefitRecord, BenefitType
 
 DEFAULT_PASSWORD = "huoqiu-demo-2026"  # noqa: S105 - the documented demo password
 DEFAULT_PERSONS = 3000
@@ -79,6 +88,25 @@ DEMO_USERS = [
     ("hekou", Role.TOWNSHIP_STAFF, "河口镇", "河口镇工作人员 township staff"),
     ("cunwei", Role.VILLAGE_MEMBER, "城关镇", "城关镇村残协专职委员 village member"),
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class CountyOptions:
+    """What the county holds besides its size; the defaults are seed_demo's county."""
+
+    # Share of survey households on the poverty-monitoring roster, for households
+    # below the 7,000 income line and for the others.
+    roster_share_low_income: float = 0.7
+    roster_share: float = 0.35
+    # Roster-only households (no certified member) per survey household on the roster.
+    roster_only_ratio: float = 0.25
+    # Share of certified persons on a civil-affairs benefit roster (0: no civil roster,
+    # so the cross-check reads receipt from the survey answers).
+    civil_roster_share: float = 0.0
+    # Share of certified persons with rehabilitation needs served in the as-of year.
+    rehab_service_share: float = 0.0
+    # The five demo logins; benchmarks that never log in skip the password hashing.
+    users: bool = True
 
 
 class DemoError(Exception):
@@ -102,7 +130,10 @@ class DemoSummary:
     pairings: int = 0
     assistance_measures: int = 0
     education_plans: int = 0
+    benefit_records: int = 0
+    rehab_services: int = 0
     users: list = field(default_factory=list)  # (username, description, scope label)
+    rows: dict[str, int] = field(default_factory=dict)  # model label → rows written
     seconds: float = 0.0
 
 
@@ -174,6 +205,7 @@ class _Member:
     name: str = ""
     category: int = 0
     grade: int = 0
+    rehab_needs: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -346,70 +378,61 @@ class _Table:
     `executemany` (SQLite) or COPY (PostgreSQL) take a fraction of that.
     Values are given as the database takes them (foreign keys as ids, JSON as lists).
     On PostgreSQL the rows go through COPY, which is several times faster than INSERT.
+
+    Every full chunk is written as soon as it is planned, so memory stays flat for the
+    million-person benchmark county. A chunk may refer to rows of a table not written
+    yet: foreign keys are deferred, checked when the transaction commits.
     """
 
-    def __init__(self, model, fields: tuple[str, ...]):
+    def __init__(self, model: type[models.Model], fields: tuple[str, ...], now: datetime):
         self.model = model
         self.fields = [model._meta.get_field(name) for name in fields]
         self.rows: list[tuple] = []
+        self.count = 0
         top = model.objects.aggregate(top=Max("pk"))["top"] or 0
         self.next_pk = top + 1
+        self.stamp = (
+            connection.ops.adapt_datetimefield_value(now) if connection.vendor == "sqlite" else now
+        )
+        self.json_columns = [
+            index + 1 for index, f in enumerate(self.fields) if isinstance(f, models.JSONField)
+        ]
 
     def add(self, *values) -> int:
         pk = self.next_pk
         self.next_pk += 1
         self.rows.append((pk, *values))
+        self.count += 1
+        if len(self.rows) >= CHUNK_ROWS:
+            self.flush()
         return pk
 
-    def write(self, now) -> int:
+    def _ready(self, row: tuple) -> list:
+        values = [*row, self.stamp, self.stamp]
+        for index in self.json_columns:
+            values[index] = json.dumps(values[index], ensure_ascii=False)
+        return values
+
+    def flush(self) -> None:
+        """Write the planned rows not written yet."""
+        if not self.rows:
+            return
         meta = self.model._meta
-        stamp = (
-            connection.ops.adapt_datetimefield_value(now) if connection.vendor == "sqlite" else now
-        )
         columns = [meta.pk.column, *(f.column for f in self.fields), "created_at", "updated_at"]
-        json_columns = [
-            index + 1 for index, f in enumerate(self.fields) if isinstance(f, models.JSONField)
-        ]
-
-        def ready(row):
-            values = [*row, stamp, stamp]
-            for index in json_columns:
-                values[index] = json.dumps(values[index], ensure_ascii=False)
-            return values
-
         quoted = ", ".join(connection.ops.quote_name(column) for column in columns)
         table = connection.ops.quote_name(meta.db_table)
+        chunk = [self._ready(row) for row in self.rows]
+        self.rows = []
         with connection.cursor() as cursor:
-            for start in range(0, len(self.rows), CHUNK_ROWS):
-                chunk = [ready(row) for row in self.rows[start : start + CHUNK_ROWS]]
-                if connection.vendor == "postgresql":
-                    text = "".join("\t".join(map(_copy_value, values)) + "\n" for values in chunk)
-                    cursor.cursor.copy_expert(
-                        f"COPY {table} ({quoted}) FROM STDIN", io.StringIO(text)
-                    )
-                else:
-                    placeholders = ", ".join(["%s"] * len(columns))
-                    cursor.executemany(
-                        f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})",  # noqa: S608
-                        chunk,
-                    )
-        return len(self.rows)
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_value(value) -> str:
-    """One value in PostgreSQL's COPY text format."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value).translate(_COPY_ESCAPES)
+            if connection.vendor == "postgresql":
+                text = "".join(map(copy_line, chunk))
+                cursor.cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN", io.StringIO(text))
+            else:
+                placeholders = ", ".join(["%s"] * len(columns))
+                cursor.executemany(
+                    f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})",  # noqa: S608
+                    chunk,
+                )
 
 
 def _reset_sequences(model_list):
@@ -426,8 +449,10 @@ def build_demo_county(
     password: str = DEFAULT_PASSWORD,
     seed: int = DEFAULT_SEED,
     as_of: date | None = None,
+    options: CountyOptions | None = None,
 ) -> DemoSummary:
     """Build the synthetic county; refuse if the registry already has certificates."""
+    options = options or CountyOptions()
     if persons < 1:
         raise DemoError("--persons 至少为1 / --persons must be at least 1")
     if registry_has_certificates():
@@ -449,40 +474,56 @@ def build_demo_county(
         villages, summary.villages_created = _ensure_villages(builder)
         summary.villages = len(villages)
         households = builder.plan_households(persons, villages)
-        batches = _batches(seed, persons, now)
-        tables = _Tables()
+        sources = [Source.SURVEY, Source.ROSTER]
+        if options.civil_roster_share:
+            sources.append(Source.CIVIL)
+        batches = _batches(seed, persons, now, sources)
+        tables = _Tables(now, options)
         _plan_registry(builder, households, tables)
         _plan_survey(builder, households, batches[Source.SURVEY], tables)
-        roster_only = _plan_roster(builder, households, villages, batches[Source.ROSTER], tables)
+        summary.roster_only_households, summary.roster_households_monitored = _plan_roster(
+            builder, households, villages, batches[Source.ROSTER], tables, options
+        )
+        # Drawn last, and only when asked for: the default county's draws stay as they were.
+        _plan_services(builder, households, batches.get(Source.CIVIL), tables, options)
         for table in tables.in_order():
-            table.write(now)
+            table.flush()
         _reset_sequences([table.model for table in tables.in_order()])
-        _summarise(summary, tables, roster_only)
+        _summarise(summary, tables)
         _finish_batches(batches, summary)
-        summary.users = _ensure_users(password, villages)
+        if options.users:
+            summary.users = _ensure_users(password, villages)
     summary.seconds = time.monotonic() - started
     return summary
 
 
 class _Tables:
-    def __init__(self):
-        self.persons = _Table(Person, PERSON_FIELDS)
+    def __init__(self, now: datetime, options: CountyOptions):
+        self.persons = _Table(Person, PERSON_FIELDS, now)
         self.certificates = _Table(
-            Certificate, ("person", "number", "category", "grade", "reissue")
+            Certificate, ("person", "number", "category", "grade", "reissue"), now
         )
         self.households = _Table(
-            Household, ("head_id_number", "head_name", "head", "township", "village", "size")
+            Household, ("head_id_number", "head_name", "head", "township", "village", "size"), now
         )
-        self.members = _Table(HouseholdMember, ("household", "person", "relation"))
-        self.survey = _Table(SurveyRecord, SURVEY_FIELDS)
-        self.roster_households = _Table(RosterHousehold, ROSTER_HOUSEHOLD_FIELDS)
-        self.roster_members = _Table(RosterMember, ROSTER_MEMBER_FIELDS)
-        self.pairings = _Table(Pairing, PAIRING_FIELDS)
-        self.measures = _Table(AssistanceMeasure, MEASURE_FIELDS)
-        self.education_plans = _Table(EducationPlan, EDUCATION_FIELDS)
+        self.members = _Table(HouseholdMember, ("household", "person", "relation"), now)
+        self.survey = _Table(SurveyRecord, SURVEY_FIELDS, now)
+        self.roster_households = _Table(RosterHousehold, ROSTER_HOUSEHOLD_FIELDS, now)
+        self.roster_members = _Table(RosterMember, ROSTER_MEMBER_FIELDS, now)
+        self.pairings = _Table(Pairing, PAIRING_FIELDS, now)
+        self.measures = _Table(AssistanceMeasure, MEASURE_FIELDS, now)
+        self.education_plans = _Table(EducationPlan, EDUCATION_FIELDS, now)
+        # Only when asked for, so the default county runs no query for them.
+        self.benefits = (
+            _Table(BenefitRecord, BENEFIT_FIELDS, now) if options.civil_roster_share else None
+        )
+        self.rehab_services = (
+            _Table(RehabService, REHAB_FIELDS, now) if options.rehab_service_share else None
+        )
 
     def in_order(self) -> list[_Table]:
         """Referenced tables first."""
+        extras = [table for table in (self.benefits, self.rehab_services) if table is not None]
         return [
             self.persons,
             self.certificates,
@@ -494,37 +535,12 @@ class _Tables:
             self.pairings,
             self.measures,
             self.education_plans,
+            *extras,
         ]
 
 
 PERSON_FIELDS = ("id_number", "name", "gender", "birth_date", "township", "village", "phone")
-SURVEY_FIELDS = (
-    "person",
-    "batch",
-    "household",
-    "relation",
-    "household_size",
-    "income_per_capita",
-    "receives_dibao",
-    "receives_tekun",
-    "receives_living_subsidy",
-    "receives_care_subsidy",
-    "medical_insured",
-    "pension_insured",
-    "housing_safe",
-    "water_safe",
-    "employment_status",
-    "employment_willing",
-    "in_school",
-    "rehab_needs",
-    "rehab_received",
-    "accessibility_need",
-    "care_need",
-    "family_doctor",
-    "rigid_expenditure",
-    "survival_status",
-    "surveyed_on",
-)
+SURVEY_FIELDS = ("person", "batch", "household", *(c.field for c in survey.RECORD_COLUMNS))
 ROSTER_HOUSEHOLD_FIELDS = (
     "household_number",
     "township",
@@ -565,6 +581,26 @@ MEASURE_FIELDS = (
     "result",
 )
 EDUCATION_FIELDS = ("person", "placement", "school", "not_enrolled_reason", "verified_on")
+BENEFIT_FIELDS = (
+    "person",
+    "benefit_type",
+    "monthly_amount",
+    "start_month",
+    "end_month",
+    "status",
+    "origin",
+    "batch",
+    "is_current",
+    "township",
+)
+REHAB_FIELDS = ("person", "service_type", "provider", "served_on", "note")
+# The benefits whose receipt the cross-check reads from the civil-affairs roster.
+CIVIL_BENEFITS = [
+    BenefitType.DIBAO,
+    BenefitType.LIVING_SUBSIDY,
+    BenefitType.CARE_SUBSIDY,
+    BenefitType.TEKUN,
+]
 HELPER_UNITS = ["县残联", "县乡村振兴局", "县民政局", "县卫健委", "县教育局", "镇政府", "村委会"]
 MEASURE_BY_RISK = {
     "因残": (AssistanceMeasure.Kind.HEALTH, "康复服务与辅具适配", "乡镇卫生院"),
@@ -659,9 +695,9 @@ def _plan_registry(builder: _Builder, households: list[_Household], tables: _Tab
             tables.members.add(household.pk, member.person_id, member.relation)
 
 
-def _batches(seed: int, persons: int, now) -> dict:
+def _batches(seed: int, persons: int, now: datetime, sources: list[Source]) -> dict:
     batches = {}
-    for source in (Source.SURVEY, Source.ROSTER):
+    for source in sources:
         description = f"seed_demo {source} seed={seed} persons={persons} at={now.isoformat()}"
         batch = ImportBatch(
             source=source,
@@ -685,7 +721,11 @@ def _batches(seed: int, persons: int, now) -> dict:
 
 def _finish_batches(batches: dict, summary: DemoSummary):
     townships = list(Township.objects.all())
-    counts = {Source.SURVEY: summary.survey_records, Source.ROSTER: summary.roster_members}
+    counts = {
+        Source.SURVEY: summary.survey_records,
+        Source.ROSTER: summary.roster_members,
+        Source.CIVIL: summary.benefit_records,
+    }
     history = []
     for source, batch in batches.items():
         batch.rows = batch.created = counts[source]
@@ -794,12 +834,14 @@ def _plan_survey(builder: _Builder, households: list[_Household], batch, tables:
             if member.certified:
                 row = _survey_row(builder, member, household, batch.pk)
                 tables.survey.add(*row)
+                member.rehab_needs = row[NEEDS_COLUMN]
                 if 6 <= member.age <= 15 and row[IN_SCHOOL] == TriState.NO:
                     _maybe_education_plan(builder, member, row[SURVEYED_ON], tables)
 
 
 IN_SCHOOL = SURVEY_FIELDS.index("in_school")
 SURVEYED_ON = SURVEY_FIELDS.index("surveyed_on")
+NEEDS_COLUMN = SURVEY_FIELDS.index("rehab_needs")
 
 
 def _maybe_education_plan(builder: _Builder, member: _Member, surveyed_on: date, tables):
@@ -836,7 +878,7 @@ def _plan_help(builder: _Builder, household: _Household, row: tuple, tables):
                 f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
                 started,
                 None,
-                "party_member" if rng.random() < 0.6 else "cadre",
+                Pairing.HelperKind.PARTY_MEMBER if rng.random() < 0.6 else Pairing.HelperKind.CADRE,
                 "",
             )
     if rng.random() < 0.8:
@@ -896,10 +938,17 @@ def _roster_household_row(builder: _Builder, number: str, village, head_name, in
     )
 
 
-def _plan_roster(builder, households, villages, batch, tables: _Tables) -> int:
+def _plan_roster(
+    builder: _Builder,
+    households: list[_Household],
+    villages: list[Village],
+    batch: ImportBatch,
+    tables: _Tables,
+    options: CountyOptions,
+) -> tuple[int, int]:
     """Part of the survey households, plus roster-only households not in the survey.
 
-    Returns the number of roster-only households.
+    Returns the numbers of roster-only and of monitored (监测户) roster households.
     """
     rng = builder.rng
     per_village: dict[int, int] = {}
@@ -914,10 +963,10 @@ def _plan_roster(builder, households, villages, batch, tables: _Tables) -> int:
                 return number
 
     pairs: list[tuple[int, _Member]] = []
-    covered = 0
+    covered = monitored = 0
     for household in households:
         low = household.income is not None and household.income < 7000
-        if rng.random() >= (0.7 if low else 0.35):
+        if rng.random() >= (options.roster_share_low_income if low else options.roster_share):
             continue
         village = household.village
         if rng.random() < 0.003:  # the station files a few households elsewhere (rule D02)
@@ -933,9 +982,10 @@ def _plan_roster(builder, households, villages, batch, tables: _Tables) -> int:
         roster_pk = tables.roster_households.add(*row)
         pairs += [(roster_pk, member) for member in household.members]
         covered += 1
+        monitored += row[ROSTER_TYPE] == HouseholdType.MONITORED
         _plan_help(builder, household, row, tables)
 
-    roster_only = max(1, covered // 4)
+    roster_only = max(1, int(covered * options.roster_only_ratio))
     for _ in range(roster_only):
         village = rng.choice(villages)
         family = builder.family(_weighted(rng, HOUSEHOLD_SIZES), rng.randint(25, 85))
@@ -951,6 +1001,7 @@ def _plan_roster(builder, households, villages, batch, tables: _Tables) -> int:
         )
         roster_pk = tables.roster_households.add(*row)
         pairs += [(roster_pk, member) for member in family]
+        monitored += row[ROSTER_TYPE] == HouseholdType.MONITORED
 
     for roster_pk, member in pairs:
         name = member.name
@@ -978,28 +1029,72 @@ def _plan_roster(builder, households, villages, batch, tables: _Tables) -> int:
             True,
             batch.pk,
         )
-    return roster_only
+    return roster_only, monitored
 
 
-def _summarise(summary: DemoSummary, tables: _Tables, roster_only: int):
-    type_index = ROSTER_TYPE + 1  # rows start with the primary key
-    summary.certified = len(tables.certificates.rows)
-    summary.persons = len(tables.persons.rows)
-    summary.households = len(tables.households.rows)
-    summary.household_members = len(tables.members.rows)
-    summary.survey_records = len(tables.survey.rows)
-    summary.roster_households = len(tables.roster_households.rows)
-    summary.roster_households_monitored = sum(
-        1 for row in tables.roster_households.rows if row[type_index] == HouseholdType.MONITORED
-    )
+def _plan_services(
+    builder: _Builder,
+    households: list[_Household],
+    civil_batch: ImportBatch | None,
+    tables: _Tables,
+    options: CountyOptions,
+) -> None:
+    """The civil-affairs benefit roster and this year's rehabilitation services, if asked for.
+
+    Drawn independently of the survey answers, so that rules comparing them (receipt
+    per the civil roster, rehabilitation needs without service) fire somewhere.
+    """
+    rng = builder.rng
+    as_of = builder.as_of
+    year_start = date(as_of.year, 1, 1)
+    for household in households:
+        for member in household.members:
+            if not member.certified:
+                continue
+            if tables.benefits is not None and rng.random() < options.civil_roster_share:
+                for benefit in rng.sample(CIVIL_BENEFITS, 2):
+                    started = _years_before(as_of, rng.randint(1, 5)).replace(day=1)
+                    active = rng.random() < 0.9
+                    tables.benefits.add(
+                        member.person_id,
+                        benefit,
+                        Decimal("90.00"),  # no rule reads the amount
+                        started,
+                        None,
+                        BenefitRecord.Status.ACTIVE if active else BenefitRecord.Status.STOPPED,
+                        BenefitRecord.Origin.CIVIL,
+                        civil_batch.pk,
+                        True,
+                        household.village.township_id,
+                    )
+            if (
+                tables.rehab_services is not None
+                and member.rehab_needs
+                and rng.random() < options.rehab_service_share
+            ):
+                served = year_start + timedelta(days=rng.randint(0, (as_of - year_start).days))
+                tables.rehab_services.add(
+                    member.person_id, member.rehab_needs[0], "乡镇卫生院", served, ""
+                )
+
+
+def _summarise(summary: DemoSummary, tables: _Tables) -> None:
+    summary.certified = tables.certificates.count
+    summary.persons = tables.persons.count
+    summary.households = tables.households.count
+    summary.household_members = tables.members.count
+    summary.survey_records = tables.survey.count
+    summary.roster_households = tables.roster_households.count
     summary.roster_households_left_poverty = (
         summary.roster_households - summary.roster_households_monitored
     )
-    summary.roster_only_households = roster_only
-    summary.roster_members = len(tables.roster_members.rows)
-    summary.pairings = len(tables.pairings.rows)
-    summary.assistance_measures = len(tables.measures.rows)
-    summary.education_plans = len(tables.education_plans.rows)
+    summary.roster_members = tables.roster_members.count
+    summary.pairings = tables.pairings.count
+    summary.assistance_measures = tables.measures.count
+    summary.education_plans = tables.education_plans.count
+    summary.benefit_records = tables.benefits.count if tables.benefits else 0
+    summary.rehab_services = tables.rehab_services.count if tables.rehab_services else 0
+    summary.rows = {table.model._meta.label: table.count for table in tables.in_order()}
 
 
 def _ensure_users(password: str, villages: list[Village]) -> list[tuple[str, str, str]]:
