@@ -21,30 +21,15 @@ re-run ≤ 10 s at 60,000 persons; ≤ 3 minutes at 1,000,000.
 
 import argparse
 import json
-import os
-import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import harness
+
+ROOT = harness.ROOT
 AS_OF = "2026-06-30"
 TARGETS = {60000: 10.0, 1000000: 180.0}
-
-
-def setup_django():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huoqiu.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijkl")
-    os.environ.pop("REDIS_URL", None)  # in-process, like run_all.py
-    import django
-
-    django.setup()
-
-
-def peak_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def empty_tables():
@@ -100,7 +85,7 @@ def empty_tables():
 
 
 def phase_generate(persons: int) -> dict:
-    setup_django()
+    harness.setup_django()
     from bench.county_data import build
 
     started = time.perf_counter()
@@ -127,7 +112,7 @@ def vacuum_analyze() -> float | None:
 
 def phase_reset() -> dict:
     """Remove the findings and runs, keeping the county: the next run is a first run."""
-    setup_django()
+    harness.setup_django()
     from django.db import connection
 
     from monitoring.models import CrosscheckRun, Finding, FindingEvent, SurveyRecord
@@ -143,7 +128,7 @@ def phase_reset() -> dict:
 
 
 def phase_run(mode: str) -> dict:
-    setup_django()
+    harness.setup_django()
     from datetime import date
 
     from django.db.models import Max
@@ -159,7 +144,7 @@ def phase_run(mode: str) -> dict:
     seconds = time.perf_counter() - started
     result = {
         "seconds": round(seconds, 2),
-        "peak_mb": peak_mb(),
+        "peak_mb": harness.peak_mb(),
         "new": run.new,
         "still_open": run.still_open,
         "cleared": run.cleared,
@@ -206,7 +191,7 @@ def main() -> int:
         print(json.dumps(phase_run(args.phase)))
         return 0
 
-    setup_django()
+    harness.setup_django()
     from django.db import connection
 
     figures = {"bench": "crosscheck", "persons": args.persons, "backend": connection.vendor}

@@ -37,24 +37,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import harness
+
+ROOT = harness.ROOT
 
 TARGETS = {"survey_s": 15.0, "roster_s": 30.0, "peak_mb": 500.0, "speedup": 10.0}
 TARGET_SIZES = {"persons": 60000, "members": 150000}
-
-
-def setup_django():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huoqiu.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijkl")
-    os.environ.pop("REDIS_URL", None)  # in-process, like run_all.py
-    import django
-
-    django.setup()
-
-
-def peak_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def cpu_s() -> float:
@@ -136,14 +124,14 @@ def phase_generate(out_dir: str, persons: int, members: int) -> dict:
 
 
 def phase_empty() -> dict:
-    setup_django()
+    harness.setup_django()
     empty_tables()
     return {"emptied": True}
 
 
 def phase_import(source: str, path: str, again: bool) -> dict:
     """One import through the service API; read/validate/write split by the progress marks."""
-    setup_django()
+    harness.setup_django()
     from django.db import connection
 
     from monitoring.importing.readers import open_table
@@ -202,14 +190,14 @@ def phase_import(source: str, path: str, again: bool) -> dict:
         "python_cpu_s": round(python_cpu_s, 2),
         "database_cpu_s": None if database_cpu_s is None else round(database_cpu_s, 2),
         "sql_statements": statements[0],
-        "peak_mb": peak_mb(),
+        "peak_mb": harness.peak_mb(),
     }
 
 
 def phase_die(path: str, limit: int) -> dict:
     """Plain django-import-export ModelResource imports of the survey file's persons and
     certificates (two passes over one tablib dataset, as a county admin would run them)."""
-    setup_django()
+    harness.setup_django()
     import tablib
     from django.db import transaction
     from import_export import fields, resources, widgets
@@ -329,7 +317,7 @@ def phase_die(path: str, limit: int) -> dict:
         "persons_only_s": round(load_s + persons_s, 2),
         "rows_per_s": rate(len(body), total_s),
         "import_python_cpu_s": round(python_cpu_s, 2),
-        "peak_mb": peak_mb(),
+        "peak_mb": harness.peak_mb(),
     }
 
 
@@ -370,7 +358,7 @@ def main() -> int:
         print(json.dumps(phases[args.phase](args.phase_args), ensure_ascii=False))
         return 0
 
-    setup_django()
+    harness.setup_django()
     from django.db import connection
 
     figures = {

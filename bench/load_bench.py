@@ -37,26 +37,17 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import harness
+
+ROOT = harness.ROOT
 
 PASSWORD = "load-bench-pass-2026"  # noqa: S105 - a throw-away bench database
 MAX_ITERATIONS = 100_000  # per user: a hard bound besides the deadline
 KINDS = ("queue", "household", "person", "finding", "export")
 WEIGHTS = (35, 30, 15, 12, 8)
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-def setup_django():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huoqiu.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijkl")
-    os.environ.pop("REDIS_URL", None)
-    import django
-
-    django.setup()
 
 
 def empty_registry() -> None:
@@ -262,7 +253,7 @@ def main() -> int:
     parser.add_argument("--skip-seed", action="store_true", help="reuse the seeded database")
     args = parser.parse_args()
 
-    setup_django()
+    harness.setup_django()
     from django.db import connection
 
     from cases.models import AuditEvent

@@ -22,16 +22,15 @@ target is missed.
 import argparse
 import json
 import math
-import os
 import random
 import statistics
 import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import harness
+
+ROOT = harness.ROOT
 
 QUERY_BUDGET = 10
 P95_TARGET_MS = 300.0
@@ -40,12 +39,7 @@ TIMED = ("queue", "household")
 
 
 def setup_django():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huoqiu.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijkl")
-    os.environ.pop("REDIS_URL", None)  # in-process, like run_all.py
-    import django
-
-    django.setup()
+    harness.setup_django()
     from django.test.utils import setup_test_environment
 
     setup_test_environment()  # the test Client's host, in-memory e-mail; nothing else
