@@ -113,17 +113,24 @@ def test_registry_holds_every_rule_of_spec_section_5_with_its_chinese_name():
     assert [r.code for r in rules() if not r.alive_only] == ["D04"]
 
 
-def test_registering_a_rule_twice_or_without_docstring_is_refused():
+def test_registering_a_rule_twice_without_docstring_or_with_a_taken_urgency_is_refused():
     from monitoring.rules.registry import rule
 
     with pytest.raises(ValueError, match="twice"):
-        rule("M01", "x", area=Area.MONITORING)(lambda p, c: None)
+        rule("M01", "x", area=Area.MONITORING, urgency=99)(lambda p, c: None)
 
     def undocumented(p, c):
         return None
 
     with pytest.raises(ValueError, match="docstring"):
-        rule("Z99", "x", area=Area.MONITORING)(undocumented)
+        rule("Z99", "x", area=Area.MONITORING, urgency=99)(undocumented)
+
+    def documented(p, c):
+        """A rule that would share M05's place at the head of the queue."""
+
+    with pytest.raises(ValueError, match="urgency of M05"):
+        rule("Z98", "x", area=Area.MONITORING, urgency=1)(documented)
+    assert "Z98" not in REGISTRY
 
 
 def test_yuan_formats_amounts_with_thousands_separators():

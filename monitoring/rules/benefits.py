@@ -23,7 +23,13 @@ def severe(p: Certified) -> bool:
     return p.grade in (1, 2)
 
 
-@rule("S01", "应补未补·重度残疾人护理补贴", area=Area.SAFETY_NET, benefit=BenefitType.CARE_SUBSIDY)
+@rule(
+    "S01",
+    "应补未补·重度残疾人护理补贴",
+    area=Area.SAFETY_NET,
+    urgency=10,
+    benefit=BenefitType.CARE_SUBSIDY,
+)
 def s01(p: Certified, ctx: Context) -> str | None:
     """Grade 1–2 — and grade 3 智力/精神 when the county turns that on for the year
     (PolicyYear.care_subsidy_includes_grade3_mental) — and not receiving the care
@@ -38,7 +44,11 @@ def s01(p: Certified, ctx: Context) -> str | None:
 
 
 @rule(
-    "S02", "应补未补·困难残疾人生活补贴", area=Area.SAFETY_NET, benefit=BenefitType.LIVING_SUBSIDY
+    "S02",
+    "应补未补·困难残疾人生活补贴",
+    area=Area.SAFETY_NET,
+    urgency=11,
+    benefit=BenefitType.LIVING_SUBSIDY,
 )
 def s02(p: Certified, ctx: Context) -> str | None:
     """Receives 低保 and does not receive the living subsidy (困难残疾人生活补贴)."""
@@ -47,7 +57,13 @@ def s02(p: Certified, ctx: Context) -> str | None:
     return f"{source(p)}显示享受低保，但未享受困难残疾人生活补贴"
 
 
-@rule("S03", "应保未保·重度残疾人单人户低保", area=Area.SAFETY_NET, benefit=BenefitType.DIBAO)
+@rule(
+    "S03",
+    "应保未保·重度残疾人单人户低保",
+    area=Area.SAFETY_NET,
+    urgency=8,
+    benefit=BenefitType.DIBAO,
+)
 def s03(p: Certified, ctx: Context) -> str | None:
     """18 or older, grade 1–2, 就业状况 未就业 or 无劳动能力, survey income per person < L,
     and neither 低保 nor 特困 (both must be known "no"; an unknown either way does not fire).
@@ -66,7 +82,13 @@ def s03(p: Certified, ctx: Context) -> str | None:
     )
 
 
-@rule("S04", "应保未保·城乡居保", area=Area.SAFETY_NET, benefit=BenefitType.PENSION_INSURANCE)
+@rule(
+    "S04",
+    "应保未保·城乡居保",
+    area=Area.SAFETY_NET,
+    urgency=12,
+    benefit=BenefitType.PENSION_INSURANCE,
+)
 def s04(p: Certified, ctx: Context) -> str | None:
     """Grade 1–2, aged 16–59 (whole years on the as-of date), and not insured by the
     urban-rural residents' pension (城乡居民养老保险 否; the county pays the
@@ -80,7 +102,13 @@ def s04(p: Certified, ctx: Context) -> str | None:
     return reason
 
 
-@rule("S05", "应保未保·基本医疗保险", area=Area.SAFETY_NET, benefit=BenefitType.MEDICAL_INSURANCE)
+@rule(
+    "S05",
+    "应保未保·基本医疗保险",
+    area=Area.SAFETY_NET,
+    urgency=13,
+    benefit=BenefitType.MEDICAL_INSURANCE,
+)
 def s05(p: Certified, ctx: Context) -> str | None:
     """Not in basic medical insurance (基本医疗保险 否). Blank is unknown and never fires."""
     if p.medical_insured is not False:

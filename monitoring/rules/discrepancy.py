@@ -19,7 +19,7 @@ def normalise_name(name: str) -> str:
     return "".join(unicodedata.normalize("NFKC", name or "").split())
 
 
-@rule("D01", "姓名不一致", area=Area.MONITORING)
+@rule("D01", "姓名不一致", area=Area.MONITORING, urgency=18)
 def d01(p: Certified, ctx: Context) -> str | None:
     """Same ID number, different names in the survey and the current roster, compared
     after normalising width and removing spaces (" 赵春平 " equals "赵春平").
@@ -32,7 +32,7 @@ def d01(p: Certified, ctx: Context) -> str | None:
     return f"调查姓名“{survey}”与监测名单姓名“{roster}”不一致"
 
 
-@rule("D02", "乡镇不一致", area=Area.MONITORING)
+@rule("D02", "乡镇不一致", area=Area.MONITORING, urgency=19)
 def d02(p: Certified, ctx: Context) -> str | None:
     """Same ID number, the survey's township differs from the current roster household's
     township. Townships are compared as registry rows, so 河口 and 河口镇 are the same.
@@ -49,7 +49,7 @@ def d02(p: Certified, ctx: Context) -> str | None:
     )
 
 
-@rule("D03", "残疾信息不一致", area=Area.MONITORING)
+@rule("D03", "残疾信息不一致", area=Area.MONITORING, urgency=20)
 def d03(p: Certified, ctx: Context) -> str | None:
     """The roster records a disability category or grade that differs from the survey's
     (the certificate's). Only what the roster actually records is compared: a blank
@@ -69,7 +69,7 @@ def d03(p: Certified, ctx: Context) -> str | None:
     )
 
 
-@rule("D04", "死亡状态冲突", area=Area.MONITORING, alive_only=False)
+@rule("D04", "死亡状态冲突", area=Area.MONITORING, urgency=16, alive_only=False)
 def d04(p: Certified, ctx: Context) -> str | None:
     """One source says 死亡 while the other lists the person as 正常 — checked for everyone,
     alive or not. The sources with a survival status are the survey (存活状态) and the
@@ -84,7 +84,7 @@ def d04(p: Certified, ctx: Context) -> str | None:
     return f"调查存活状态为{label[survey]}，监测名单人员状态为{label[roster]}"
 
 
-@rule("D05", "疑似未办证残疾人", area=Area.MONITORING, subject=Subject.ROSTER_ONLY)
+@rule("D05", "疑似未办证残疾人", area=Area.MONITORING, urgency=17, subject=Subject.ROSTER_ONLY)
 def d05(m: RosterOnly, ctx: Context) -> str | None:
     """The current roster says 是否残疾 是 but the ID number is not in the survey — a lead
     for certification. The finding names the roster member; a person who already holds

@@ -35,7 +35,7 @@ def basic_needs_gaps(p: Certified) -> list[str]:
     return gaps
 
 
-@rule("M01", "应纳未纳·收入低于监测线", area=Area.MONITORING, opens_case=True)
+@rule("M01", "应纳未纳·收入低于监测线", area=Area.MONITORING, urgency=2, opens_case=True)
 def m01(p: Certified, ctx: Context) -> str | None:
     """Survey income per person < L (the as-of year's monitoring line), and not monitored.
 
@@ -48,7 +48,7 @@ def m01(p: Certified, ctx: Context) -> str | None:
     return f"{income_text(p, ctx)}，{NOT_MONITORED}"
 
 
-@rule("M02", "应纳未纳·住房/饮水/义务教育", area=Area.MONITORING, opens_case=True)
+@rule("M02", "应纳未纳·住房/饮水/义务教育", area=Area.MONITORING, urgency=3, opens_case=True)
 def m02(p: Certified, ctx: Context) -> str | None:
     """Survey says housing unsafe, or drinking water unsafe, or the person is 6–15 (whole
     years on the as-of date) and 在校情况 is 否; and not monitored.
@@ -63,7 +63,7 @@ def m02(p: Certified, ctx: Context) -> str | None:
     return f"调查显示{'、'.join(gaps)}，{NOT_MONITORED}"
 
 
-@rule("M03", "风险消除存疑", area=Area.MONITORING, opens_case=True)
+@rule("M03", "风险消除存疑", area=Area.MONITORING, urgency=4, opens_case=True)
 def m03(p: Certified, ctx: Context) -> str | None:
     """The current roster says the person's household risk is cleared (风险是否消除 是),
     but the survey shows income per person < L or an M02 condition (housing unsafe,
@@ -82,7 +82,7 @@ def m03(p: Certified, ctx: Context) -> str | None:
     return f"监测名单显示该户风险{when}消除，但{'；'.join(problems)}"
 
 
-@rule("M04", "脱贫不稳定风险", area=Area.MONITORING, opens_case=True)
+@rule("M04", "脱贫不稳定风险", area=Area.MONITORING, urgency=5, opens_case=True)
 def m04(p: Certified, ctx: Context) -> str | None:
     """The person's current roster household is a 脱贫户 (so not monitored) that has two or
     more living certified disabled members, or a living grade 1–2 member; and the
@@ -111,7 +111,7 @@ def m04(p: Certified, ctx: Context) -> str | None:
     return f"脱贫户家中有{'、'.join(members)}，调查家庭年人均收入{yuan(p.income)}，低于监测线的1.5倍{yuan(limit)}"
 
 
-@rule("M05", "突发严重困难", area=Area.MONITORING, opens_case=True)
+@rule("M05", "突发严重困难", area=Area.MONITORING, urgency=1, opens_case=True)
 def m05(p: Certified, ctx: Context) -> str | None:
     """Survey 大额刚性支出 ≥ the as-of year's rigid-expenditure threshold (policy parameter,
     default 20,000 yuan), and not monitored. Blank expenditure never fires.

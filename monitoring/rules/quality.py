@@ -9,7 +9,7 @@ ASSISTANCE_DUE_DAYS = 30
 MIN_MONITORED_MONTHS = 6
 
 
-@rule("Q01", "监测后未落实帮扶", area=Area.MONITORING)
+@rule("Q01", "监测后未落实帮扶", area=Area.MONITORING, urgency=6)
 def q01(p: Certified, ctx: Context) -> str | None:
     """Monitored, 识别监测时间 (identified_on) at least 30 days before the as-of date, and
     no assistance measure (cases.AssistanceMeasure started on or before the as-of date)
@@ -26,7 +26,7 @@ def q01(p: Certified, ctx: Context) -> str | None:
     return f"{identified:%Y-%m-%d}识别纳入监测，已{days}天，未录入帮扶措施"
 
 
-@rule("Q02", "风险消除过快", area=Area.MONITORING)
+@rule("Q02", "风险消除过快", area=Area.MONITORING, urgency=15)
 def q02(p: Certified, ctx: Context) -> str | None:
     """The current roster says the household's risk was cleared less than 6 calendar months
     after 识别监测时间 (风险消除时间 < 识别监测时间 + 6 months). Both dates must be known.

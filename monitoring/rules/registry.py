@@ -8,7 +8,7 @@ records and the context, calls every registered rule and writes the findings.
 Adding a rule is adding one decorated function to the family module of its
 code letter (and its tests)::
 
-    @rule("M09", "规则中文名", area=Area.MONITORING)
+    @rule("M09", "规则中文名", area=Area.MONITORING, urgency=21)
     def m09(p: Certified, ctx: Context) -> str | None:
         \"\"\"What it checks and every interpretation decision.\"\"\"
         ...
@@ -45,6 +45,9 @@ class Rule:
     subject: Subject
     alive_only: bool
     check: Callable
+    # Where the work queue puts the rule's findings, 1 first: a sudden hardship before a
+    # missing subsidy before a data mismatch (docs/RULES.md#urgency).
+    urgency: int
     # The benefit (a `subsidies.models.BenefitType` value) the rule finds missing, if any:
     # handling its finding opens an application for that benefit.
     benefit: str = ""
@@ -65,6 +68,7 @@ def rule(
     name: str,
     *,
     area: Area,
+    urgency: int,
     subject: Subject = Subject.CERTIFIED,
     alive_only: bool = True,
     benefit: str = "",
@@ -81,8 +85,19 @@ def rule(
             raise ValueError(f"rule {code} registered twice")
         if not check.__doc__:
             raise ValueError(f"rule {code} needs a docstring explaining it")
+        taken = [r.code for r in REGISTRY.values() if r.urgency == urgency]
+        if taken:
+            raise ValueError(f"rule {code} has the urgency of {taken[0]}")
         REGISTRY[code] = Rule(
-            code, name, area, subject, alive_only, check, benefit=benefit, opens_case=opens_case
+            code,
+            name,
+            area,
+            subject,
+            alive_only,
+            check,
+            urgency,
+            benefit=benefit,
+            opens_case=opens_case,
         )
         return check
 
@@ -105,6 +120,11 @@ def get(code: str) -> Rule:
 def case_opening_codes() -> tuple[str, ...]:
     """Codes of the rules whose finding may be handled by opening a monitoring case."""
     return tuple(r.code for r in rules() if r.opens_case)
+
+
+def by_urgency() -> list[Rule]:
+    """Registered rules, most urgent first (the work queue's order)."""
+    return sorted(REGISTRY.values(), key=lambda r: r.urgency)
 
 
 def benefit_of(code: str) -> str:

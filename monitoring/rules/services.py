@@ -4,7 +4,7 @@ from .records import Certified, Context, school_age
 from .registry import Area, rule
 
 
-@rule("E01", "适龄残疾儿童少年未入学", area=Area.SAFETY_NET)
+@rule("E01", "适龄残疾儿童少年未入学", area=Area.SAFETY_NET, urgency=9)
 def e01(p: Certified, ctx: Context) -> str | None:
     """Aged 6–15 (whole years on the as-of date), survey 在校情况 否, and no education plan
     (一人一案, cases.EducationPlan) recorded for the child. Blank or 不适用 never fires.
@@ -15,7 +15,7 @@ def e01(p: Certified, ctx: Context) -> str | None:
     return f"{p.age}岁适龄残疾儿童少年，调查显示未在校，且未建立一人一案"
 
 
-@rule("R01", "康复需求未满足", area=Area.REHABILITATION)
+@rule("R01", "康复需求未满足", area=Area.REHABILITATION, urgency=14)
 def r01(p: Certified, ctx: Context) -> str | None:
     """The survey lists a rehabilitation need (康复需求 not empty), the survey says no service
     was received (已获康复服务 否), and no rehabilitation service (cases.RehabService) is
@@ -35,7 +35,7 @@ def r01(p: Certified, ctx: Context) -> str | None:
     )
 
 
-@rule("P01", "监测户未结对", area=Area.GRASSROOTS)
+@rule("P01", "监测户未结对", area=Area.GRASSROOTS, urgency=7)
 def p01(p: Certified, ctx: Context) -> str | None:
     """Monitored (current roster 监测户, risk not cleared), and no active one-to-one pairing
     (cases.Pairing started on or before the as-of date and not ended before it) for the

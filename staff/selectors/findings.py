@@ -3,10 +3,10 @@
 The queue is the scoped findings (`cases.scope.scoped`), filtered by a django-filter
 FilterSet (rule, township, village, status, age) and sorted by urgency:
 
-    urgency = the rule's severity rank (URGENCY below), then the age (oldest first).
+    urgency = the rule's rank (its `urgency` in the registry), then the age (oldest first).
 
-The order reads the policy's task areas and rules (docs/RULES.md) as a township worker would: someone who should be monitored
-and is not (a sudden hardship first, then income below the line, unsafe housing or
+The order (docs/RULES.md#urgency) reads the policy as a township worker would: someone who
+should be monitored and is not (a sudden hardship first, then income below the line, unsafe housing or
 water, doubtful clearance, unstable households), monitoring without help or pairing,
 then the safety net (低保 of the severely disabled before subsidies and insurance),
 school, rehabilitation, and last the data-quality discrepancies (a death conflict
@@ -25,31 +25,11 @@ from django.utils import timezone
 from cases.scope import AnyUser, get_in_scope_or_404, scope_for, scoped
 from cases.selectors import Page
 from monitoring.models import CrosscheckRun, Finding, FindingEvent
-from monitoring.rules import REGISTRY
+from monitoring.rules import REGISTRY, by_urgency
 from staff.selectors.places import Place, PlaceFilterSet, place_filters
 
-URGENCY = (
-    "M05",
-    "M01",
-    "M02",
-    "M03",
-    "M04",
-    "Q01",
-    "P01",
-    "S03",
-    "E01",
-    "S01",
-    "S02",
-    "S04",
-    "S05",
-    "R01",
-    "Q02",
-    "D04",
-    "D05",
-    "D01",
-    "D02",
-    "D03",
-)
+# The rules, most urgent first: each rule carries its urgency in the registry.
+URGENCY = tuple(r.code for r in by_urgency())
 URGENCY_RANK = {code: rank for rank, code in enumerate(URGENCY)}
 
 STATUS_CHOICES = [*Finding.Status.choices, ("all", "全部状态")]
@@ -71,7 +51,6 @@ def urgency_expression() -> Case:
 
 
 def rule_choices() -> list[tuple[str, str]]:
-
     codes = sorted(REGISTRY, key=lambda code: (URGENCY_RANK.get(code, 99), code))
     return [(code, f"{code} {REGISTRY[code].name}") for code in codes]
 
