@@ -171,6 +171,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "township_names",
         "downloads",
         "error_table",
+        "conflict_table",
     )
     readonly_fields = fields
 
@@ -248,6 +249,28 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             more = f"共{len(obj.errors)}条，此处列出前{ERRORS_ON_BATCH_PAGE}条，全部见错误报告"
         return format_html(
             "<table><thead><tr><th>行号</th><th>列</th><th>错误说明</th></tr></thead>"
+            "<tbody>{}</tbody></table><p>{}</p>",
+            rows,
+            more,
+        )
+
+    @admin.display(description="户内不一致（提示）")
+    def conflict_table(self, obj):
+        if not obj.household_conflicts:
+            return "无"
+        cells = [
+            (conflict.get("household", ""), conflict.get("column", ""), conflict.get("message", ""))
+            for conflict in obj.household_conflicts[:ERRORS_ON_BATCH_PAGE]
+        ]
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", cells)
+        more = ""
+        if len(obj.household_conflicts) > ERRORS_ON_BATCH_PAGE:
+            more = (
+                f"共{len(obj.household_conflicts)}条，此处列出前{ERRORS_ON_BATCH_PAGE}条，"
+                "全部见错误报告"
+            )
+        return format_html(
+            "<table><thead><tr><th>户编号</th><th>列</th><th>说明</th></tr></thead>"
             "<tbody>{}</tbody></table><p>{}</p>",
             rows,
             more,
@@ -366,7 +389,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         entry = _staged_entry(request, token)
         staged = _staging_dir() / entry["file"]
         result = import_validate(entry["source"], staged)
-        if not result.errors:
+        if not result.errors and not result.warnings:
             raise Http404("该文件没有错误")
         handle = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
         write_error_report(staged, result, handle)

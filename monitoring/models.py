@@ -57,6 +57,13 @@ class ImportBatch(TimeStamped):
     unchanged = models.PositiveIntegerField("未变", default=0)
     skipped = models.PositiveIntegerField("跳过", default=0)
     errors = models.JSONField("行错误", default=list, blank=True)
+    household_conflicts = models.JSONField(
+        "户内不一致",
+        default=list,
+        blank=True,
+        help_text="监测名单中同一户编号的成员行在乡镇、村或户级信息上不一致之处（只提示，不影响导入）："
+        "[{household, column, rows, values, kept_row, kept, message}]",
+    )
     error_report = models.FileField(
         "错误报告", upload_to="import-errors/%Y/%m/", max_length=300, blank=True
     )
@@ -222,6 +229,14 @@ class RosterHousehold(TimeStamped):
         "转移性收入", max_digits=12, decimal_places=2, null=True, blank=True
     )
     is_current = models.BooleanField("在当前名单中", default=True, db_index=True)
+    conflicts = models.JSONField(
+        "成员行不一致",
+        default=list,
+        # Plain-row writers (the demo county, benchmarks) list their columns and leave this out.
+        db_default=models.Value([], output_field=models.JSONField()),
+        blank=True,
+        help_text="最近一次导入时该户成员行之间不一致的列（行号为该次导入文件中的行号）",
+    )
     batch = models.ForeignKey(
         ImportBatch, on_delete=models.PROTECT, related_name="+", verbose_name="最近导入批次"
     )
@@ -276,8 +291,16 @@ class CrosscheckRun(TimeStamped):
         DONE = "done", "已完成"
         FAILED = "failed", "失败"
 
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "定时任务"
+        COMMAND = "command", "命令行"
+        STAFF = "staff", "工作人员"
+
     as_of = models.DateField("比对基准日")
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.RUNNING)
+    trigger = models.CharField(
+        "发起方式", max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULE
+    )
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -286,6 +309,9 @@ class CrosscheckRun(TimeStamped):
         related_name="+",
         verbose_name="发起人",
     )
+    # Who ran `manage.py crosscheck`: no staff account is behind a shell, so the operating
+    # system's user name is the only trace of the person (blank when it cannot be told).
+    os_user = models.CharField("命令行用户", max_length=64, blank=True)
     batches = models.ManyToManyField(
         ImportBatch, blank=True, related_name="crosscheck_runs", verbose_name="使用的数据批次"
     )
@@ -305,6 +331,20 @@ class CrosscheckRun(TimeStamped):
 
     def __str__(self):
         return f"比对#{self.pk} {self.as_of}"
+
+    @property
+    def started_by_label(self) -> str:
+        """How the run started, in words: 定时任务, 命令行（user）, or the staff account.
+
+        The pages show a staff member's display name instead (the `staff_name` filter);
+        this plain form is for the admin and the audit trail.
+        """
+        if self.trigger == self.Trigger.COMMAND:
+            return f"命令行（{self.os_user}）" if self.os_user else "命令行"
+        if self.trigger == self.Trigger.STAFF:
+            user = self.triggered_by
+            return f"工作人员（{user.get_username()}）" if user is not None else "工作人员"
+        return "定时任务"
 
 
 class Finding(TimeStamped):

@@ -210,6 +210,7 @@ def _run(batch: ImportBatch, path: Path, tracker: _Progress) -> None:
     _release_memory()
     batch.rows = result.data_rows
     batch.errors = [error.as_dict() for error in result.errors[:ERROR_LIMIT]]
+    batch.household_conflicts = [warning.as_dict() for warning in result.warnings[:ERROR_LIMIT]]
     notes = []
     if len(result.errors) > ERROR_LIMIT:
         notes.append(f"共{len(result.errors)}条错误，此处列出前{ERROR_LIMIT}条，全部错误见错误报告")
@@ -251,11 +252,17 @@ def _run(batch: ImportBatch, path: Path, tracker: _Progress) -> None:
             summary += f"，跳过错误行{result.invalid_count}行"
         if counts.created == counts.updated == 0 and result.data_rows:
             summary += "。数据与系统中已有的完全相同，没有任何改动"
+        if result.warnings:
+            households = len({warning.household for warning in result.warnings})
+            counts.notes.append(
+                f"{households}户的成员行在乡镇、村或户级信息上不一致，已采用户主行的值"
+                "（没有户主行的户采用其第一行），详见“户内不一致”提示"
+            )
         batch.message = "；".join([summary, *counts.notes])
     if notes:
         batch.message = "；".join([batch.message, *notes])
     batch.message = batch.message[:500]
-    if result.errors:
+    if result.errors or result.warnings:
         _save_report(batch, path, result)
     batch.progress = 100
     batch.finished_at = timezone.now()
@@ -298,6 +305,7 @@ def _write(batch: ImportBatch, result: ValidationResult, tracker: _Progress) -> 
             townships=result.townships,
             seen_ids=result.seen_ids,
             seen_households=result.seen_households,
+            conflicts=result.warnings,
         )
     return writer.write_civil(rows, out, townships=result.townships, seen_keys=result.seen_keys)
 

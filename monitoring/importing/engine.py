@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from . import values as v
+from .conflicts import HouseholdConflict, roster_conflicts
 from .headers import AliasMap, HeaderMatch, describe_columns, find_header, header_key
 from .readers import ReadError, open_table
-from .sources import RowContext, SourceSpec, spec_for
+from .sources import ROSTER, RowContext, SourceSpec, spec_for
 
 _FOOTER = re.compile(
     r"^(合计|总计|小计|共计|总数|填表人|填报人|制表人|审核人|审批人|负责人|统计人|经办人|"
@@ -56,6 +57,8 @@ class ValidationResult:
     seen_ids: set[str] = field(default_factory=set)  # IDs of every row, valid or not
     seen_households: set[str] = field(default_factory=set)  # roster 户编号 of every row
     seen_keys: set = field(default_factory=set)  # duplicate keys of every row (civil: ID+项目)
+    # Roster households whose valid rows disagree on a household value: reported, not errors.
+    warnings: list[HouseholdConflict] = field(default_factory=list)
 
     @property
     def valid_rows(self) -> list:
@@ -107,6 +110,7 @@ def _file_error(
     result.errors = [RowError(row, column, message)]
     result.rows = []
     result.invalid_rows = set()
+    result.warnings = []
 
 
 def _validate(
@@ -221,6 +225,8 @@ def _validate(
                 result.invalid_rows.update((first_row, row_number))
             else:
                 first_seen[duplicate_key] = (row_number, brief)
+    if spec is ROSTER:
+        result.warnings = roster_conflicts(result.valid_rows, names, townships)
     if progress is not None:
         progress(progress_span)
 

@@ -2,7 +2,9 @@
 
 Every row of the original sheet is written back in place (same row numbers, title
 rows included), the cells that caused an error are filled red and the row's
-messages go in the last column. Streams with openpyxl's write-only mode.
+messages go in the last column. Warnings that do not stop the import (roster
+households whose rows disagree) fill their cells orange and follow the errors in
+that column, marked 提示. Streams with openpyxl's write-only mode.
 When the file could not be read at all, the report is a plain list of the errors.
 """
 
@@ -17,11 +19,14 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from .conflicts import HouseholdConflict
 from .engine import RowError, ValidationResult
 from .readers import ReadError, open_table
 
 ERROR_HEADER = "错误说明"
+WARNING_PREFIX = "提示（不影响导入）："
 BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
+WARN_FILL = PatternFill("solid", fgColor="FCD5B4")
 ERROR_FILL = PatternFill("solid", fgColor="FFEB9C")
 HEADER_FONT = Font(bold=True, color="9C0006")
 
@@ -62,6 +67,10 @@ def write_error_report(
             file_level.append(error)
         else:
             by_row[error.row].append(error)
+    warned: dict[int, list[HouseholdConflict]] = defaultdict(list)
+    for warning in result.warnings:
+        for row in warning.rows:
+            warned[row].append(warning)
     column_index = {}
     if header is not None:
         column_index = {header.names[key]: index for key, index in header.indexes.items()}
@@ -74,18 +83,25 @@ def write_error_report(
         errors = by_row.get(row_number, [])
         if row_number == header_row:
             errors = file_level + errors
+        warnings = warned.get(row_number, [])
         bad_columns = {column_index.get(error.column) for error in errors}
+        warn_columns = {column_index.get(warning.column) for warning in warnings}
         out_cells = [_cell(sheet, None) for _ in range(offset)]
         for index, value in enumerate(cells[:width]):
-            out_cells.append(_cell(sheet, value, BAD_FILL if index in bad_columns else None))
+            fill = BAD_FILL if index in bad_columns else None
+            if fill is None and index in warn_columns:
+                fill = WARN_FILL
+            out_cells.append(_cell(sheet, value, fill))
         out_cells.extend(_cell(sheet, None) for _ in range(width - min(len(cells), width)))
         if row_number == header_row and header is not None:
             note = _cell(sheet, ERROR_HEADER, ERROR_FILL)
             note.font = HEADER_FONT
             if errors:
                 note.value = f"{ERROR_HEADER}：" + "；".join(error.message for error in errors)
-        elif errors:
-            note = _cell(sheet, _join(errors), ERROR_FILL)
+        elif errors or warnings:
+            notes = [_join(errors)] if errors else []
+            notes.extend(WARNING_PREFIX + warning.message for warning in warnings)
+            note = _cell(sheet, "；".join(notes), ERROR_FILL)
             note.alignment = Alignment(wrap_text=True)
         else:
             note = _cell(sheet, None)

@@ -48,11 +48,11 @@ from monitoring.models import (
 from subsidies.models import BenefitRecord
 
 from .bulk import BulkTable
+from .conflicts import HEAD_WORDS, HouseholdConflict, head_first
 from .sources import HOUSEHOLD_STORED, MEMBER_STORED
 
 CHUNK = 900
 FULL_SCAN_KEYS = 10000  # from this many keys on, `load` reads the table once instead
-HEAD_WORDS = frozenset({"户主", "本人", "户主本人"})
 
 UNCHANGED, UPDATED, CREATED = 0, 1, 2
 
@@ -187,12 +187,16 @@ class Writer:
         queryset: models.QuerySet | None = None,
         on_create: dict | None = None,
         on_change: dict | None = None,
+        quiet: frozenset[str] = frozenset(),
     ) -> Upserted:
         """Create missing rows and update changed ones; `wanted` is {key: {field: value}}.
 
         `on_create` values are set only on new rows (e.g. origin); `on_change` values
-        on new and changed rows (e.g. the batch) without counting as a change. The
-        wanted dicts of new rows are reused as the rows to insert (modified in place).
+        on new and changed rows (e.g. the batch) without counting as a change. `quiet`
+        fields are written when they differ, but a difference there alone neither
+        counts as a change nor gets history: they note something about the file, not
+        a value of the row. The wanted dicts of new rows are reused as the rows to
+        insert (modified in place).
         """
         fields = sorted({name for want in wanted.values() for name in want})
         existing = self.load(
@@ -220,6 +224,7 @@ class Writer:
                 continue
             changes: dict[str, Any] = {}
             diff: dict[str, list] = {}
+            noted: dict[str, Any] = {}
             for name, value in want.items():
                 if value.__class__ is Force:
                     value = value.value
@@ -227,13 +232,19 @@ class Writer:
                     continue
                 old = getattr(stored, name)
                 if old != value:
+                    if name in quiet:
+                        noted[name] = value
+                        continue
                     changes[name] = value
                     diff[name] = [_plain(old), _plain(value)]
             if changes:
                 changes.update(on_change or {})
+                changes.update(noted)
                 updates.append((stored.pk, changes))
                 history.append((stored.pk, "update", diff))
                 changed.add(k)
+            elif noted:
+                updates.append((stored.pk, noted))
         table = self.table(model)
         new_ids = table.insert(creates, key=key, queryset=queryset)
         assert new_ids is not None  # with a key, insert always returns the new ids
@@ -242,7 +253,7 @@ class Writer:
         del existing
         pks.update(zip(create_keys, new_ids, strict=True))
         if model in CREATE_HISTORY:
-            skip = set(on_change or ())
+            skip = set(on_change or ()) | quiet
             convert = _plain_fields(model)
             for pk, row in zip(new_ids, creates, strict=True):
                 snapshot = {
@@ -528,6 +539,7 @@ def write_roster(
     townships: set[int],
     seen_ids: set[str],
     seen_households: set[str],
+    conflicts: Sequence[HouseholdConflict] = (),
 ) -> WriteCounts:
     """Upsert Person, RosterHousehold and RosterMember; a snapshot of the file's townships.
 
@@ -538,7 +550,9 @@ def write_roster(
     not 监测户 has no 监测对象类别, and one whose risk is not cleared has no clearing
     date or method. Current members and households of the file's townships that the
     file does not name (not even in an invalid row) stop being current; nothing is
-    deleted.
+    deleted. Each household keeps the disagreements between its rows found in this
+    file (`conflicts`, from the engine) in `RosterHousehold.conflicts`; that note
+    alone does not make a row "updated".
     """
     states = [UNCHANGED] * len(rows)
     villages = writer.villages({(row.township_id, row.village) for row in rows})
@@ -548,9 +562,12 @@ def write_roster(
     groups: dict[str, list[int]] = {}
     for index, row in enumerate(rows):
         groups.setdefault(row.household_number, []).append(index)
+    noted: dict[str, list[dict]] = {}
+    for conflict in conflicts:
+        noted.setdefault(conflict.household, []).append(conflict.as_dict())
     wanted = {}
     for number, indexes in groups.items():
-        ordered = sorted(indexes, key=lambda i: rows[i].relation not in HEAD_WORDS)
+        ordered = head_first(rows, indexes)
         first = rows[ordered[0]]
         want = {
             "township_id": first.township_id,
@@ -569,9 +586,15 @@ def write_roster(
         if want["risk_cleared"] is False:
             want["cleared_on"] = Force(None)
             want["clear_method"] = Force("")
+        # Forced: a household whose rows agree now loses the note of an earlier file.
+        want["conflicts"] = Force(noted.get(number, []))
         wanted[number] = want
     households = writer.upsert(
-        RosterHousehold, ("household_number",), wanted, on_change={"batch_id": writer.batch.pk}
+        RosterHousehold,
+        ("household_number",),
+        wanted,
+        on_change={"batch_id": writer.batch.pk},
+        quiet=frozenset({"conflicts"}),
     )
     del wanted
     for number in households.changed:

@@ -91,6 +91,8 @@ def import_detail(request, pk: int):
             "errors": batch.errors[:ERRORS_SHOWN],
             "errors_total": len(batch.errors),
             "errors_shown": ERRORS_SHOWN,
+            "conflicts": batch.household_conflicts[:ERRORS_SHOWN],
+            "conflicts_total": len(batch.household_conflicts),
             "townships": list(batch.townships.order_by("code").values_list("name", flat=True)),
             "nav": "imports",
         },

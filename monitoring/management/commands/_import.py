@@ -99,3 +99,10 @@ class ImportCommand(BaseCommand):
             self.stdout.write(f"  ……共{len(batch.errors)}条错误，完整列表见错误报告")
         if batch.message:
             self.stdout.write(batch.message)
+        # Warnings, not errors: the rows were imported with the head's values.
+        for conflict in batch.household_conflicts[:50]:
+            self.stdout.write(f"  提示：{conflict['message']}")
+        if len(batch.household_conflicts) > 50:
+            self.stdout.write(
+                f"  ……共{len(batch.household_conflicts)}条户内不一致提示，完整列表见错误报告"
+            )
