@@ -368,6 +368,10 @@ def audit_crosscheck_run(run, request_or_user=None) -> AuditEvent:
             "still_open": run.still_open,
             "cleared": run.cleared,
             "message": run.message,
+            # The event's user is the staff member, if any; a scheduled or command-line run
+            # has none, so the trigger (and the OS user of a command) says who started it.
+            "trigger": str(run.trigger),
+            "started_by": run.started_by_label,
         },
     )
 

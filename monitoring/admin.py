@@ -151,6 +151,7 @@ class CrosscheckRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "id",
         "as_of",
         "status",
+        "started_by",
         "new",
         "still_open",
         "cleared",
@@ -159,11 +160,14 @@ class CrosscheckRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "started_at",
         "message",
     )
-    list_filter = ("status",)
+    list_filter = ("status", "trigger")
+    list_select_related = ("triggered_by",)
     fields = (
         "as_of",
         "status",
+        "trigger",
         "triggered_by",
+        "os_user",
         "batches",
         "new",
         "still_open",
@@ -176,6 +180,10 @@ class CrosscheckRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "message",
     )
     readonly_fields = fields
+
+    @admin.display(description="发起人")
+    def started_by(self, run: CrosscheckRun) -> str:
+        return run.started_by_label
 
 
 @admin.register(FindingEvent)

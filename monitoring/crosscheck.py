@@ -56,11 +56,18 @@ from cases.dbcopy import copy_text
 from cases.faults import fault_point
 from cases.identity import age_on
 from cases.locks import LockBusy, is_locked, process_lock
-from cases.models import AssistanceMeasure, EducationPlan, Pairing, RehabService, Township
+from cases.models import AssistanceMeasure, Township
 from subsidies.models import BenefitType
 from subsidies.policy import policy_for_year
 
-from .eligibility import ALIVE_FIELD, civil_roster_present, receipt_field, with_receipt
+from .eligibility import (
+    ALIVE_FIELD,
+    CIVIL_FIELD,
+    CivilTownships,
+    civil_townships,
+    receipt_field,
+    with_receipt,
+)
 from .models import (
     CrosscheckRun,
     Finding,
@@ -69,6 +76,13 @@ from .models import (
     RosterMember,
     Source,
     SurveyRecord,
+)
+from .populations import (
+    MONITORED_FIELD,
+    active_pairings,
+    education_plans,
+    monitored_flag,
+    rehab_services,
 )
 from .rules import Subject, rules
 from .rules.records import (
@@ -175,6 +189,7 @@ SURVEY_FIELDS = (
     receipt_field(BenefitType.CARE_SUBSIDY),
     "survival_status",
     ALIVE_FIELD,
+    CIVIL_FIELD,
 )
 MEMBER_FIELDS = (
     "person_id",
@@ -194,6 +209,7 @@ MEMBER_FIELDS = (
     "household__risk_cleared",
     "household__identified_on",
     "household__cleared_on",
+    MONITORED_FIELD,  # `populations.roster_monitored`, read as RosterHousehold.monitored
     "person__survey__id",
     "person__survey__survival_status",
     "person__certificate__id",
@@ -206,17 +222,21 @@ def load_dataset(
     policy: Policy,
     key: PartitionKey = ALL,
     *,
-    civil_present: bool | None = None,
+    civil: CivilTownships | None = None,
     township_names: dict[int, str] | None = None,
 ) -> Dataset:
     """Load one partition's current data into plain records (about ten queries)."""
-    if civil_present is None:
-        civil_present = civil_roster_present()
+    # The county's civil townships, not the partition's: a partition's persons then get
+    # the receipt the single pass gives them.
+    if civil is None:
+        civil = civil_townships()
     if township_names is None:
         township_names = dict(Township.objects.values_list("id", "name"))
     in_partition = _in_partition(key)
 
-    members = RosterMember.objects.filter(is_current=True, household__is_current=True)
+    members = RosterMember.objects.filter(is_current=True, household__is_current=True).annotate(
+        **{MONITORED_FIELD: monitored_flag()}
+    )
     if key != ALL:
         # The roster households of the partition's persons, with all their members (a
         # household's aggregates need members who live in other townships too).
@@ -234,21 +254,16 @@ def load_dataset(
         as_of=as_of,
         policy=policy,
         education_plans=frozenset(
-            EducationPlan.objects.filter(in_partition)
-            .order_by()
-            .values_list("person_id", flat=True)
+            education_plans().filter(in_partition).order_by().values_list("person_id", flat=True)
         ),
         rehab_served=frozenset(
-            RehabService.objects.filter(
-                in_partition, served_on__gte=date(as_of.year, 1, 1), served_on__lte=as_of
-            )
+            rehab_services(as_of)
+            .filter(in_partition)
             .order_by()
             .values_list("person_id", flat=True)
         ),
         paired_households=frozenset(
-            _scoped_households(Pairing.objects, key, households)
-            .filter(started_on__lte=as_of)
-            .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=as_of))
+            _scoped_households(active_pairings(as_of), key, households)
             .order_by()
             .values_list("household_id", flat=True)
         ),
@@ -261,16 +276,18 @@ def load_dataset(
         township_names=township_names,
     )
     survey_rows = (
-        with_receipt(survey, civil_present)
+        with_receipt(survey, civil)
         .order_by()
         .values_list(*SURVEY_FIELDS)
         .iterator(chunk_size=READ_CHUNK)
     )
-    certified = [_certified(row, as_of, links.get(row[0]), civil_present) for row in survey_rows]
+    certified = [_certified(row, as_of, links.get(row[0])) for row in survey_rows]
     return Dataset(certified, roster_only, ctx)
 
 
-def _scoped_households(manager: Manager, key: PartitionKey, households: QuerySet) -> QuerySet:
+def _scoped_households(
+    manager: Manager | QuerySet, key: PartitionKey, households: QuerySet
+) -> QuerySet:
     return manager.all() if key == ALL else manager.filter(household_id__in=households)
 
 
@@ -326,7 +343,7 @@ def _assemble_roster(
     return links, roster_only
 
 
-def _certified(row: tuple, as_of: date, link: RosterLink | None, civil_present: bool) -> Certified:
+def _certified(row: tuple, as_of: date, link: RosterLink | None) -> Certified:
     (
         person_id,
         id_number,
@@ -353,6 +370,7 @@ def _certified(row: tuple, as_of: date, link: RosterLink | None, civil_present: 
         care,
         survival_status,
         alive,
+        from_civil,
     ) = row
     return Certified(
         person_id=person_id,
@@ -379,7 +397,7 @@ def _certified(row: tuple, as_of: date, link: RosterLink | None, civil_present: 
         receives_tekun=tekun,
         receives_living_subsidy=living,
         receives_care_subsidy=care,
-        benefits_from_civil=civil_present,
+        benefits_from_civil=from_civil,
         survival_status=survival_status or "",
         roster=link,
         alive=alive,
@@ -696,10 +714,28 @@ def latest_batches() -> list[ImportBatch]:
     return batches
 
 
+def run_trigger(user: User | None, trigger: str | None) -> str:
+    """How a run started: the caller says so; a caller that does not (older queued tasks,
+    benchmarks) is a staff member's run when it names a user, else the schedule's."""
+    if trigger:
+        return CrosscheckRun.Trigger(trigger)  # an unknown value fails loudly
+    if getattr(user, "is_authenticated", False):
+        return CrosscheckRun.Trigger.STAFF
+    return CrosscheckRun.Trigger.SCHEDULE
+
+
 def begin_run(
-    as_of: date, user: User | None = None, *, in_process: bool = False
+    as_of: date,
+    user: User | None = None,
+    *,
+    in_process: bool = False,
+    trigger: str | None = None,
+    os_user: str = "",
 ) -> tuple[CrosscheckRun, str, Policy]:
     """Take the lock, create the RUNNING run record with its batches, load the policy.
+
+    `trigger` (a `CrosscheckRun.Trigger` value) and `os_user` label how the run started
+    (see `run_trigger`); `os_user` is kept only for a command-line run.
 
     Raises CrosscheckBusy (nothing recorded) or PolicyMissing (the run is recorded as
     failed with the reason, so the nightly job's failure shows in the admin).
@@ -708,6 +744,9 @@ def begin_run(
     that an in-process run left behind is one whose process died (a live one would hold
     the runner lock): it is marked failed at once, so the run can simply be started again.
     """
+    trigger = run_trigger(user, trigger)
+    # 64 = the field's max_length; an OS user name is far shorter.
+    os_user = os_user.strip()[:64] if trigger == CrosscheckRun.Trigger.COMMAND else ""
     token = acquire_lock("process" if in_process else "fanout")
     try:
         now = timezone.now()
@@ -732,7 +771,9 @@ def begin_run(
         run = CrosscheckRun.objects.create(
             as_of=as_of,
             status=CrosscheckRun.Status.RUNNING,
+            trigger=trigger,
             triggered_by=user if getattr(user, "is_authenticated", False) else None,
+            os_user=os_user,
             started_at=now,
             message=f"{IN_PROCESS_MARK}{os.getpid()}@{socket.gethostname()}"[:500]
             if in_process
@@ -776,19 +817,25 @@ def fail_run(run: CrosscheckRun, error: BaseException) -> None:
 
 
 def run_crosscheck(
-    as_of: date | None = None, user: User | None = None, *, partitioned: bool = False
+    as_of: date | None = None,
+    user: User | None = None,
+    *,
+    partitioned: bool = False,
+    trigger: str | None = None,
+    os_user: str = "",
 ) -> CrosscheckRun:
     """Run the whole cross-check in this process and return the finished run record.
 
     `partitioned=True` evaluates and writes township by township (bounded memory, the
-    same findings); the default loads the county in one pass.
+    same findings); the default loads the county in one pass. `trigger` and `os_user`
+    label how the run started (`begin_run`).
     """
     as_of = as_of or timezone.localdate()
     # One in-process run at a time, across processes; the database drops this lock when
     # the process dies, which is how a killed run's leftovers are recognised (begin_run).
     try:
         with process_lock(RUNNER_LOCK, wait=False):
-            return _run_in_process(as_of, user, partitioned)
+            return _run_in_process(as_of, user, partitioned, trigger, os_user)
     except LockBusy:
         raise CrosscheckBusy(
             "另一次比对正在运行，本次未执行，请稍后再试 / another cross-check is running; "
@@ -796,18 +843,18 @@ def run_crosscheck(
         ) from None
 
 
-def _run_in_process(as_of: date, user: User | None, partitioned: bool) -> CrosscheckRun:
-    run, token, policy = begin_run(as_of, user, in_process=True)
+def _run_in_process(
+    as_of: date, user: User | None, partitioned: bool, trigger: str | None, os_user: str
+) -> CrosscheckRun:
+    run, token, policy = begin_run(as_of, user, in_process=True, trigger=trigger, os_user=os_user)
     started = time.monotonic()
     try:
         counts = empty_counts()
-        civil_present = civil_roster_present()
+        civil = civil_townships()
         names = dict(Township.objects.values_list("id", "name"))
         with transaction.atomic():  # a run that fails changes no finding
             for key in partition_keys() if partitioned else [ALL]:
-                dataset = load_dataset(
-                    as_of, policy, key, civil_present=civil_present, township_names=names
-                )
+                dataset = load_dataset(as_of, policy, key, civil=civil, township_names=names)
                 add_counts(counts, write_findings(run, evaluate(dataset), key))
                 fault_point("crosscheck.written")  # fault tests kill the process here
             finish_run(run, counts, policy)

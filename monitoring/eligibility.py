@@ -11,12 +11,14 @@ source says 死亡). Eligibility follows S01–S05 (docs/RULES.md) with the year
 | 城乡居民养老保险 | grade 1–2, aged 16–59 | pension insured |
 | 基本医疗保险 | everyone | medical insured |
 
-This module is the one definition of benefit receipt and of "alive". Precedence:
-once a civil-affairs roster has been imported (`civil_decided_types`), a current 在保
-civil row decides 低保, 特困 and the two subsidies (never unknown); otherwise a current
-active record of any origin means receiving, else the survey answer (`SURVEY_FLAG`;
-blank = unknown). `receipt()` turns that into two conditions on `SurveyRecord`
-(known receiving / known not receiving).
+This module is the one definition of benefit receipt and of "alive". Precedence: for
+a person whose township (`Person.township`) is one the civil-affairs roster contains
+(`civil_townships`: the townships of its current rows), a current 在保 civil row decides
+低保, 特困 and the two subsidies (never unknown); everywhere else — and for insurance —
+a current active record of any origin means receiving, else the survey answer
+(`SURVEY_FLAG`; blank = unknown), exactly as when no civil roster exists. `receipt()`
+turns that into two conditions on `SurveyRecord` (known receiving / known not
+receiving); `civil_decides()` is the per-person switch between the two branches.
 
 Why the cross-check cannot disagree with the coverage indicators, gap lists and rosters:
 it does not evaluate receipt itself. Its loader reads the survey through
@@ -57,7 +59,7 @@ from monitoring.models import RosterMember, SurveyRecord
 from subsidies.models import BenefitRecord, BenefitType, PolicyYear
 from subsidies.policy import policy_for_year
 
-# The benefits whose receipt the civil-affairs roster decides once one has been imported.
+# The benefits whose receipt the civil-affairs roster decides in the townships it contains.
 CIVIL_TYPES = (
     BenefitType.DIBAO,
     BenefitType.TEKUN,
@@ -87,18 +89,48 @@ CATEGORY = "person__certificate__category"
 BIRTH = "person__birth_date"
 
 
-def civil_roster_present() -> bool:
-    """Whether a civil-affairs roster has been imported (any civil row): from then on it
-    decides the receipt of CIVIL_TYPES (docs/CROSSCHECK.md, "Benefit receipt")."""
-    return BenefitRecord.objects.filter(origin=BenefitRecord.Origin.CIVIL).exists()
+CivilTownships = frozenset[int]  # ids of the townships the civil-affairs roster decides in
 
 
-def civil_decided_types(civil_present: bool | None = None) -> frozenset[str]:
-    """The benefit types whose receipt the civil-affairs roster decides: CIVIL_TYPES once
-    one has been imported, none before (pass `civil_present` to reuse a known answer)."""
-    if civil_present is None:
-        civil_present = civil_roster_present()
-    return frozenset(CIVIL_TYPES) if civil_present else frozenset()
+def civil_townships() -> CivilTownships:
+    """The townships the civil-affairs roster contains: those of its current rows.
+
+    A civil file is a snapshot of the townships in its 乡镇 column (the import writer
+    replaces a township's rows when a later file lists it and leaves the others alone),
+    so this set grows township by township and the roster speaks only for those. One
+    small query, read once per run or page and passed down, so the per-person condition
+    stays a plain `IN` on the township column (docs/CROSSCHECK.md, "Benefit receipt").
+    """
+    return frozenset(
+        BenefitRecord.objects.filter(
+            origin=BenefitRecord.Origin.CIVIL, is_current=True, township_id__isnull=False
+        )
+        .order_by()
+        .values_list("township_id", flat=True)
+        .distinct()
+    )
+
+
+def civil_decides(civil: CivilTownships) -> Q:
+    """Condition on a model with a `person` (SurveyRecord, BenefitRecord): the civil roster
+    decides this person's 低保, 特困 and subsidies, because they live in one of its townships.
+
+    The person's own township counts, not the township a civil row lists them under: a
+    roster for township A that names a resident of B speaks for A's payments only, so B's
+    survey answers stand for that person (their 在保 row there still counts as receiving,
+    as any current active record does). Never NULL (a person without a township is not
+    decided by the roster), so negating it is safe inside the receipt conditions.
+    """
+    if not civil:
+        return Q(pk__isnull=True)  # false for every row, and no empty `IN ()`
+    return Q(person__township_id__isnull=False) & Q(person__township_id__in=sorted(civil))
+
+
+def civil_township_names(civil: CivilTownships) -> list[str]:
+    """The names of those townships in the county's order, for page notes."""
+    return list(
+        Township.objects.filter(pk__in=civil).order_by("code").values_list("name", flat=True)
+    )
 
 
 def _record_exists(benefit_type: str, *, civil_only: bool) -> Exists:
@@ -121,18 +153,30 @@ class Receipt:
     no: Q
 
 
-def receipt(benefit_type: str, civil_present: bool) -> Receipt:
-    """The precedence rule as conditions: the civil roster decides the types it covers
-    (a current 在保 civil row, else known "no"); otherwise any current active record,
-    else the survey flag (NULL matches neither condition, so blank stays unknown)."""
-    if benefit_type in civil_decided_types(civil_present):
-        has = Q(_record_exists(benefit_type, civil_only=True))
-        return Receipt(yes=has, no=~has)
+def _survey_receipt(benefit_type: str) -> Receipt:
+    """Any current active record, else the survey flag (NULL matches neither condition,
+    so a blank answer stays unknown)."""
     has = Q(_record_exists(benefit_type, civil_only=False))
     flag = SURVEY_FLAG.get(benefit_type)
     if flag is None:
         return Receipt(yes=has, no=~has)
     return Receipt(yes=has | Q(**{flag: True}), no=~has & Q(**{flag: False}))
+
+
+def receipt(benefit_type: str, civil: CivilTownships) -> Receipt:
+    """The precedence rule as conditions: in the civil roster's townships it decides the
+    types it covers (a current 在保 civil row, else known "no"); elsewhere, and for the
+    other types, `_survey_receipt`. With no civil township the conditions are exactly
+    those of a county without a civil roster."""
+    survey = _survey_receipt(benefit_type)
+    if benefit_type not in CIVIL_TYPES or not civil:
+        return survey
+    decides = civil_decides(civil)
+    has = Q(_record_exists(benefit_type, civil_only=True))
+    return Receipt(
+        yes=(decides & has) | (~decides & survey.yes),
+        no=(decides & ~has) | (~decides & survey.no),
+    )
 
 
 def alive_condition() -> Q:
@@ -146,6 +190,8 @@ def alive_condition() -> Q:
 # The benefits a survey row states receipt of (S01–S05 and 特困, which S03 reads).
 RECEIPT_BENEFITS: tuple[str, ...] = tuple(SURVEY_FLAG)
 ALIVE_FIELD: str = "eligibility_alive"  # the annotation `with_receipt` gives "alive"
+# The annotation `with_receipt` gives "the civil roster decides this person's receipt".
+CIVIL_FIELD: str = "eligibility_civil"
 
 
 def receipt_field(benefit_type: str) -> str:
@@ -153,7 +199,7 @@ def receipt_field(benefit_type: str) -> str:
     return f"receipt_{benefit_type}"
 
 
-def receipt_state(benefit_type: str, civil_present: bool) -> Case:
+def receipt_state(benefit_type: str, civil: CivilTownships) -> Case:
     """True (known receiving), False (known not receiving) or None (unknown).
 
     A CASE over exactly the conditions `coverage_rules` filters on: a WHEN branch is
@@ -161,7 +207,7 @@ def receipt_state(benefit_type: str, civil_present: bool) -> Case:
     and `no` exclude each other, so state True ⇔ the row is counted receiving and
     state False ⇔ it is in `coverage_gaps(include_unknown=False)`'s "not receiving".
     """
-    r = receipt(benefit_type, civil_present)
+    r = receipt(benefit_type, civil)
     return Case(
         When(r.yes, then=Value(True)),
         When(r.no, then=Value(False)),
@@ -170,17 +216,26 @@ def receipt_state(benefit_type: str, civil_present: bool) -> Case:
     )
 
 
-def with_receipt(records: QuerySet[SurveyRecord], civil_present: bool) -> QuerySet[SurveyRecord]:
+def with_receipt(records: QuerySet[SurveyRecord], civil: CivilTownships) -> QuerySet[SurveyRecord]:
     """SurveyRecords annotated, per row and in the same query, with `receipt_field(b)`
-    for every benefit of RECEIPT_BENEFITS and `ALIVE_FIELD` (True iff `certified_alive`
-    keeps the row): how the cross-check's loader reads receipt instead of computing it."""
-    states = {receipt_field(b): receipt_state(b, civil_present) for b in RECEIPT_BENEFITS}
+    for every benefit of RECEIPT_BENEFITS, `ALIVE_FIELD` (True iff `certified_alive`
+    keeps the row) and `CIVIL_FIELD` (True iff `civil_decides`): how the cross-check's
+    loader reads receipt instead of computing it.
+
+    `civil` is the county's whole set (`civil_townships()`), also when `records` is one
+    township's share: a partition then computes what the single pass computes for it."""
+    states = {receipt_field(b): receipt_state(b, civil) for b in RECEIPT_BENEFITS}
     alive = Case(
         When(alive_condition(), then=Value(True)),
         default=Value(False),
         output_field=BooleanField(),
     )
-    return records.annotate(**states, **{ALIVE_FIELD: alive})
+    from_civil = Case(
+        When(civil_decides(civil), then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+    return records.annotate(**states, **{ALIVE_FIELD: alive, CIVIL_FIELD: from_civil})
 
 
 @dataclass(frozen=True)
@@ -189,19 +244,19 @@ class Rules:
 
     as_of: date
     policy: PolicyYear
-    civil_present: bool
+    civil_townships: CivilTownships
     eligible: dict = field(default_factory=dict)
     receiving: dict = field(default_factory=dict)
     not_receiving: dict = field(default_factory=dict)
 
 
-def coverage_rules(as_of: date | None = None, *, civil_present: bool | None = None) -> Rules:
+def coverage_rules(as_of: date | None = None, *, civil: CivilTownships | None = None) -> Rules:
     """The eligibility (rules S01–S05, docs/RULES.md) and receipt conditions for the as-of year."""
     as_of = as_of or today()
     policy = policy_for_year(as_of.year)
-    if civil_present is None:
-        civil_present = civil_roster_present()
-    r = {b: receipt(b, civil_present) for b in (*COVERAGE_BENEFITS, BenefitType.TEKUN)}
+    if civil is None:
+        civil = civil_townships()
+    r = {b: receipt(b, civil) for b in (*COVERAGE_BENEFITS, BenefitType.TEKUN)}
     severe = Q(**{f"{GRADE}__in": (1, 2)})
     care = severe
     if policy.care_subsidy_includes_grade3_mental:
@@ -222,7 +277,7 @@ def coverage_rules(as_of: date | None = None, *, civil_present: bool | None = No
     not_receiving = {b: r[b].no for b in COVERAGE_BENEFITS}
     receiving[BenefitType.DIBAO] = dibao_yes
     not_receiving[BenefitType.DIBAO] = dibao_no
-    return Rules(as_of, policy, civil_present, eligible, receiving, not_receiving)
+    return Rules(as_of, policy, civil, eligible, receiving, not_receiving)
 
 
 def certified_alive(user: AnyUser) -> QuerySet:
@@ -261,7 +316,7 @@ class Coverage:
     benefits: list[tuple[str, str]]  # (benefit_type, label)
     rows: list[CoverageRow]
     total: CoverageRow
-    civil_present: bool
+    civil_townships: CivilTownships  # where the civil roster decides 低保, 特困, subsidies
 
 
 def coverage_counts(user: AnyUser, rules: Rules) -> dict[int | None, dict[str, CoverageCell]]:
@@ -318,7 +373,7 @@ def coverage_summary(user: AnyUser, as_of: date | None = None) -> Coverage:
         benefits=[(b, str(BenefitType(b).label)) for b in COVERAGE_BENEFITS],
         rows=rows,
         total=CoverageRow(None, "全县合计" if scope_for(user).is_county else "合计", total),
-        civil_present=rules.civil_present,
+        civil_townships=rules.civil_townships,
     )
 
 
@@ -412,8 +467,8 @@ def pension_contribution_rows(
     """
     on = on or date(year, 1, 1)
     policy = policy_for_year(year)
-    civil_present = civil_roster_present()
-    insured = receipt(BenefitType.PENSION_INSURANCE, civil_present).yes
+    # Insurance is never decided by the civil roster, so no civil townships are needed.
+    insured = receipt(BenefitType.PENSION_INSURANCE, frozenset()).yes
     # Narrowed to value rows below, so typed loosely.
     qs: QuerySet[SurveyRecord, Any] = SurveyRecord.objects.filter(alive_condition()).filter(
         Q(**{f"{GRADE}__in": (1, 2)}) & age_between(on, 16, 59, BIRTH) & insured
@@ -452,8 +507,10 @@ def payment_rows(
     benefit_type: str, month: date, township_id: int | None = None
 ) -> tuple[PolicyYear | None, Any, Iterator[RosterRow]]:
     """The monthly payment roster of one benefit: every current 在保 record covering the
-    month (with civil-affairs precedence, one row per person, civil first). A record
-    belongs to the township the civil-affairs roster lists it under, else the person's.
+    month (with civil-affairs precedence, one row per person, civil first). For a person
+    the civil roster decides (`civil_decides`) only civil rows pay, as only they count as
+    receiving; elsewhere any origin does. A record belongs to the township the
+    civil-affairs roster lists it under, else the person's.
 
     Returns (policy or None, missing, rows): `missing` counts rows with neither a monthly
     amount on the record nor a county standard for the year (the roster writer refuses
@@ -475,8 +532,9 @@ def payment_rows(
         (Q(start_month__isnull=True) | Q(start_month__lte=month))
         & (Q(end_month__isnull=True) | Q(end_month__gte=month))
     )
-    if benefit_type in civil_decided_types():
-        records = records.filter(origin=BenefitRecord.Origin.CIVIL)
+    civil = civil_townships() if benefit_type in CIVIL_TYPES else frozenset()
+    if civil:
+        records = records.filter(Q(origin=BenefitRecord.Origin.CIVIL) | ~civil_decides(civil))
     # The township that pays: the one the civil-affairs roster lists, else the person's.
     records = records.annotate(
         paying_township=Coalesce("township_id", "person__township_id"),

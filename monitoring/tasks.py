@@ -37,11 +37,16 @@ def _as_of(value: str | None) -> date | None:
 
 @shared_task(name="monitoring.crosscheck", time_limit=3300, soft_time_limit=3240, **RETRY)
 def crosscheck_task(
-    as_of: str | None = None, user_id: int | None = None, fanout: bool | None = None
+    as_of: str | None = None,
+    user_id: int | None = None,
+    fanout: bool | None = None,
+    trigger: str | None = None,
 ) -> dict:
     """The nightly cross-check (also `crosscheck` on demand through a worker).
 
     `fanout` None = fan out when a broker is configured, in-process otherwise.
+    `trigger` labels the run (`CrosscheckRun.Trigger`: "schedule" from beat, "staff"
+    with `user_id` from the runs page); None = inferred from `user_id`.
     """
 
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
@@ -49,19 +54,19 @@ def crosscheck_task(
         fanout = not crosscheck_task.app.conf.task_always_eager
     try:
         if fanout:
-            return fan_out(_as_of(as_of), user)
-        return crosscheck.summary(crosscheck.run_crosscheck(_as_of(as_of), user))
+            return fan_out(_as_of(as_of), user, trigger)
+        return crosscheck.summary(crosscheck.run_crosscheck(_as_of(as_of), user, trigger=trigger))
     except crosscheck.CrosscheckBusy as busy:
         # A run is in progress: this one is skipped, not retried (the lock guarantees
         # two runs never overlap; the next night runs again).
         return {"skipped": True, "reason": str(busy)}
 
 
-def fan_out(as_of: date | None, user=None) -> dict:
+def fan_out(as_of: date | None, user=None, trigger: str | None = None) -> dict:
     """Start a partitioned run: one task per township, merged by a chord callback."""
 
     as_of = as_of or timezone.localdate()
-    run, token, _policy = crosscheck.begin_run(as_of, user)
+    run, token, _policy = crosscheck.begin_run(as_of, user, trigger=trigger)
     keys = crosscheck.partition_keys()
     header = [crosscheck_partition_task.s(as_of.isoformat(), key) for key in keys]
     callback = crosscheck_merge_task.s(run.pk, token).on_error(

@@ -1,8 +1,9 @@
 """The S rules and the coverage gap lists say the same thing about the same persons.
 
 Benefit receipt and "alive" are defined once (`monitoring.eligibility`); the cross-check's
-loader reads them from there. These tests build a varied county — civil roster present or
-not, records entered by staff, stopped and superseded rows, survey yes / no / blank, dead
+loader reads them from there. These tests build a varied county — no civil roster, one for
+every township, or one for 城关镇 only (which also lists a few 河口镇 residents), records
+entered by staff, stopped and superseded rows, survey yes / no / blank, dead
 persons by either source — and check, benefit by benefit, that a cross-check run's findings
 are exactly the gap list `coverage_gaps(..., include_unknown=False)` on the same day and in
 the same scope (docs/CROSSCHECK.md, "Benefit receipt").
@@ -40,10 +41,13 @@ BIRTHS = (
     date(1950, 11, 2),
 )
 EMPLOYMENT = ("unemployed", "no_ability", "farming", "")
+# Which townships the civil roster covers: none, every one, or 城关镇 only.
+CIVIL_MODES = ("none", "all", "some")
 
 
-def build_county(rng: random.Random, *, civil: bool, count: int = 160) -> None:
-    """`count` certified persons with every mix of grade, answers, records and death."""
+def build_county(rng: random.Random, *, civil: str, count: int = 160) -> None:
+    """`count` certified persons with every mix of grade, answers, records and death; with
+    civil "some", also three persons without a township (never decided by the roster)."""
     for index in range(count):
         has_certificate = index % 23 != 0
         township = "河口镇" if index % 5 == 0 else "城关镇"
@@ -90,19 +94,50 @@ def build_county(rng: random.Random, *, civil: bool, count: int = 160) -> None:
                 )
             elif choice < 0.3:
                 f.BenefitRecordFactory(person=person, benefit_type=benefit, is_current=False)
-            if civil and rng.random() < 0.35:
+            # A "some" roster is 城关镇's; it also lists a few 河口镇 residents under 城关镇.
+            listed_here = civil == "all" or (civil == "some" and township == "城关镇")
+            listed_away = civil == "some" and township == "河口镇" and rng.random() < 0.3
+            if (listed_here or listed_away) and rng.random() < 0.35:
                 f.BenefitRecordFactory(
                     person=person,
                     benefit_type=benefit,
                     origin=BenefitRecord.Origin.CIVIL,
-                    township=person.township,
+                    township=f.township("城关镇") if listed_away else person.township,
                     status=rng.choice((BenefitRecord.Status.ACTIVE, BenefitRecord.Status.STOPPED)),
                     is_current=rng.random() < 0.85,
                 )
-    if civil and not BenefitRecord.objects.filter(origin=BenefitRecord.Origin.CIVIL).exists():
+    if civil == "some":
+        for index in range(3):
+            birth = date(1980, 1, 1 + index)
+            person = f.PersonFactory(
+                birth=birth, id_number=f.unique_id_number(birth), township=None, village=None
+            )
+            f.CertificateFactory(person=person, grade=2)
+            # S03-eligible; "no" (findings), unknown and 低保 without living subsidy (S02).
+            f.SurveyRecordFactory(
+                person=person,
+                employment_status="unemployed",
+                income_per_capita=Decimal(3000),
+                receives_care_subsidy=False,
+                receives_dibao=(False, None, True)[index],
+                receives_tekun=(False, None, False)[index],
+                receives_living_subsidy=False,
+            )
+            if index == 0:  # a civil row without township does not make a civil township
+                f.BenefitRecordFactory(person=person, origin=BenefitRecord.Origin.CIVIL)
+    for name in ("城关镇", "河口镇") if civil == "all" else ("城关镇",) if civil == "some" else ():
+        record = SurveyRecord.objects.filter(person__township__name=name).first()
         f.BenefitRecordFactory(
-            person=SurveyRecord.objects.first().person, origin=BenefitRecord.Origin.CIVIL
+            person=record.person,
+            benefit_type=BenefitType.TEMPORARY_RELIEF,
+            origin=BenefitRecord.Origin.CIVIL,
+            township=record.person.township,
         )
+
+
+def civil_townships_of(civil: str) -> set[int]:
+    names = {"none": (), "all": ("城关镇", "河口镇"), "some": ("城关镇",)}[civil]
+    return {f.township(name).pk for name in names}
 
 
 def findings_by_rule(township: str | None = None) -> dict[str, set[int]]:
@@ -124,50 +159,65 @@ def gaps(user, benefit: str, *, include_unknown: bool = False) -> set[int]:
 
 
 @pytest.mark.parametrize("grade3_mental", [False, True])
-@pytest.mark.parametrize("civil", [False, True])
-def test_s_rules_equal_the_gap_lists(civil, grade3_mental, admin_user, chengguan_user):
+@pytest.mark.parametrize("civil", CIVIL_MODES)
+def test_s_rules_equal_the_gap_lists(civil, grade3_mental, admin_user, chengguan_user, hekou_user):
     PolicyYear.objects.filter(year=AS_OF.year).update(
         care_subsidy_includes_grade3_mental=grade3_mental
     )
-    build_county(random.Random(f"{civil}-{grade3_mental}"), civil=civil)
-    assert eligibility.civil_roster_present() is civil
+    build_county(random.Random(f"{civil != 'none'}-{grade3_mental}"), civil=civil)
+    assert eligibility.civil_townships() == civil_townships_of(civil)
     run_crosscheck(AS_OF)
 
     county = findings_by_rule()
-    chengguan = findings_by_rule("城关镇")
     for benefit, code in RULE_OF_BENEFIT.items():
         assert county[code] == gaps(admin_user, benefit), code
         assert county[code], f"{code}: the mix should give findings"
-        # A township's list is its share of the county's, person for person.
-        assert chengguan[code] == gaps(chengguan_user, benefit), code
         # Unknown receipt is on the work list (to verify) but never a finding.
         unknown = gaps(admin_user, benefit, include_unknown=True) - county[code]
-        if not (civil and benefit in eligibility.CIVIL_TYPES):
+        if not (civil == "all" and benefit in eligibility.CIVIL_TYPES):
             assert unknown, f"{code}: the mix should contain unknown receipt"
+        for user, township in ((chengguan_user, "城关镇"), (hekou_user, "河口镇")):
+            # A township's list is its share of the county's, person for person.
+            mine = findings_by_rule(township)[code]
+            assert mine == gaps(user, benefit), code
+            # Where the civil roster decides, receipt is never unknown.
+            decided = f.township(township).pk in civil_townships_of(civil)
+            if decided and benefit in eligibility.CIVIL_TYPES:
+                assert gaps(user, benefit, include_unknown=True) == mine, code
 
 
-def test_loader_reads_receipt_and_alive_from_eligibility(admin_user):
+@pytest.mark.parametrize("civil", ["all", "some"])
+def test_loader_reads_receipt_and_alive_from_eligibility(civil, admin_user):
     """The states the cross-check evaluates are the annotations `with_receipt` gives."""
-    build_county(random.Random(7), civil=True, count=60)
-    civil = eligibility.civil_roster_present()
-    rows = eligibility.with_receipt(SurveyRecord.objects.all(), civil).values(
+    build_county(random.Random(7), civil=civil, count=60)
+    townships = eligibility.civil_townships()
+    rows = eligibility.with_receipt(SurveyRecord.objects.all(), townships).values(
         "person_id",
+        "person__township_id",
         eligibility.ALIVE_FIELD,
+        eligibility.CIVIL_FIELD,
         *(eligibility.receipt_field(b) for b in eligibility.RECEIPT_BENEFITS),
     )
     alive = set(eligibility.certified_alive(admin_user).values_list("person_id", flat=True))
+    unknown_outside = 0
     for row in rows:
         assert row[eligibility.ALIVE_FIELD] is (row["person_id"] in alive)
+        decided = row["person__township_id"] in townships
+        assert row[eligibility.CIVIL_FIELD] is decided
         for benefit in eligibility.RECEIPT_BENEFITS:
-            assert row[eligibility.receipt_field(benefit)] in (True, False, None)
-            if benefit in eligibility.CIVIL_TYPES:  # the civil roster decides: never unknown
-                assert row[eligibility.receipt_field(benefit)] is not None
+            state = row[eligibility.receipt_field(benefit)]
+            assert state in (True, False, None)
+            if benefit in eligibility.CIVIL_TYPES and decided:  # the roster: never unknown
+                assert state is not None
+            elif benefit in eligibility.CIVIL_TYPES:
+                unknown_outside += state is None
+    assert (unknown_outside > 0) is (civil == "some")
 
 
 def test_pension_roster_is_the_insured_part_of_s04s_population(admin_user):
     """The pension-contribution roster (insured) and S04 (known not insured) split the
     eligible persons, with the unknown ones in neither."""
-    build_county(random.Random(11), civil=False)
+    build_county(random.Random(11), civil="none")
     run_crosscheck(AS_OF)
     _, rows = eligibility.pension_contribution_rows(AS_OF.year, on=AS_OF)
     insured = {row.id_number for row in rows}
@@ -202,10 +252,12 @@ def test_pension_roster_is_the_insured_part_of_s04s_population(admin_user):
     assert unknown.isdisjoint(answered | recorded)
 
 
-def test_nobody_paid_a_civil_benefit_has_its_s_finding(admin_user):
-    """With the civil roster present, the monthly payment roster pays exactly the persons
-    the civil roster says receive; none of them is flagged as not receiving."""
-    build_county(random.Random(13), civil=True)
+@pytest.mark.parametrize("civil", ["all", "some"])
+def test_nobody_paid_a_civil_benefit_has_its_s_finding(civil, admin_user):
+    """The monthly payment roster pays the persons the receipt rule says receive (civil
+    rows only where the civil roster decides, any origin elsewhere); none of them is
+    flagged as not receiving."""
+    build_county(random.Random(13), civil=civil)
     run_crosscheck(AS_OF)
     findings = findings_by_rule()
     for benefit in (BenefitType.CARE_SUBSIDY, BenefitType.LIVING_SUBSIDY):

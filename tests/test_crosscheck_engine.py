@@ -134,14 +134,19 @@ def test_manual_benefit_record_counts_as_receiving_when_no_civil_roster():
     assert "S01" in rules_for(stopped)
 
 
-def test_civil_roster_decides_benefit_receipt_once_imported():
+def test_civil_roster_decides_benefit_receipt_in_its_townships():
     says_yes = f.certified_person(grade=1, receives_care_subsidy=True)
     says_no = f.certified_person(grade=2, receives_care_subsidy=False)
     unknown = f.certified_person(grade=2, receives_care_subsidy=None)
     stopped = f.certified_person(grade=2, receives_care_subsidy=True)
     old = f.certified_person(grade=2, receives_care_subsidy=True)
     dibao = f.certified_person(grade=4, receives_dibao=False, receives_living_subsidy=True)
-    civil = {"origin": "civil", "batch": f.ImportBatchFactory(source="civil")}
+    # Everyone here lives in 城关镇, the township the civil rows are listed under.
+    civil = {
+        "origin": "civil",
+        "batch": f.ImportBatchFactory(source="civil"),
+        "township": f.township("城关镇"),
+    }
     f.BenefitRecordFactory(person=says_no.person, benefit_type="care_subsidy", **civil)
     f.BenefitRecordFactory(
         person=stopped.person, benefit_type="care_subsidy", status="stopped", **civil
@@ -156,6 +161,10 @@ def test_civil_roster_decides_benefit_receipt_once_imported():
     assert "民政名册显示" in Finding.objects.get(rule="S01", person=says_yes.person).reason
     # 低保 from the civil roster, no living subsidy there: S02 despite the survey's "yes"
     assert "S02" in rules_for(dibao)
+    # A 河口镇 resident is not decided by 城关镇's roster: the survey's "yes" stands.
+    elsewhere = f.certified_person(grade=1, township="河口镇", receives_care_subsidy=True)
+    run_crosscheck(AS_OF)
+    assert "S01" not in rules_for(elsewhere)
 
 
 def test_task_area_records_clear_their_rules():

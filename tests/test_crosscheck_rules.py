@@ -48,6 +48,12 @@ def household(**overrides) -> RosterHousehold:
         "living_severe": 0,
     }
     values.update(overrides)
+    # The loader reads "monitored" from monitoring.populations.roster_monitored (checked
+    # end to end by the sample and tests/test_indicators_equal_rules.py); a hand-built
+    # record states the same reading of its type and risk.
+    values.setdefault(
+        "monitored", values["household_type"] == "monitored" and values["risk_cleared"] is not True
+    )
     return RosterHousehold(**values)
 
 

@@ -81,15 +81,32 @@ def test_staff_record_counts_and_grade3_follows_the_policy(county, chengguan_use
     assert (care.eligible, care.receiving) == (4, 3)  # c now eligible; b receives (staff record)
 
 
-def test_civil_roster_decides_once_imported(county, chengguan_user):
-    # Any civil row means the civil roster decides the civil types; survey answers stop counting.
+def test_civil_roster_decides_in_its_townships(county, chengguan_user, hekou_user):
+    # A civil row listed under 城关镇 makes the roster decide the civil types there: survey
+    # answers stop counting in 城关镇 and nowhere else.
     factories.BenefitRecordFactory(
-        person=county["hekou"], benefit_type="dibao", origin=BenefitRecord.Origin.CIVIL
+        person=county["c"],
+        benefit_type="dibao",
+        origin=BenefitRecord.Origin.CIVIL,
+        township=factories.township("城关镇"),
     )
+    assert selectors.civil_townships() == {factories.township("城关镇").pk}
     coverage, care = cells(chengguan_user, "care_subsidy")
     assert (care.eligible, care.receiving, care.unknown) == (3, 0, 0)
     # Insurance is not in the civil roster: the survey still answers it.
     assert coverage.total.cells["medical_insurance"].receiving == 1
+    # 河口镇 has no civil roster: its survey "no" stays a known "no".
+    _, hekou_care = cells(hekou_user, "care_subsidy")
+    assert (hekou_care.eligible, hekou_care.receiving, hekou_care.unknown) == (1, 0, 0)
+
+
+def test_civil_row_without_township_decides_nowhere(county, chengguan_user):
+    factories.BenefitRecordFactory(
+        person=county["hekou"], benefit_type="dibao", origin=BenefitRecord.Origin.CIVIL
+    )
+    assert selectors.civil_townships() == frozenset()
+    _, care = cells(chengguan_user, "care_subsidy")
+    assert (care.eligible, care.receiving, care.unknown) == (3, 2, 1)
 
 
 def test_gap_list_marks_unknown_receipt(county, chengguan_user, hekou_user):

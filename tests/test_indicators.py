@@ -213,7 +213,9 @@ def test_employment_accessibility_and_pairing(chengguan_user):
     done = indicators.accessibility(chengguan_user, AS_OF).total.values
     assert done == {"in_progress": 1, "done_year": 1, "done_all": 1, "cost_year": 3000}
 
-    # Monitored: a via the roster (监测户, risk not cleared); b via an own case 已纳入监测.
+    # Monitored: a via the roster (监测户, risk not cleared). b's own case 已纳入监测 does not
+    # make it monitored — the roster decides, as for P01 (docs/RULES.md#terms) — until b
+    # is on the roster too.
     factories.RosterMemberFactory(person=a.person)
     MonitoringCase.objects.create(
         household=b.household,
@@ -226,6 +228,9 @@ def test_employment_accessibility_and_pairing(chengguan_user):
     factories.PairingFactory(
         household=b.household, started_on=date(2025, 1, 1), ended_on=date(2025, 12, 31)
     )
+    pairing = indicators.pairing_coverage(chengguan_user, AS_OF).total.values
+    assert (pairing["rate"].numerator, pairing["rate"].denominator) == (1, 1)
+    factories.RosterMemberFactory(person=b.person)
     pairing = indicators.pairing_coverage(chengguan_user, AS_OF).total.values
     assert pairing["households"] == 2
     assert (pairing["rate"].numerator, pairing["rate"].denominator) == (1, 2)

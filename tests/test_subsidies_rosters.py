@@ -147,15 +147,26 @@ def test_payment_roster_civil_precedence_and_one_row_per_person(admin_user):
     both = certified()
     for origin in (BenefitRecord.Origin.CIVIL, BenefitRecord.Origin.MANUAL):
         factories.BenefitRecordFactory(
-            person=both.person, benefit_type="dibao", origin=origin, monthly_amount=Decimal("500")
+            person=both.person,
+            benefit_type="dibao",
+            origin=origin,
+            monthly_amount=Decimal("500"),
+            township=both.person.township,
         )
     manual_only = certified()
     factories.BenefitRecordFactory(
         person=manual_only.person, benefit_type="dibao", monthly_amount=Decimal("500")
     )
     result = write_payment_roster(BytesIO(), "dibao", date(2026, 6, 1), user=admin_user)
-    # The civil roster decides once imported: the staff-only record is not paid from it.
+    # The civil roster decides in its township: the staff-only record there is not paid.
     assert (result.rows, result.total) == (1, Decimal("500.00"))
+    # In a township without a civil roster a staff-recorded 在保 record is paid.
+    elsewhere = certified(township="河口镇")
+    factories.BenefitRecordFactory(
+        person=elsewhere.person, benefit_type="dibao", monthly_amount=Decimal("500")
+    )
+    result = write_payment_roster(BytesIO(), "dibao", date(2026, 6, 1), user=admin_user)
+    assert (result.rows, result.total) == (2, Decimal("1000.00"))
 
 
 def test_only_county_admins_get_finance_rosters(chengguan_user, viewer_user):

@@ -134,7 +134,8 @@ def test_dashboard_numbers_agree_with_the_indicator_module(admin_user, county):
     assert data.total.rehab_need == 4
 
 
-def test_an_own_monitoring_case_counts_as_monitored_and_overdue_visits_are_counted(hekou_user):
+def test_an_own_monitoring_case_is_not_monitored_and_overdue_visits_are_counted(hekou_user):
+    # The roster decides "monitored", for the dashboard as for P01 (docs/RULES.md#terms).
     record = factories.certified_person(township="河口镇", village_name="东风村", household=True)
     household = record.person.membership.household
     MonitoringCase.objects.create(
@@ -153,7 +154,7 @@ def test_an_own_monitoring_case_counts_as_monitored_and_overdue_visits_are_count
         next_due=date(2025, 2, 1),
     )
     data = dashboard(hekou_user)
-    assert (data.total.monitored, data.total.paired, data.total.overdue_visits) == (1, 0, 1)
+    assert (data.total.monitored, data.total.paired, data.total.overdue_visits) == (0, 0, 1)
     # A later visit with no next date due: no longer overdue.
     TrackingVisit.objects.create(
         household=household, visited_on=date(2025, 3, 1), visitor_name="乙"

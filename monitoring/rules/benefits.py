@@ -3,10 +3,12 @@
 Benefit receipt (低保, 特困, the two subsidies, both insurances) is resolved before the
 rules run, by the database, with the conditions `monitoring.eligibility` defines for the
 coverage lists too (so S01–S05 equal the gap lists; docs/CROSSCHECK.md, "Benefit
-receipt"): once a civil-affairs roster has been imported it decides
-(a current 在保 row = receiving, anything else = not receiving); otherwise the survey
-answer decides, and a current active benefit record entered by staff counts as
-receiving. A blank survey answer is unknown and never fires a "not receiving" rule.
+receipt"): for a person whose township is one the civil-affairs roster contains (the
+townships of its current rows) it decides 低保, 特困 and the two subsidies (a current 在保
+row = receiving, anything else = not receiving; `benefits_from_civil`); in every other
+township the survey answer decides, and a current active benefit record of any origin
+counts as receiving — as in a county with no civil roster. A blank survey answer is
+unknown and never fires a "not receiving" rule.
 """
 
 from subsidies.models import BenefitType

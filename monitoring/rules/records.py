@@ -61,17 +61,13 @@ class RosterHousehold:
     risk_cleared: bool | None
     identified_on: date | None
     cleared_on: date | None
+    # 户类型 监测户 and risk not cleared (docs/RULES.md#terms). Not derived here: the
+    # loader reads it from `monitoring.populations.roster_monitored`, the condition the
+    # indicators count monitored households with, so the two cannot disagree.
+    monitored: bool
     # Living certified (surveyed) members, and how many of them are grade 1–2.
     living_certified: int = 0
     living_severe: int = 0
-
-    @property
-    def monitored(self) -> bool:
-        """户类型 监测户 and risk not cleared (blank 风险是否消除 = not cleared).
-
-        The definition of "monitored": docs/RULES.md#terms.
-        """
-        return self.household_type == "monitored" and self.risk_cleared is not True
 
 
 @dataclass(slots=True)
@@ -114,7 +110,8 @@ class Certified:
     receives_tekun: bool | None = None
     receives_living_subsidy: bool | None = None
     receives_care_subsidy: bool | None = None
-    benefits_from_civil: bool = False  # receipt decided by the civil-affairs roster
+    # 低保, 特困 and subsidies decided by the civil-affairs roster: it contains their township.
+    benefits_from_civil: bool = False
     survival_status: str = ""
     roster: RosterLink | None = None
     alive: bool = True
@@ -165,6 +162,11 @@ def disability_label(category: int | None, grade: int | None) -> str:
     return f"{CATEGORY_NAMES.get(category, '')}{GRADE_NAMES.get(grade, '')}" or "未知"
 
 
+# Compulsory-education age, whole years, both ends included (E01, M02 and the
+# school-age indicator through `monitoring.populations.school_age`).
+SCHOOL_AGE = (6, 15)
+
+
 def school_age(p: Certified) -> bool:
     """Compulsory-education age, 6–15 whole years on the as-of date."""
-    return 6 <= p.age <= 15
+    return SCHOOL_AGE[0] <= p.age <= SCHOOL_AGE[1]

@@ -18,17 +18,14 @@ from cases.casework_base import today
 from cases.models import (
     DisabilityCategory,
     Household,
-    Pairing,
-    RehabNeed,
-    RehabService,
     TrackingVisit,
 )
 from cases.scope import AnyUser, Scope, scope_for, scoped
-from cases.selectors_casework import active_on
 from monitoring.eligibility import certified_alive
 from monitoring.models import (
     Finding,
 )
+from monitoring.populations import paired_household, rehab_need, rehab_received
 from monitoring.rules import REGISTRY
 from staff.selectors.indicators import PAIRING_TARGET, REHAB_TARGET, Rate, monitored_condition
 from staff.selectors.places import place_condition
@@ -124,20 +121,10 @@ def _unit_lookups(scope: Scope, prefix: str = "") -> tuple[str, str, str]:
 
 
 def rehab_conditions(as_of: date, scope: Scope | None = None) -> tuple[Q, Q]:
-    """(has a need, received a service this year) on SurveyRecord, as the indicators read them."""
+    """(has a need, received a service this year) on SurveyRecord: the rehabilitation rate's
+    definitions (`monitoring.populations`), narrowed to the scope's place for speed."""
     here = place_condition(scope, "person__")
-    staff_need = RehabNeed.objects.filter(
-        here, person=OuterRef("person"), identified_on__lte=as_of
-    ).filter(Q(closed_on__isnull=True) | Q(closed_on__gt=as_of))
-    served = RehabService.objects.filter(
-        here,
-        person=OuterRef("person"),
-        served_on__gte=date(as_of.year, 1, 1),
-        served_on__lte=as_of,
-    )
-    need = ~Q(rehab_needs=[]) | Q(Exists(staff_need))
-    received = Q(rehab_received=True) | Q(Exists(served))
-    return need, received
+    return rehab_need(as_of, here), rehab_received(as_of, here)
 
 
 def overdue_condition(as_of: date, scope: Scope | None = None) -> Q:
@@ -190,8 +177,7 @@ def dashboard(user: AnyUser, as_of: date | None = None) -> Dashboard:
     # 2. households: monitored, paired among the monitored, visits overdue
     key, label, order = _unit_lookups(scope)
     monitored = monitored_condition(scope)
-    pairings = Pairing.objects.filter(place_condition(scope, "household__"))
-    paired = Q(Exists(pairings.filter(household=OuterRef("pk")).filter(active_on(as_of))))
+    paired = paired_household(as_of, place_condition(scope, "household__"))
     household_rows = (
         scoped(user, Household.objects.all())
         .values(key, label, order)

@@ -36,25 +36,30 @@ from cases.models import (
     Certificate,
     DisabilityCategory,
     DisabilityGrade,
-    EducationPlan,
     Household,
     LabourProfile,
     MonitoringCase,
-    Pairing,
-    RehabNeed,
-    RehabService,
     Training,
     WelfarePostPlacement,
 )
 from cases.scope import AnyUser, Scope, scope_for, scoped
-from cases.selectors_casework import active_on, age_between
+from cases.selectors_casework import active_on
 from monitoring.eligibility import (
     COVERAGE_BENEFITS,
     certified_alive,
+    civil_township_names,
     coverage_summary,
     scope_townships,
 )
 from monitoring.models import Finding, RosterHousehold, RosterMember, SurveyRecord
+from monitoring.populations import (
+    has_plan,
+    monitored_household,
+    paired_household,
+    rehab_need,
+    rehab_received,
+    school_age,
+)
 from monitoring.rules import REGISTRY
 from staff.selectors.places import place_condition
 from subsidies.models import BenefitType
@@ -393,16 +398,11 @@ def rehab_service_rate(user: AnyUser, as_of: date | None = None) -> Table:
     need, overall and for the priority groups, per township (target ≥ 85%).
 
     Need: the survey lists one, or an open need is recorded. Received: the survey says so,
-    or a service is recorded between 1 January and the as-of date (as R01 reads them).
+    or a service is recorded between 1 January and the as-of date — the services R01
+    reads (`monitoring.populations`; how the gap relates to R01: docs/RULES.md#indicators).
     """
     as_of = as_of or today()
     line = policy_for_year(as_of.year).monitoring_line
-    staff_need = RehabNeed.objects.filter(
-        person=OuterRef("person"), identified_on__lte=as_of
-    ).filter(Q(closed_on__isnull=True) | Q(closed_on__gt=as_of))
-    served = RehabService.objects.filter(
-        person=OuterRef("person"), served_on__gte=date(as_of.year, 1, 1), served_on__lte=as_of
-    )
     household_size = (
         SurveyRecord.objects.filter(household=OuterRef("household"))
         .exclude(survival_status="deceased")
@@ -413,8 +413,8 @@ def rehab_service_rate(user: AnyUser, as_of: date | None = None) -> Table:
     base = _alive_survey(user).annotate(
         certified_in_household=Coalesce(Subquery(household_size, output_field=IntegerField()), 0)
     )
-    need = ~Q(rehab_needs=[]) | Q(Exists(staff_need))
-    received = Q(rehab_received=True) | Q(Exists(served))
+    need = rehab_need(as_of)
+    received = rehab_received(as_of)
     groups = {
         "all": Q(pk__isnull=False),
         "low_income": Q(income_per_capita__lt=line),
@@ -448,6 +448,16 @@ def rehab_service_rate(user: AnyUser, as_of: date | None = None) -> Table:
 # --- Safety net ---
 
 
+def _receipt_source_note(civil_names: list[str]) -> str:
+    """Which source decides 低保, 特困 and the subsidies, township by township."""
+    if not civil_names:
+        return "低保、特困和两项补贴以调查和工作人员录入为准（尚未导入民政名册）"
+    return (
+        f"低保、特困和两项补贴：{'、'.join(civil_names)}以已导入的民政名册为准，"
+        "其余乡镇以调查和工作人员录入为准"
+    )
+
+
 def subsidy_coverage(user: AnyUser, as_of: date | None = None) -> Table:
     """Receiving ÷ eligible for each benefit with an eligibility rule (S01–S05)."""
     coverage = coverage_summary(user, as_of)
@@ -463,7 +473,8 @@ def subsidy_coverage(user: AnyUser, as_of: date | None = None) -> Table:
         columns,
         by_township,
         {b: Rate() for b in COVERAGE_BENEFITS},
-        note="覆盖率 = 已享受 ÷ 符合条件；未知是否享受的计入未享受",
+        note="覆盖率 = 已享受 ÷ 符合条件；未知是否享受的计入未享受。"
+        + _receipt_source_note(civil_township_names(coverage.civil_townships)),
     )
     # The scoped coverage total is exact even where rows are not shown.
     table.total.values = {b: Rate(c.receiving, c.eligible) for b, c in coverage.total.cells.items()}
@@ -472,16 +483,20 @@ def subsidy_coverage(user: AnyUser, as_of: date | None = None) -> Table:
 
 
 def school_age_enrolment(user: AnyUser, as_of: date | None = None) -> Table:
-    """Certified children aged 6–15: in school, with a plan (一人一案), and either."""
+    """Certified children aged 6–15: in school, with a plan (一人一案), and either.
+
+    School age and plan are E01's (`monitoring.populations`); the gap is E01's children
+    plus those whose 在校情况 is 不适用 or blank (docs/RULES.md#indicators).
+    """
     as_of = as_of or today()
-    plan = Exists(EducationPlan.objects.filter(person=OuterRef("person")))
-    children = _alive_survey(user).filter(age_between(as_of, 6, 15, "person__birth_date"))
+    plan = has_plan()
+    children = _alive_survey(user).filter(school_age(as_of))
     enrolled = Q(in_school="yes")
     aggregates = {
         "children": Count("pk"),
         "enrolled": Count("pk", filter=enrolled),
-        "planned": Count("pk", filter=Q(plan)),
-        "covered": Count("pk", filter=enrolled | Q(plan)),
+        "planned": Count("pk", filter=plan),
+        "covered": Count("pk", filter=enrolled | plan),
     }
     raw = _grouped(children, "person__township", aggregates)
     by_township = {
@@ -573,39 +588,27 @@ def accessibility(user: AnyUser, as_of: date | None = None) -> Table:
 
 
 def monitored_condition(scope: Scope | None = None) -> Q:
-    """On Household: monitored in the current roster (risk not cleared) or by an own case."""
-    in_roster = SurveyRecord.objects.filter(
-        place_condition(scope, "household__"),
-        household=OuterRef("pk"),
-        person__roster_member__is_current=True,
-        person__roster_member__household__is_current=True,
-        person__roster_member__household__household_type="monitored",
-    ).filter(
-        Q(person__roster_member__household__risk_cleared=False)
-        | Q(person__roster_member__household__risk_cleared__isnull=True)
-    )
-    in_case = MonitoringCase.objects.filter(
-        place_condition(scope, "household__"),
-        household=OuterRef("pk"),
-        status__in=MonitoringCase.MONITORED_STATUSES,
-    )
-    return Q(Exists(in_roster)) | Q(Exists(in_case))
+    """On Household: a living certified member is monitored (docs/RULES.md#terms): the
+    roster alone decides, the household's own monitoring case does not count."""
+    return monitored_household(place_condition(scope, "household__"))
 
 
 def monitored_households(user: AnyUser, as_of: date | None = None) -> QuerySet[Household]:
-    """Registry households that are monitored: a certified member of a current roster 监测户
-    whose risk is not cleared, or an own case 已纳入监测/帮扶中."""
+    """Registry households with a living certified member in a current roster 监测户 whose
+    risk is not cleared: the households of P01's persons."""
     return scoped(user, Household.objects.filter(monitored_condition()))
 
 
 def pairing_coverage(user: AnyUser, as_of: date | None = None) -> Table:
-    """Monitored households with an active one-to-one pairing ÷ monitored households (100%)."""
+    """Monitored households with an active one-to-one pairing ÷ monitored households (100%).
+
+    The gap (monitored − paired) is the households of P01's findings (docs/RULES.md#indicators).
+    """
     as_of = as_of or today()
-    paired = Exists(Pairing.objects.filter(household=OuterRef("pk")).filter(active_on(as_of)))
     raw = _grouped(
         monitored_households(user, as_of),
         "township",
-        {"n": Count("pk"), "paired": Count("pk", filter=Q(paired))},
+        {"n": Count("pk"), "paired": Count("pk", filter=paired_household(as_of))},
     )
     by_township = {
         tid: {"households": row["n"], "rate": Rate(row["paired"], row["n"], PAIRING_TARGET)}
@@ -618,7 +621,7 @@ def pairing_coverage(user: AnyUser, as_of: date | None = None) -> Table:
         [("households", "监测户"), ("rate", "已结对")],
         by_township,
         {"households": 0, "rate": Rate(target=PAIRING_TARGET)},
-        note="监测户：监测名单中风险未消除的监测户，或本系统中已纳入监测、帮扶中的家庭",
+        note="监测户：防返贫监测名单中风险未消除的监测户（以监测名单为准）",
     )
 
 

@@ -63,7 +63,9 @@ def run_detail(request, pk: int):
 def queue_crosscheck(user_id: int) -> None:
     """Queue the cross-check once the transaction commits (in-process without a broker)."""
 
-    transaction.on_commit(lambda: crosscheck_task.delay(user_id=user_id))
+    transaction.on_commit(
+        lambda: crosscheck_task.delay(user_id=user_id, trigger=CrosscheckRun.Trigger.STAFF.value)
+    )
 
 
 @scope_safe(how="no personal data: queues the county-wide cross-check; county admins only")

@@ -4,13 +4,16 @@ Same service as the nightly task (`monitoring.crosscheck.run_crosscheck`), in th
 """
 
 import argparse
+import getpass
 import json
+import os
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from monitoring.crosscheck import CrosscheckBusy, run_crosscheck, summary
+from monitoring.models import CrosscheckRun
 from monitoring.rules import REGISTRY
 from subsidies.policy import PolicyError
 
@@ -26,6 +29,22 @@ def iso_date(value: str) -> date:
         ) from None
 
 
+def os_user() -> str:
+    """The person at the shell, for the run record; blank when it cannot be told.
+
+    Under sudo the login user is root, so SUDO_USER names the person; `getpass` reads
+    LOGNAME/USER and then the password database, which a container's arbitrary uid
+    may lack (it raises then, and the run is still recorded).
+    """
+    name = os.environ.get("SUDO_USER", "")
+    if not name:
+        try:
+            name = getpass.getuser()
+        except (OSError, KeyError, ImportError):
+            name = ""
+    return name.strip()
+
+
 class Command(BaseCommand):
     help = "立即运行比对（与夜间任务相同）/ run the cross-check now (same as the nightly job)"
 
@@ -37,7 +56,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            run = run_crosscheck(options["as_of"])
+            run = run_crosscheck(
+                options["as_of"], trigger=CrosscheckRun.Trigger.COMMAND, os_user=os_user()
+            )
         except (CrosscheckBusy, PolicyError) as error:
             raise CommandError(str(error)) from None
         except DatabaseError as error:
