@@ -1,6 +1,6 @@
 """Indicators (docs/RULES.md#indicators): per-township rows, county totals, scope, rates and targets."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -198,7 +198,15 @@ def test_employment_accessibility_and_pairing(chengguan_user):
         started_on=date(2026, 4, 1),
     )
     employment = indicators.employment(chengguan_user, AS_OF).total.values
-    assert employment == {"posts": 1, "able_willing": 1, "trainings": 1}
+    assert employment == {
+        "posts": 1,
+        "base_jobs": 0,
+        "employed": 1,
+        "employed_survey": 0,
+        "able_willing": 1,
+        "able_willing_survey": 0,
+        "trainings": 1,
+    }
 
     AccessibilityModification.objects.create(
         person=a.person,
@@ -238,12 +246,17 @@ def test_employment_accessibility_and_pairing(chengguan_user):
 
 
 def test_dashboard_query_count_does_not_grow_with_data(admin_user, django_assert_max_num_queries):
+    before_as_of = timezone.make_aware(datetime(2026, 6, 1, 9))
+
     def add_people(n):
         for i in range(n):
             survey = factories.certified_person(
                 household=True, rehab_needs=["康复训练"], grade=1 + i % 4
             )
-            factories.FindingFactory(person=survey.person, household=survey.household)
+            # Flagged before AS_OF: a finding counts from the day it was opened.
+            factories.FindingFactory(
+                person=survey.person, household=survey.household, opened_at=before_as_of
+            )
 
     add_people(2)
     with django_assert_max_num_queries(40) as small:

@@ -55,6 +55,12 @@ WITHOUT_RULE = {
     "findings_by_rule": "the rules' own output, by rule",
     "employment": "no rule reads labour ability, willingness, public-welfare posts or training",
     "accessibility": "no rule reads home modifications",
+    "family_doctor": "no rule reads family-doctor contracts or the survey's 家庭医生签约",
+    "custodial_care": "no rule reads custodial care or the survey's 托养照护需求",
+    "tekun_relief": (
+        "特困 and 临时救助 have no eligibility rule: receiving rates over a population, not "
+        "coverage; S03 reads 特困 receipt only as 'known to receive neither'"
+    ),
 }
 # The S rules and the benefit whose coverage each one's findings are the known gap of.
 S_RULES = {

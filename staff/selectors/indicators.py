@@ -6,16 +6,23 @@ user's own for township staff and village members, whose numbers cover their vil
 only) and a total row. Values are ints or `Rate`s (numerator ÷ denominator, with the
 target where the policy sets one). `dashboard()` returns them all, ready for templates
 (`row.cells` follows `table.columns`) and charts (`table.series()`).
+
+Every table takes the as-of date. Records with dates (cases, steps, findings, services,
+posts, contracts, care, modifications) are read as they stood on it; what the data keeps
+without a date (certificates, survival status, the roster snapshot, survey answers and
+benefit receipt) is its current state, and the table's note says so. Each indicator's
+numerator and denominator: docs/INDICATORS.md.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 from django.db.models import (
     Aggregate,
     Avg,
+    Case,
     Count,
     DurationField,
     Exists,
@@ -27,18 +34,26 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
+    When,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from cases.casework_base import today
 from cases.models import (
     AccessibilityModification,
+    BaseEmployment,
     Certificate,
+    CustodialCare,
     DisabilityCategory,
     DisabilityGrade,
+    FamilyDoctorContract,
     Household,
     LabourProfile,
     MonitoringCase,
+    MonitoringCaseStep,
+    Township,
     Training,
     WelfarePostPlacement,
 )
@@ -48,10 +63,18 @@ from monitoring.eligibility import (
     COVERAGE_BENEFITS,
     certified_alive,
     civil_township_names,
+    civil_townships,
     coverage_summary,
+    receipt,
     scope_townships,
 )
-from monitoring.models import Finding, RosterHousehold, RosterMember, SurveyRecord
+from monitoring.models import (
+    EmploymentStatus,
+    Finding,
+    RosterHousehold,
+    RosterMember,
+    SurveyRecord,
+)
 from monitoring.populations import (
     has_plan,
     monitored_household,
@@ -60,7 +83,7 @@ from monitoring.populations import (
     rehab_received,
     school_age,
 )
-from monitoring.rules import REGISTRY
+from monitoring.rules import REGISTRY, Area
 from staff.selectors.places import place_condition
 from subsidies.models import BenefitType
 from subsidies.policy import policy_for_year
@@ -115,6 +138,7 @@ class Table:
     rows: list[Row]
     total: Row
     note: str = ""
+    area: str = ""  # the task area it reports on (TABLE_AREAS); the export's sheet
 
     def series(self, column: str) -> list[tuple[str, object]]:
         """(row label, value) pairs of one column, for a chart (rates as fractions)."""
@@ -133,6 +157,19 @@ def _zero(template: object) -> "Rate | AverageDays | int":
     return 0
 
 
+def _townships(user: AnyUser) -> list[Township]:
+    """`scope_townships`, read once per user object (a request): every table of the page
+    has the same rows, so sixteen tables cost one query for them, not sixteen. Kept with
+    the scope it was read for, as `scope_for` caches the scope on the user."""
+    scope = scope_for(user)
+    cached = getattr(user, "_huoqiu_indicator_townships", None)
+    if cached is not None and cached[0] is scope:
+        return cast("list[Township]", cached[1])
+    townships = scope_townships(user)
+    user._huoqiu_indicator_townships = scope, townships  # type: ignore[union-attr]
+    return townships
+
+
 def _township_table(
     user: AnyUser,
     key: str,
@@ -145,7 +182,7 @@ def _township_table(
     """Rows for the user's townships (zeros where there is no data) and a total row."""
     names = [name for name, _ in columns]
     rows = []
-    for township in scope_townships(user):
+    for township in _townships(user):
         values = {
             name: by_township.get(township.pk, {}).get(name, defaults[name]) for name in names
         }
@@ -182,8 +219,12 @@ def _alive_survey(user: AnyUser) -> QuerySet[SurveyRecord]:
     return certified_alive(user)
 
 
-def certified_by_category_grade(user: AnyUser) -> Table:
-    """Living certified persons by category and by grade."""
+# Certificates and survival status carry no date: the certified tables count them as recorded.
+SNAPSHOT_NOTE = "持证和存活状态按当前登记统计（证件和存活状态没有日期，不随统计日期回溯）"
+
+
+def certified_by_category_grade(user: AnyUser, as_of: date | None = None) -> Table:
+    """Living certified persons by category and by grade (as recorded: see SNAPSHOT_NOTE)."""
     aggregates = {
         f"c{c.value}": Count("pk", filter=Q(category=c.value)) for c in DisabilityCategory
     }
@@ -200,10 +241,11 @@ def certified_by_category_grade(user: AnyUser) -> Table:
         columns,
         by_township,
         dict.fromkeys(aggregates, 0),
+        note=SNAPSHOT_NOTE,
     )
 
 
-def certified_matrix(user: AnyUser) -> Table:
+def certified_matrix(user: AnyUser, as_of: date | None = None) -> Table:
     """Living certified persons, category (rows) × grade (columns), for the user's scope."""
     counts = {
         (row["category"], row["grade"]): row["n"]
@@ -222,21 +264,35 @@ def certified_matrix(user: AnyUser) -> Table:
     total = Row(None, "合计", total_values)
     for row in (*rows, total):
         row.cells = [row.values[name] for name, _ in columns]
-    return Table("certified_matrix", "持证残疾人（类别×等级）", columns, rows, total)
+    return Table("certified_matrix", "持证残疾人（类别×等级）", columns, rows, total, SNAPSHOT_NOTE)
 
 
 # --- Monitoring ---
 
 
-def monitoring_cases_by_type_status(user: AnyUser) -> Table:
-    """Households by the status and type of their latest monitoring case."""
-    newer = MonitoringCase.objects.filter(household=OuterRef("household"), pk__gt=OuterRef("pk"))
-    latest = scoped(user, MonitoringCase.objects.filter(~Exists(newer)))
-    aggregates = {s.value: Count("pk", filter=Q(status=s.value)) for s in MonitoringCase.Status}
+def monitoring_cases_by_type_status(user: AnyUser, as_of: date | None = None) -> Table:
+    """Households by the status and type of their latest monitoring case opened by the date.
+
+    The status on the date is the last workflow step acted on by then (a case without one
+    is 待核实, as it opens); the category is the case's current one (it has no history).
+    """
+    as_of = as_of or today()
+    newer = MonitoringCase.objects.filter(
+        household=OuterRef("household"), pk__gt=OuterRef("pk"), opened_on__lte=as_of
+    )
+    last_step = (
+        MonitoringCaseStep.objects.filter(case=OuterRef("pk"), acted_on__lte=as_of)
+        .order_by("-acted_on", "-pk")
+        .values("to_status")[:1]
+    )
+    latest = scoped(
+        user, MonitoringCase.objects.filter(opened_on__lte=as_of).filter(~Exists(newer))
+    ).annotate(status_on=Coalesce(Subquery(last_step), Value(MonitoringCase.Status.PENDING.value)))
+    aggregates = {s.value: Count("pk", filter=Q(status_on=s.value)) for s in MonitoringCase.Status}
     aggregates |= {
         f"type_{c.value}": Count(
             "pk",
-            filter=Q(category=c.value, status__in=MonitoringCase.MONITORED_STATUSES),
+            filter=Q(category=c.value, status_on__in=MonitoringCase.MONITORED_STATUSES),
         )
         for c in MonitoringCase.Category
     }
@@ -252,12 +308,16 @@ def monitoring_cases_by_type_status(user: AnyUser) -> Table:
         columns,
         by_township,
         dict.fromkeys(aggregates, 0),
-        note="每户按最近一次监测对象统计；类别只统计已纳入监测和帮扶中的家庭",
+        note="每户按统计日期前最近一次监测对象、该日的办理状态统计；"
+        "类别只统计已纳入监测和帮扶中的家庭（类别按当前登记）",
     )
 
 
-def roster_monitored_households(user: AnyUser) -> Table:
-    """Current roster 监测户 with at least one certified disabled member, by category and risk."""
+def roster_monitored_households(user: AnyUser, as_of: date | None = None) -> Table:
+    """Current roster 监测户 with at least one certified disabled member, by category and risk.
+
+    The roster is a snapshot replaced by each import: it is counted as imported, whatever
+    the date (the note says so)."""
     certified_member = RosterMember.objects.filter(
         household=OuterRef("pk"), is_current=True, person__certificate__isnull=False
     )
@@ -288,6 +348,7 @@ def roster_monitored_households(user: AnyUser) -> Table:
         columns,
         _grouped(households, "township", aggregates),
         dict.fromkeys(aggregates, 0),
+        note="防返贫监测名单按最近一次导入的名单统计（名单没有历史，不随统计日期回溯）",
     )
 
 
@@ -317,10 +378,36 @@ class AverageDays:
         return "—" if self.value is None else f"{self.value}天"
 
 
+def _end_of(as_of: date) -> datetime:
+    """The first instant after the as-of day, in the project's time zone."""
+    return timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time.min))
+
+
+def _findings_on(user: AnyUser, as_of: date) -> QuerySet[Finding]:
+    """The user's findings opened by the end of the as-of day, each with `status_on`.
+
+    A finding keeps its decision and clearing times, not every earlier status, so its
+    status on the date is its current one if that was reached by then, else 待处理 (it
+    was open). A decided or cleared finding without the time counts as reached.
+    """
+    end = _end_of(as_of)
+    decided = Q(status__in=(Finding.Status.HANDLED, Finding.Status.DISMISSED)) & (
+        Q(decided_at__isnull=True) | Q(decided_at__lt=end)
+    )
+    cleared = Q(status=Finding.Status.CLEARED) & (
+        Q(cleared_at__isnull=True) | Q(cleared_at__lt=end)
+    )
+    status_on = Case(
+        When(decided | cleared, then=F("status")),
+        default=Value(Finding.Status.OPEN.value),
+    )
+    return scoped(user, Finding.objects.filter(opened_at__lt=end)).annotate(status_on=status_on)
+
+
 def _findings_aggregates() -> dict[str, Aggregate]:
-    decided = Q(decided_at__isnull=False, status__in=("handled", "dismissed"))
+    decided = Q(decided_at__isnull=False, status_on__in=("handled", "dismissed"))
     aggregates: dict[str, Aggregate] = {
-        s.value: Count("pk", filter=Q(status=s.value)) for s in Finding.Status
+        s.value: Count("pk", filter=Q(status_on=s.value)) for s in Finding.Status
     }
     aggregates["total"] = Count("pk")
     aggregates["decided"] = Count("pk", filter=decided)
@@ -344,23 +431,34 @@ FINDING_COLUMNS = [(s.value, str(s.label)) for s in Finding.Status] + [
 ]
 
 
-def findings_by_township(user: AnyUser) -> Table:
-    """Findings by status per township, and mean days from flag to decision."""
-    raw = _grouped(scoped(user, Finding.objects.all()), "township", _findings_aggregates())
+FINDINGS_NOTE = "统计日期当天结束前发现的；状态为该日的状态（此后才处理或消除的按待处理计）"
+
+
+def findings_by_township(user: AnyUser, as_of: date | None = None) -> Table:
+    """Findings by status on the date per township, and mean days from flag to decision."""
+    as_of = as_of or today()
+    raw = _grouped(_findings_on(user, as_of), "township", _findings_aggregates())
     by_township = {tid: _findings_values(row) for tid, row in raw.items()}
     defaults = {name: 0 for name, _ in FINDING_COLUMNS} | {"days": AverageDays()}
     return _township_table(
-        user, "findings", "比对发现（按状态）", FINDING_COLUMNS, by_township, defaults
+        user,
+        "findings",
+        "比对发现（按状态）",
+        FINDING_COLUMNS,
+        by_township,
+        defaults,
+        note=FINDINGS_NOTE,
     )
 
 
-def findings_by_rule(user: AnyUser) -> Table:
-    """Findings by rule (rows) and status, with mean days from flag to decision."""
+def findings_by_rule(user: AnyUser, as_of: date | None = None) -> Table:
+    """Findings by rule (rows) and status on the date, with mean days from flag to decision."""
+    as_of = as_of or today()
 
     # The stubs see only "rule" in these rows; the aggregates add the status counts.
     raw = cast(
         "QuerySet[Finding, dict[str, Any]]",
-        scoped(user, Finding.objects.all())
+        _findings_on(user, as_of)
         .values("rule")
         .annotate(**_findings_aggregates())
         .order_by("rule"),
@@ -379,7 +477,9 @@ def findings_by_rule(user: AnyUser) -> Table:
     total = Row(None, "合计", total_values)
     for row in (*rows, total):
         row.cells = [row.values[name] for name in names]
-    return Table("findings_by_rule", "比对发现（按规则、状态）", FINDING_COLUMNS, rows, total)
+    return Table(
+        "findings_by_rule", "比对发现（按规则、状态）", FINDING_COLUMNS, rows, total, FINDINGS_NOTE
+    )
 
 
 # --- Rehabilitation service rate (target ≥ 85%) ---
@@ -473,7 +573,8 @@ def subsidy_coverage(user: AnyUser, as_of: date | None = None) -> Table:
         columns,
         by_township,
         {b: Rate() for b in COVERAGE_BENEFITS},
-        note="覆盖率 = 已享受 ÷ 符合条件；未知是否享受的计入未享受。"
+        note="覆盖率 = 已享受 ÷ 符合条件；未知是否享受的计入未享受；"
+        "符合条件按统计日期（年龄、当年政策），享受情况按当前记录。"
         + _receipt_source_note(civil_township_names(coverage.civil_townships)),
     )
     # The scoped coverage total is exact even where rows are not shown.
@@ -527,18 +628,66 @@ def school_age_enrolment(user: AnyUser, as_of: date | None = None) -> Table:
 # --- Employment, accessibility, pairing ---
 
 
+# The survey's 就业状况 answers that mean in work (all but 未就业, 无劳动能力 and blank).
+SURVEY_EMPLOYED = tuple(
+    s.value
+    for s in EmploymentStatus
+    if s not in (EmploymentStatus.UNEMPLOYED, EmploymentStatus.NO_LABOUR_ABILITY)
+)
+
+
+def _person_has(queryset: QuerySet) -> Q:
+    """On SurveyRecord: the person has a row of `queryset` (a model with `person`)."""
+    return Q(Exists(queryset.filter(person=OuterRef("person"))))
+
+
 def employment(user: AnyUser, as_of: date | None = None) -> Table:
-    """Public-welfare posts filled on the date; able and willing persons; trainings this year."""
+    """Employment of the living certified persons on the date, by the source that decides.
+
+    Staff records decide where they exist, else the survey answers (docs/INDICATORS.md):
+    employed — a public-welfare post or an employment-base job active on the date
+    (按登记), else 就业状况 one of SURVEY_EMPLOYED (按调查); able and willing — the
+    labour profile assessed by the date (ability not 无劳动能力, willing), else 就业状况
+    neither 无劳动能力 nor blank and 就业意愿 是 (按调查). Posts, base jobs and trainings
+    count every person the records name, family members included, as the policy does.
+    """
     as_of = as_of or today()
+    job_recorded = _person_has(WelfarePostPlacement.objects.filter(active_on(as_of))) | _person_has(
+        BaseEmployment.objects.filter(active_on(as_of))
+    )
+    survey_employed = Q(employment_status__in=SURVEY_EMPLOYED)
+    profiles = LabourProfile.objects.filter(assessed_on__lte=as_of)
+    profile_recorded = _person_has(profiles)
+    profile_able_willing = _person_has(
+        profiles.filter(willing=True).exclude(ability=LabourProfile.Ability.NONE)
+    )
+    survey_able_willing = (
+        Q(employment_willing=True)
+        & ~Q(employment_status="")
+        & ~Q(employment_status=EmploymentStatus.NO_LABOUR_ABILITY)
+    )
+    persons = _grouped(
+        _alive_survey(user),
+        "person__township",
+        {
+            "employed": Count("pk", filter=job_recorded | survey_employed),
+            "employed_survey": Count("pk", filter=~job_recorded & survey_employed),
+            "able_willing": Count(
+                "pk",
+                filter=profile_able_willing | (~profile_recorded & survey_able_willing),
+            ),
+            "able_willing_survey": Count("pk", filter=~profile_recorded & survey_able_willing),
+        },
+    )
     posts = _grouped(
         scoped(user, WelfarePostPlacement.objects.filter(active_on(as_of))),
         "person__township",
         {"posts": Count("person", distinct=True)},
     )
-    able = _grouped(
-        scoped(user, LabourProfile.objects.filter(willing=True).exclude(ability="none")),
+    base_jobs = _grouped(
+        scoped(user, BaseEmployment.objects.filter(active_on(as_of))),
         "person__township",
-        {"able_willing": Count("pk")},
+        {"base_jobs": Count("person", distinct=True)},
     )
     trained = _grouped(
         scoped(
@@ -549,26 +698,46 @@ def employment(user: AnyUser, as_of: date | None = None) -> Table:
         {"trainings": Count("pk")},
     )
     by_township: dict[int, dict] = {}
-    for source in (posts, able, trained):
+    for source in (posts, base_jobs, persons, trained):
         for tid, values in source.items():
             by_township.setdefault(tid, {}).update(values)
     columns = [
         ("posts", "公益性岗位在岗人数"),
+        ("base_jobs", "基地带动就业人数"),
+        ("employed", "持证残疾人就业"),
+        ("employed_survey", "其中按调查"),
         ("able_willing", "有劳动能力和就业意愿"),
+        ("able_willing_survey", "其中按调查"),
         ("trainings", f"{as_of.year}年培训人次"),
     ]
     return _township_table(
-        user, "employment", "就业帮扶", columns, by_township, dict.fromkeys(dict(columns), 0)
+        user,
+        "employment",
+        "就业帮扶",
+        columns,
+        by_township,
+        dict.fromkeys(dict(columns), 0),
+        note="就业：统计日期在公益性岗位或基地带动就业的按登记，其余按调查的就业状况；"
+        "劳动能力和就业意愿：有摸底登记的按登记，其余按调查的就业状况和就业意愿。"
+        "“其中按调查”为来自调查、没有工作人员登记的人数",
     )
 
 
 def accessibility(user: AnyUser, as_of: date | None = None) -> Table:
-    """Accessibility modifications: in progress, accepted this year and in all, cost this year."""
+    """Accessibility modifications: in progress on the date, accepted this year and in all,
+    cost this year. In progress: applied by the date, neither accepted nor ended by then."""
     as_of = as_of or today()
     A = AccessibilityModification.Status
     this_year = Q(status=A.ACCEPTED, accepted_on__year=as_of.year, accepted_on__lte=as_of)
+    in_progress = (
+        Q(applied_on__lte=as_of)
+        & ~Q(status=A.ACCEPTED, accepted_on__lte=as_of)
+        & ~Q(status=A.CANCELLED, cancelled_on__lte=as_of)
+        # An end without its date cannot be placed in time: it counts as ended.
+        & ~Q(status=A.CANCELLED, cancelled_on__isnull=True)
+    )
     aggregates = {
-        "in_progress": Count("pk", filter=Q(status__in=(A.APPLIED, A.ASSESSED, A.CONSTRUCTION))),
+        "in_progress": Count("pk", filter=in_progress),
         "done_year": Count("pk", filter=this_year),
         "done_all": Count("pk", filter=Q(status=A.ACCEPTED, accepted_on__lte=as_of)),
         "cost_year": Coalesce(Sum("cost", filter=this_year), 0, output_field=IntegerField()),
@@ -584,6 +753,155 @@ def accessibility(user: AnyUser, as_of: date | None = None) -> Table:
     ]
     return _township_table(
         user, "accessibility", "无障碍改造", columns, raw, dict.fromkeys(aggregates, 0)
+    )
+
+
+# --- Family doctors, custodial care, 特困 and 临时救助 ---
+
+
+def family_doctor(user: AnyUser, as_of: date | None = None) -> Table:
+    """Living certified persons with a family-doctor contract valid on the date ÷ living
+    certified persons. Valid: signed on or before the date, expiring on or after it (or
+    no expiry recorded). The survey's 家庭医生签约 answer does not count as a contract; the
+    persons it reports signed without a valid contract are shown beside, to be verified."""
+    as_of = as_of or today()
+    contract = _person_has(
+        FamilyDoctorContract.objects.filter(active_on(as_of, "signed_on", "expires_on"))
+    )
+    raw = _grouped(
+        _alive_survey(user),
+        "person__township",
+        {
+            "persons": Count("pk"),
+            "signed": Count("pk", filter=contract),
+            "survey_only": Count("pk", filter=Q(family_doctor=True) & ~contract),
+        },
+    )
+    by_township = {
+        tid: {
+            "persons": row["persons"],
+            "rate": Rate(row["signed"], row["persons"]),
+            "survey_only": row["survey_only"],
+        }
+        for tid, row in raw.items()
+    }
+    return _township_table(
+        user,
+        "family_doctor",
+        "家庭医生签约率",
+        [
+            ("persons", "持证残疾人"),
+            ("rate", "有效签约"),
+            ("survey_only", "调查称已签约但无有效签约记录"),
+        ],
+        by_township,
+        {"persons": 0, "rate": Rate(), "survey_only": 0},
+        note="签约率 = 统计日期有有效家庭医生签约记录（签约日期不晚于、到期日期不早于统计日期）的"
+        "持证残疾人 ÷ 持证残疾人",
+    )
+
+
+def custodial_care(user: AnyUser, as_of: date | None = None) -> Table:
+    """Custodial care (托养照护) need met: persons in care on the date ÷ persons with a need.
+
+    Need: the survey's 托养照护需求 是, or a custodial care active on the date (a person in
+    care has the need, whatever the survey said). Met: a care record active on the date.
+    Neither the survey nor the records date a need, so the survey answer stands as it is.
+    """
+    as_of = as_of or today()
+    in_care = _person_has(CustodialCare.objects.filter(active_on(as_of)))
+    need = Q(care_need=True) | in_care
+    severe = Q(person__certificate__grade__in=(1, 2))
+    raw = _grouped(
+        _alive_survey(user),
+        "person__township",
+        {
+            "need": Count("pk", filter=need),
+            "in_care": Count("pk", filter=in_care),
+            "severe_need": Count("pk", filter=need & severe),
+            "severe_in_care": Count("pk", filter=in_care & severe),
+        },
+    )
+    by_township = {
+        tid: {
+            "need": row["need"],
+            "rate": Rate(row["in_care"], row["need"]),
+            "severe": Rate(row["severe_in_care"], row["severe_need"]),
+        }
+        for tid, row in raw.items()
+    }
+    return _township_table(
+        user,
+        "custodial_care",
+        "托养照护需求满足率",
+        [("need", "有托养照护需求"), ("rate", "已托养照护"), ("severe", "其中重度（一、二级）")],
+        by_township,
+        {"need": 0, "rate": Rate(), "severe": Rate()},
+        note="需求：调查填报托养照护需求为“是”，或统计日期正在托养照护；"
+        "满足：统计日期有托养照护记录（居家、日间或寄宿）",
+    )
+
+
+def tekun_relief(user: AnyUser, as_of: date | None = None) -> Table:
+    """Receiving 特困供养 and 临时救助 among the living certified persons and among the
+    low-income ones (income per person below the year's monitoring line L).
+
+    Receipt is `monitoring.eligibility.receipt()`, the definition the S rules read; neither
+    benefit has an eligibility rule, so these are receiving rates over a population, not
+    coverage of the eligible. Receipt has no date: current records and survey answers.
+    """
+    as_of = as_of or today()
+    line = policy_for_year(as_of.year).monitoring_line
+    civil = civil_townships()
+    tekun = receipt(BenefitType.TEKUN, civil)
+    relief = receipt(BenefitType.TEMPORARY_RELIEF, civil)
+    low = Q(income_per_capita__lt=line)
+    raw = _grouped(
+        _alive_survey(user),
+        "person__township",
+        {
+            "persons": Count("pk"),
+            "low": Count("pk", filter=low),
+            "tekun": Count("pk", filter=tekun.yes),
+            "tekun_low": Count("pk", filter=low & tekun.yes),
+            "tekun_unknown": Count("pk", filter=~tekun.yes & ~tekun.no),
+            "relief": Count("pk", filter=relief.yes),
+            "relief_low": Count("pk", filter=low & relief.yes),
+        },
+    )
+    by_township = {
+        tid: {
+            "persons": row["persons"],
+            "tekun": Rate(row["tekun"], row["persons"]),
+            "tekun_unknown": row["tekun_unknown"],
+            "low": row["low"],
+            "tekun_low": Rate(row["tekun_low"], row["low"]),
+            "relief": Rate(row["relief"], row["persons"]),
+            "relief_low": Rate(row["relief_low"], row["low"]),
+        }
+        for tid, row in raw.items()
+    }
+    columns = [
+        ("persons", "持证残疾人"),
+        ("tekun", "享受特困供养"),
+        ("tekun_unknown", "特困供养情况不明"),
+        ("low", "低收入"),
+        ("tekun_low", "低收入中享受特困供养"),
+        ("relief", "享受临时救助"),
+        ("relief_low", "低收入中享受临时救助"),
+    ]
+    defaults: dict[str, Rate | int] = {name: Rate() for name, _ in columns}
+    defaults |= {"persons": 0, "tekun_unknown": 0, "low": 0}
+    return _township_table(
+        user,
+        "tekun_relief",
+        "特困供养与临时救助",
+        columns,
+        by_township,
+        defaults,
+        note="没有认定条件的比对规则，只统计享受人数和比例：享受 ÷ 持证残疾人，"
+        "低收入指家庭年人均收入低于当年监测线。特困以民政名册（已导入的乡镇）或调查和录入为准，"
+        "临时救助以在保的救助记录为准；均按当前记录，不随统计日期回溯",
     )
 
 
@@ -625,21 +943,49 @@ def pairing_coverage(user: AnyUser, as_of: date | None = None) -> Table:
     )
 
 
+# The task area (monitoring.rules.Area, as the cross-check rules use it) each table reports
+# on: the stats export has one sheet per area. A table not listed goes to OTHER_AREA.
+BASE_AREA = "基本情况"
+OTHER_AREA = "其他指标"
+TABLE_AREAS: dict[str, str] = {
+    "certified": BASE_AREA,
+    "certified_matrix": BASE_AREA,
+    "monitoring_cases": Area.MONITORING,
+    "roster_monitored": Area.MONITORING,
+    "findings": Area.MONITORING,
+    "findings_by_rule": Area.MONITORING,
+    "subsidy_coverage": Area.SAFETY_NET,
+    "tekun_relief": Area.SAFETY_NET,
+    "school_age": Area.SAFETY_NET,
+    "employment": Area.EMPLOYMENT,
+    "rehab_rate": Area.REHABILITATION,
+    "family_doctor": Area.REHABILITATION,
+    "custodial_care": Area.REHABILITATION,
+    "accessibility": Area.REHABILITATION,
+    "pairing": Area.GRASSROOTS,
+}
+
+
 def dashboard(user: AnyUser, as_of: date | None = None) -> dict[str, Table]:
     """Every indicator table (docs/RULES.md#indicators) for the user's scope, keyed by table key."""
     as_of = as_of or today()
     tables = [
-        certified_by_category_grade(user),
-        certified_matrix(user),
-        monitoring_cases_by_type_status(user),
-        roster_monitored_households(user),
-        findings_by_township(user),
-        findings_by_rule(user),
+        certified_by_category_grade(user, as_of),
+        certified_matrix(user, as_of),
+        monitoring_cases_by_type_status(user, as_of),
+        roster_monitored_households(user, as_of),
+        findings_by_township(user, as_of),
+        findings_by_rule(user, as_of),
         rehab_service_rate(user, as_of),
+        family_doctor(user, as_of),
+        custodial_care(user, as_of),
         subsidy_coverage(user, as_of),
+        tekun_relief(user, as_of),
         school_age_enrolment(user, as_of),
         employment(user, as_of),
         accessibility(user, as_of),
         pairing_coverage(user, as_of),
     ]
+    for table in tables:
+        table.area = table.area or TABLE_AREAS.get(table.key, OTHER_AREA)
     return {table.key: table for table in tables}

@@ -1,17 +1,24 @@
 """The dashboard (工作台) and the indicator tables (统计) for the user's scope."""
 
+from datetime import date
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from cases.audit import audit_list
+from cases.casework_base import today
 from cases.scope import scope_safe
 from staff.selectors import indicators
 from staff.selectors.dashboard import dashboard as dashboard_data
+from staff.selectors.trends import trend
 from staff.views.common import scope_context
 
 
-@scope_safe(how="aggregates via selectors.dashboard (scoped survey, households, findings)")
+@scope_safe(
+    how="aggregates via selectors.dashboard (scoped survey, households, findings); "
+    "trend via selectors.trends.trend (snapshot rows of the scope's township or county)"
+)
 @login_required
 @require_GET
 def dashboard(request):
@@ -19,11 +26,29 @@ def dashboard(request):
 
     def fill(scope):
         data = dashboard_data(request.user)
-        context = {"data": data, "chart_data": data.chart_data()}
+        trend_data = trend(scope, data.as_of)
+        chart_data = data.chart_data() | {"trend": trend_data.chart_data()}
+        context = {"data": data, "chart_data": chart_data, "trend": trend_data}
         audit_list(request, "dashboard", request.GET, len(data.units))
         return context
 
     return render(request, "staff/dashboard.html", scope_context(request, "workbench", fill))
+
+
+def stats_as_of(value: str | None) -> tuple[date, str]:
+    """`?as_of=YYYY-MM-DD` → (date, message). Missing → today; malformed or later than
+    today → today with a Chinese message (the records know nothing of a later day)."""
+    on = today()
+    text = (value or "").strip()
+    if not text:
+        return on, ""
+    try:
+        asked = date.fromisoformat(text)
+    except ValueError:
+        return on, f"统计日期“{text[:20]}”格式不正确，应为年-月-日（如 2026-06-30），已按今天统计。"
+    if asked > on:
+        return on, "统计日期不能晚于今天，已按今天统计。"
+    return asked, ""
 
 
 @scope_safe(how="indicator tables via staff.selectors.indicators (scoped per table)")
@@ -32,9 +57,16 @@ def dashboard(request):
 def stats(request):
     """Every indicator table (docs/RULES.md#indicators), by township (county roles) or for the township."""
 
+    as_of, as_of_error = stats_as_of(request.GET.get("as_of"))
+
     def fill(scope):
-        tables = indicators.dashboard(request.user)
+        tables = indicators.dashboard(request.user, as_of)
         audit_list(request, "indicators", request.GET, len(tables))
-        return {"tables": list(tables.values())}
+        return {
+            "tables": list(tables.values()),
+            "as_of": as_of,
+            "as_of_error": as_of_error,
+            "today": today(),
+        }
 
     return render(request, "staff/stats.html", scope_context(request, "stats", fill))
