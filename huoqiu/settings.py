@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from monitoring.schedule import BEAT_SCHEDULE
+from staff.schedule import BEAT_SCHEDULE as STAFF_BEAT_SCHEDULE
 
 from .env import (
     ImproperEnv,
@@ -197,7 +198,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 5
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = 86400
-CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE  # the nightly cross-check at 02:00 (monitoring/schedule.py)
+# The nightly cross-check at 02:00 (monitoring/schedule.py), then the indicator snapshot at
+# 04:30 (staff/schedule.py).
+CELERY_BEAT_SCHEDULE = {**BEAT_SCHEDULE, **STAFF_BEAT_SCHEDULE}
 
 CACHES = {
     "default": (

@@ -6,7 +6,17 @@ The paths are those the pages always had (`/persons/`, `/monitoring/findings/`, 
 
 from django.urls import path
 
-from .views import dashboard, findings, households, imports, persons, policy, runs, visits
+from .views import (
+    dashboard,
+    findings,
+    households,
+    imports,
+    persons,
+    policy,
+    runs,
+    stats_export,
+    visits,
+)
 
 app_name = "staff"
 urlpatterns = [
@@ -27,6 +37,7 @@ urlpatterns = [
     ),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("stats/", dashboard.stats, name="stats"),
+    path("stats/export.xlsx", stats_export.stats_export, name="stats_export"),
     path("households/", households.households, name="household_list"),
     path("households/export.xlsx", households.households_export, name="household_export"),
     path("households/<int:pk>/", households.household, name="household_detail"),

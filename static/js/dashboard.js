@@ -134,6 +134,55 @@
     });
   }
 
+  /* Key rates over the last 12 monthly snapshots: one line per indicator; months without
+   * a snapshot are gaps (null), not zeros. */
+  function trendChart() {
+    var element = canvas("chart-trend");
+    var block = data.trend;
+    if (!element || !block || !block.series.length) {
+      return;
+    }
+    new Chart(element, {
+      type: "line",
+      data: {
+        labels: block.labels,
+        datasets: block.series.map(function (series, index) {
+          var color = PALETTE[index % PALETTE.length];
+          return {
+            label: series.target === null ? series.label : series.label + "（目标" + series.target + "%）",
+            data: series.values,
+            borderColor: color,
+            backgroundColor: color,
+            borderWidth: 2,
+            pointRadius: 3,
+            spanGaps: false,
+            fill: false
+          };
+        })
+      },
+      options: {
+        maintainAspectRatio: false,
+        responsive: true,
+        layout: { padding: { right: 24 } },  /* room for the last month's label */
+        scales: {
+          y: { min: 0, max: 100, ticks: { callback: function (v) { return v + "%"; } } },
+          x: { ticks: { autoSkip: true, maxRotation: narrow() ? 60 : 0 } }
+        },
+        plugins: {
+          legend: { position: "bottom" },
+          tooltip: {
+            callbacks: {
+              label: function (context) {
+                return context.dataset.label + "：" + percent(context.raw);
+              }
+            }
+          }
+        }
+      }
+    });
+  }
+
+  trendChart();
   rateChart("chart-rehab", data.rehab, "康复服务率");
   rateChart("chart-pairing", data.pairing, "结对覆盖率");
   findingsChart();
