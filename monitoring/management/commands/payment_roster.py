@@ -6,9 +6,10 @@ county-admin document. Calls `monitoring.rosters.write_payment_roster`.
 
 from django.core.management.base import BaseCommand, CommandError
 
+from cases.cli import month_option, township_option
 from monitoring.rosters import RosterError, write_payment_roster
 
-from ._roster_args import benefit_option, month_option, township_option
+from ._roster_args import benefit_option
 
 
 class Command(BaseCommand):

@@ -6,10 +6,9 @@ a county-admin document. Calls `monitoring.rosters.write_pension_roster`.
 
 from django.core.management.base import BaseCommand, CommandError
 
+from cases.cli import date_option, township_option
 from monitoring.rosters import RosterError, write_pension_roster
 from subsidies.policy import PolicyError
-
-from ._roster_args import date_option, township_option
 
 
 class Command(BaseCommand):

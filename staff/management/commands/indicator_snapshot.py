@@ -4,21 +4,11 @@ Calls `staff.snapshots.indicator_snapshot_take`; without `--month`, the current 
 Running a month again replaces its rows.
 """
 
-from datetime import date, datetime
-
 from django.core.management.base import BaseCommand, CommandError
 
 from cases.casework_base import today
+from cases.cli import month_option
 from staff.snapshots import indicator_snapshot_take
-
-
-def parse_month(value: str) -> date:
-    for pattern in ("%Y-%m", "%Y%m", "%Y年%m月"):
-        try:
-            return datetime.strptime(value.strip(), pattern).date().replace(day=1)
-        except ValueError:
-            continue
-    raise CommandError(f"月份应写成YYYY-MM，如2026-07，收到“{value}” / month must be YYYY-MM")
 
 
 class Command(BaseCommand):
@@ -28,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--month", default=None, help="月份 YYYY-MM，默认本月 / month")
 
     def handle(self, *args, **options):
-        month = parse_month(options["month"]) if options["month"] else today().replace(day=1)
+        month = month_option(options["month"]) if options["month"] else today().replace(day=1)
         if month > today():
             raise CommandError(f"不能为未来月份生成快照：{month:%Y-%m} / month is in the future")
         result = indicator_snapshot_take(month)
