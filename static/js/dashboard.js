@@ -33,6 +33,20 @@
     return value === null || value === undefined ? "无数据" : value + "%";
   }
 
+  /* Legend below, tooltips "series：12.5%": the same for every percentage chart. */
+  function percentPlugins() {
+    return {
+      legend: { position: "bottom" },
+      tooltip: {
+        callbacks: {
+          label: function (context) {
+            return context.dataset.label + "：" + percent(context.raw);
+          }
+        }
+      }
+    };
+  }
+
   /* A rate per unit against its target: bars (red below target) and a dashed target line. */
   function rateChart(id, block, label) {
     var element = canvas(id);
@@ -78,16 +92,7 @@
           var value = { min: 0, max: 100, ticks: { callback: function (v) { return v + "%"; } } };
           return horizontal ? { x: value } : { y: value };
         })(),
-        plugins: {
-          legend: { position: "bottom" },
-          tooltip: {
-            callbacks: {
-              label: function (context) {
-                return context.dataset.label + "：" + percent(context.raw);
-              }
-            }
-          }
-        }
+        plugins: percentPlugins()
       }
     });
   }
@@ -168,16 +173,7 @@
           y: { min: 0, max: 100, ticks: { callback: function (v) { return v + "%"; } } },
           x: { ticks: { autoSkip: true, maxRotation: narrow() ? 60 : 0 } }
         },
-        plugins: {
-          legend: { position: "bottom" },
-          tooltip: {
-            callbacks: {
-              label: function (context) {
-                return context.dataset.label + "：" + percent(context.raw);
-              }
-            }
-          }
-        }
+        plugins: percentPlugins()
       }
     });
   }

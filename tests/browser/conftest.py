@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import expect
 
 from tests import factories
 
@@ -42,6 +43,15 @@ def staff(username="hekou_staff", township="河口镇"):
     user.set_password(PASSWORD)
     user.save()
     return user
+
+
+def log_in(page, username="hekou_staff", township="河口镇"):
+    """Sign in through the login page and wait for the header to show the user's scope."""
+    page.goto("/login/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_test_id("scope-label")).to_have_text(township)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from staff.selectors.trends import TREND_SERIES, last_months
 from staff.snapshots import indicator_snapshot_take
 from tests.staff_app_data import household_with_everything
 
-from .conftest import DESKTOP, PASSWORD, PHONE, staff
+from .conftest import DESKTOP, PHONE, log_in, staff
 
 pytestmark = [
     pytest.mark.browser,
@@ -54,14 +54,6 @@ def county():
                     )
                 )
     IndicatorSnapshot.objects.bulk_create(rows)
-
-
-def log_in(page):
-    page.goto("/login/")
-    page.get_by_label("用户名").fill("hekou_staff")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_test_id("scope-label")).to_have_text("河口镇")
 
 
 def see_trend(page):

@@ -17,7 +17,7 @@ from cases.models import TrackingVisit
 from monitoring.models import Finding
 from tests.staff_app_data import household_with_everything
 
-from .conftest import DESKTOP, PASSWORD, PHONE, staff
+from .conftest import DESKTOP, PHONE, log_in, staff
 
 pytestmark = [
     pytest.mark.browser,
@@ -33,14 +33,6 @@ def county():
     neighbour = household_with_everything("河口镇", "前进村", head_name="吴秀英", tag="邻")
     elsewhere = household_with_everything("城关镇", "东关村", head_name="郑国强", tag="外")
     return {"home": home, "neighbour": neighbour, "elsewhere": elsewhere}
-
-
-def log_in(page):
-    page.goto("/login/")
-    page.get_by_label("用户名").fill("hekou_staff")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_test_id("scope-label")).to_have_text("河口镇")
 
 
 def no_sideways_scroll(page, viewport):
