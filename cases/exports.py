@@ -1,7 +1,10 @@
 """Spreadsheet exports shared by every view and command: .xlsx and .csv, formula-safe.
 
-- `safe_cell(value)`: text beginning with = + - @ tab or carriage return gets a leading
-  apostrophe so Excel/WPS shows it as text and never evaluates it (CSV/formula
+- `safe_cell(value)`: the one gate every text cell of every spreadsheet passes. Control
+  characters XML cannot hold and bidi override/embedding/isolate characters become
+  U+FFFD (`cases.text.clean_text`: one such character in a name used to make the whole
+  export answer 500); then text beginning with = + - @ tab or carriage return gets a
+  leading apostrophe so Excel/WPS shows it as text and never evaluates it (CSV/formula
   injection). Numbers, dates and None pass through unchanged.
 - `write_xlsx(target, headers, rows, ...)` / `write_csv(stream, headers, rows)`: write a
   file or stream, return the number of data rows.
@@ -27,6 +30,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from .audit import audit_export, current_request
+from .text import clean_text
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -34,8 +38,9 @@ CSV_TYPE = "text/csv; charset=utf-8"
 
 
 def safe_cell(value):
-    """Neutralise a cell against formula injection (see the module docstring)."""
+    """Clean a cell and neutralise it against formula injection (see the module docstring)."""
     if isinstance(value, str):
+        value = clean_text(value)
         if value.startswith(FORMULA_PREFIXES):
             return "'" + value
         return value

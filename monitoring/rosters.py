@@ -4,8 +4,8 @@ Layout a finance office expects: a title row merged across the columns, the repo
 unit (填报单位) and date, the header, one row per person with the full ID number (these
 are county-admin-only documents), a 合计 row, and signature lines 制表人/审核人/负责人.
 Written in openpyxl's streaming (write-only) mode, rows straight from the selector.
-Every text cell is neutralised against formula injection (a leading ' before = + - @,
-tab or CR).
+Every text cell goes through `cases.exports.safe_cell`: control and bidi characters become
+U+FFFD and formula injection is neutralised (a leading ' before = + - @, tab or CR).
 """
 
 from dataclasses import dataclass
@@ -55,8 +55,9 @@ class RosterResult:
 
 
 def safe_text(value):
-    """Neutralise formula injection: text starting with = + - @ tab or CR gets a leading '
-    (the project's one implementation, `cases.exports.safe_cell`)."""
+    """Clean control/bidi characters and neutralise formula injection: text starting with
+    = + - @ tab or CR gets a leading ' (the project's one implementation,
+    `cases.exports.safe_cell`)."""
     return safe_cell(value)
 
 

@@ -16,8 +16,10 @@ from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.workbook.child import INVALID_TITLE_REGEX
+
+from cases.text import clean_text
 
 from .conflicts import HouseholdConflict
 from .engine import RowError, ValidationResult
@@ -32,8 +34,11 @@ HEADER_FONT = Font(bold=True, color="9C0006")
 
 
 def _cell(sheet: Any, value: object, fill: Any = None) -> Any:  # openpyxl is untyped
+    # The user's own cells come back as they were, so the report can be corrected and
+    # uploaded again (no apostrophe before = here); only the characters a workbook cannot
+    # hold and the bidi controls go, through the project's one sanitiser.
     if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        value = clean_text(value)
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str) and value.startswith("="):
         cell.data_type = "s"  # keep text that looks like a formula as text
@@ -57,7 +62,7 @@ def write_error_report(
         workbook.save(out)
         return
 
-    sheet = workbook.create_sheet(title=(sheet_source.name or "Sheet1")[:31])
+    sheet = workbook.create_sheet(title=_sheet_title(sheet_source.name))
     header = result.header
     offset = sheet_source.first_column
     by_row: dict[int, list[RowError]] = defaultdict(list)
@@ -108,6 +113,12 @@ def write_error_report(
         out_cells.append(note)
         sheet.append(out_cells)
     workbook.save(out)
+
+
+def _sheet_title(name: str | None) -> str:
+    """The uploaded sheet's name as a title openpyxl accepts (it refuses [ ] : * ? / \\)."""
+    title = INVALID_TITLE_REGEX.sub("_", clean_text(name or ""))[:31]
+    return title or "Sheet1"
 
 
 def _used_width(cells: Sequence[object]) -> int:

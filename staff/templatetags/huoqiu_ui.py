@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from cases.identity import age_on, mask_id_number, mask_phone
 from cases.scope import scope_for
+from cases.text import neutralise_bidi
 from staff.navigation import NAV_BY_KEY, nav_for
 
 register = template.Library()
@@ -32,6 +33,14 @@ def staff_name(user) -> str:
     if _is_cjk(first + last):
         return f"{last}{first}"
     return f"{first} {last}".strip()
+
+
+@register.filter
+def bidi_safe(value):
+    """Names and notes as pages show them: a bidi override (U+202E…) in the data would
+    reorder what follows it on the page, so it is shown as U+FFFD. Other values pass
+    unchanged (dates keep their formatting); autoescaping still applies."""
+    return neutralise_bidi(value) if isinstance(value, str) else value
 
 
 @register.filter

@@ -1,7 +1,8 @@
 """`manage.py export_findings [--status open|all] [--format json|csv|xlsx] [--output PATH]`.
 
-County admins' export (docs/RULES.md#roles): full ID numbers. Text cells of csv/xlsx that start
-with = + - @ tab or CR get a leading apostrophe (formula injection).
+County admins' export (docs/RULES.md#roles): full ID numbers. Text cells of csv/xlsx pass
+`cases.exports.safe_cell`: control and bidi characters become U+FFFD, and text that starts
+with = + - @ tab or CR gets a leading apostrophe (formula injection).
 """
 
 import csv
