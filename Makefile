@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTHON ?= python3
-DEMO_PASSWORD ?= huoqiu-demo-2026
+DEMO_PASSWORD ?= demo-lantern-2026
 DEMO_PERSONS  ?= 3000
 
 .PHONY: install run test lint format bench clean

@@ -1,16 +1,18 @@
 """Staff accounts from the command line (`manage.py create_staff`): create, validate, audit.
 
 `create_staff_user(username, password, role=…, township=…, village=…)` validates the
-password with the configured validators (length ≥ 10, not common, not numeric, not
-like the username), creates the user, gives the role and scope through
+password with the configured validators (length ≥ 12, not common, not numeric, not
+like the username, not blank or repetitive, no county name), creates the user, gives the role and scope through
 `cases.services.staff_profile_set` (history rows) and records a `create` audit event.
 The password never appears in history, audit or logs.
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import translation
 
 from .audit import Action, audit
 from .geography import match_township
@@ -56,10 +58,13 @@ def resolve_scope(role: str, township: str | None, village: str | None):
 def password_problems(password: str, username: str) -> list[str]:
     """The configured validators' messages (empty when the password is acceptable)."""
     probe = get_user_model()(username=username)
-    try:
-        validate_password(password, user=probe)
-    except ValidationError as error:
-        return list(error.messages)
+    # A command runs outside a request, where Django's validators would answer in English;
+    # operators read Chinese.
+    with translation.override(settings.LANGUAGE_CODE):
+        try:
+            validate_password(password, user=probe)
+        except ValidationError as error:
+            return [str(message) for message in error.messages]
     return []
 
 

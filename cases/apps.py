@@ -6,5 +6,6 @@ class CasesConfig(AppConfig):
     verbose_name = "残疾人与家庭"
 
     def ready(self):
-        # Auth signals: one session per account and the audit of logins (docs/SECURITY.md).
-        from . import sessions  # noqa: F401
+        # sessions: auth signals, one session per account and the audit of logins
+        # (docs/SECURITY.md); checks: `check --deploy` refuses a placeholder or weak SECRET_KEY.
+        from . import checks, sessions  # noqa: F401

@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Cache-Control: no-store on every authenticated response (cases/http.py); needs the user.
+    "cases.http.NoStoreMiddleware",
     # Audit trail: every page is recorded (cases.audit); after authentication.
     "cases.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -105,11 +107,14 @@ AUTHENTICATION_BACKENDS = [
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 10},
+        # Django's, with a Chinese message (cases/passwords.py).
+        "NAME": "cases.passwords.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Blank, one repeated character, the county's name (cases/passwords.py).
+    {"NAME": "cases.passwords.HuoqiuPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -32,6 +32,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
@@ -73,7 +75,9 @@ from monitoring.models import (
 )
 from subsidies.models import BenefitRecord, BenefitType
 
-DEFAULT_PASSWORD = "huoqiu-demo-2026"  # noqa: S105 - the documented demo password
+# The documented demo password. It passes the same validators as a real account's (no
+# county name, 12+ characters), so the demo never teaches a password production refuses.
+DEFAULT_PASSWORD = "demo-lantern-2026"  # noqa: S105
 DEFAULT_PERSONS = 3000
 DEFAULT_SEED = 20260630
 DEMO_FILE_NAME = "演示数据（seed_demo）"
@@ -455,6 +459,12 @@ def build_demo_county(
     options = options or CountyOptions()
     if persons < 1:
         raise DemoError("--persons 至少为1 / --persons must be at least 1")
+    try:
+        validate_password(password)
+    except ValidationError as error:
+        raise DemoError(
+            "演示账号密码不符合要求 / the demo password is refused: " + "；".join(error.messages)
+        ) from None
     if registry_has_certificates():
         count = Certificate.objects.count()
         raise DemoError(

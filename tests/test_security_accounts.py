@@ -140,7 +140,7 @@ def test_password_validators_accept_a_strong_password(hekou_user):
 
 def test_password_validator_settings():
     names = {v["NAME"].rsplit(".", 1)[-1]: v for v in settings.AUTH_PASSWORD_VALIDATORS}
-    assert names["MinimumLengthValidator"]["OPTIONS"]["min_length"] >= 10
+    assert names["MinimumLengthValidator"]["OPTIONS"]["min_length"] >= 12
     assert {"CommonPasswordValidator", "NumericPasswordValidator"} <= set(names)
 
 

@@ -137,13 +137,6 @@ def record_form_page(request, record, form, service, success_message, *, target=
     )
 
 
-def no_store(response):
-    """Keep a response with personal data or live progress out of every cache."""
-    response["Cache-Control"] = "no-store"
-    response["Pragma"] = "no-cache"
-    return response
-
-
 def export_filename(label: str) -> str:
     return f"{label}_{timezone.localdate():%Y%m%d}.xlsx"
 

@@ -7,6 +7,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from cases.http import no_store
 from cases.scope import scope_for, scope_safe
 from cases.selectors import page_of, parse_page_number
 from monitoring.forms import ImportUploadForm
@@ -19,7 +20,6 @@ from monitoring.import_selectors import (
 from monitoring.models import ImportBatch
 from monitoring.services import import_batch_counts, import_create_batch
 from monitoring.tasks import queue_import
-from staff.views.common import no_store
 
 BATCHES_PER_PAGE = 30
 

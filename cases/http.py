@@ -1,0 +1,38 @@
+"""Keep pages with personal data out of browser and proxy caches.
+
+Township offices share computers: a page a colleague viewed must not come back from the
+browser's cache or its back button once the session has ended. Every response to a
+signed-in user (pages, exports, downloads, JSON, the admin) is `no-store`. Static files
+never get here (WhiteNoise answers them earlier in MIDDLEWARE) and stay cacheable; the
+anonymous login pages are `no-store` already through Django's `never_cache` on LoginView
+and the admin's login (they carry a CSRF token), and other anonymous responses are
+redirects to the login or error pages without personal data.
+"""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponseBase
+
+
+def no_store(response: HttpResponseBase) -> HttpResponseBase:
+    """Keep a response with personal data or live progress out of every cache."""
+    response["Cache-Control"] = "no-store"
+    # HTTP/1.0 caches and old proxies read only Pragma.
+    response["Pragma"] = "no-cache"
+    return response
+
+
+class NoStoreMiddleware:
+    """`no_store` on every response to an authenticated user; after AuthenticationMiddleware."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        # Read after the view: a login POST has signed the user in by now (its redirect is
+        # covered), a logout has signed them out (its redirect carries no data).
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            no_store(response)
+        return response
