@@ -141,6 +141,33 @@ class EventFields(TypedDict, total=False):
     path: str | None
 
 
+# No text in an audit row is longer than this: the services refuse longer free text
+# (`cases.casework_base.NOTE_MAX_LENGTH`), so only a value that slipped past them is cut.
+AUDIT_TEXT_MAX = 2000
+# A submitted form field kept by the middleware: enough to see what was typed.
+AUDIT_FORM_VALUE_MAX = 200
+# How many values of one repeated form field are kept.
+AUDIT_FORM_VALUES_MAX = 50
+
+
+def clipped(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, marked with the length it had."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…（已截断，原有{len(text)}个字）"
+
+
+def _bounded(value):
+    """`value` (details) with every string in it clipped to `AUDIT_TEXT_MAX`."""
+    if isinstance(value, str):
+        return clipped(value, AUDIT_TEXT_MAX)
+    if isinstance(value, Mapping):
+        return {key: _bounded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_bounded(item) for item in value]
+    return value
+
+
 def build_event(
     request_or_user,
     action: str,
@@ -163,7 +190,8 @@ def build_event(
         target_model=model[:64],
         target_id=object_id[:64],
         target_label=label[:200],
-        details=mask_data(dict(details or {})),
+        # Masked before it is clipped, so a cut never leaves part of a number unmasked.
+        details=_bounded(mask_data(dict(details or {}))),
         result=Result(result),
         method=(request.method or "")[:8] if request is not None else "",
         path=mask_text(path if path is not None else (request.path if request else ""))[:500],
@@ -386,7 +414,8 @@ _SECRET_FIELDS = re.compile(r"password|csrfmiddlewaretoken|token|secret", re.IGN
 
 
 def _submitted(request) -> dict:
-    """The submitted form fields (not passwords or tokens), values cut to 200 characters;
+    """The submitted form fields (not passwords or tokens), each value cut to 200 characters
+    with a marker (a refused 1,000,000-character note must not make a megabyte row);
     uploaded files by name. Masked with the rest of the details when saved."""
     form = {}
     try:
@@ -397,8 +426,11 @@ def _submitted(request) -> dict:
     for key in data:
         if _SECRET_FIELDS.search(key):
             continue
-        values = [value[:200] for value in data.getlist(key)]
-        form[key] = values[0] if len(values) == 1 else values[:50]
+        values = [
+            clipped(mask_data({key: value})[key], AUDIT_FORM_VALUE_MAX)
+            for value in data.getlist(key)[:AUDIT_FORM_VALUES_MAX]
+        ]
+        form[key] = values[0] if len(values) == 1 else values
     for key in files:
         form[key] = [uploaded.name for uploaded in files.getlist(key)]
     return form

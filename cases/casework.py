@@ -22,6 +22,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from .casework_base import (
+    NOTE_MAX_LENGTH,
+    REASON_MAX_LENGTH,
     CaseworkError,
     NotPermitted,
     TransitionError,
@@ -340,6 +342,13 @@ _MONEY_FIELDS = {
 }
 
 
+_VISIT_NOTES = {
+    "members_situation": "家庭成员情况",
+    "separated_children_situation": "分户子女家庭情况",
+    "notes": "走访情况及发现问题",
+}
+
+
 def _visit_values(fields: dict, visited_on: date) -> dict:
     cleaned = {}
     for name, value in fields.items():
@@ -355,8 +364,8 @@ def _visit_values(fields: dict, visited_on: date) -> dict:
             value = money(value, _MONEY_FIELDS[name], name)
         elif name == "kind":
             value = choice(value, TrackingVisit.Kind, "走访类型", "kind")
-        elif name in ("members_situation", "separated_children_situation", "notes"):
-            value = str(value or "").strip()
+        elif name in _VISIT_NOTES:
+            value = optional_text(value, _VISIT_NOTES[name], name, NOTE_MAX_LENGTH, multiline=True)
         elif name == "visitor_name":
             value = required_text(value, "走访人", "visitor_name", 64)
         elif name == "visited_on":
@@ -406,6 +415,7 @@ def visit_update(
     scope = require_writer(user, *household_place(visit.household), visits_only_ok=True)
     if scope.role == Role.VILLAGE_MEMBER and visit.visitor_id != user.pk:
         raise NotPermitted("只能修改本人登记的走访记录")
+    reason = optional_text(reason, "修改原因", "reason", REASON_MAX_LENGTH)
     cleaned = _visit_values(fields, visit.visited_on)
     if cleaned.get("person") is not None:
         _require_member(cleaned["person"], visit.household)
@@ -472,10 +482,14 @@ def assistance_update(
     unknown = set(fields) - editable
     if unknown:
         raise CaseworkError(f"帮扶措施不能修改：{'、'.join(sorted(unknown))}", sorted(unknown)[0])
+    reason = optional_text(reason, "修改原因", "reason", REASON_MAX_LENGTH)
     if "responsible_unit" in fields:
         fields["responsible_unit"] = required_text(
             fields["responsible_unit"], "责任单位", "responsible_unit", 100
         )
+    for name, label in (("description", "内容"), ("result", "成效")):
+        if name in fields:
+            fields[name] = optional_text(fields[name], label, name, 300)
     ended_on = fields.get("ended_on", measure.ended_on)
     if ended_on is not None and ended_on < measure.started_on:
         raise CaseworkError("结束日期不能早于开始日期", "ended_on")
@@ -575,6 +589,7 @@ def education_plan_save(
     placement = choice(placement, EducationPlan.Placement, "安置方式", "placement")
     verified_on = required_date(verified_on, "核查日期", "verified_on")
     school = optional_text(school, "学校", "school", 100)
+    reason = optional_text(reason, "修改原因", "reason", REASON_MAX_LENGTH)
     not_enrolled_reason = optional_text(
         not_enrolled_reason, "未入学原因", "not_enrolled_reason", 200
     )
@@ -1069,15 +1084,13 @@ def story_save(
         "kind": choice(kind, ExemplaryStory.Kind, "类型", "kind"),
         "name": required_text(name, "人物姓名", "name", 64),
         "title": required_text(title, "事迹标题", "title", 200),
-        "story": str(story_text or "").strip(),
+        "story": required_text(story_text, "事迹", "story", NOTE_MAX_LENGTH, multiline=True),
         "township": township,
         "village": village,
         "person": person,
         "published_in": optional_text(published_in, "宣传渠道/刊发媒体", "published_in", 200),
         "published_on": published_on,
     }
-    if not values["story"]:
-        raise CaseworkError("事迹不能为空", "story")
     if published_on is not None:
         required_date(published_on, "宣传日期", "published_on")
     with transaction.atomic():

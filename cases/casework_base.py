@@ -6,7 +6,8 @@
   the user's scope raises `Http404`, like every other access in the project.
 - Permission: `require_writer` checks role and scope of the place being written.
 - Input: `required_text`, `optional_text`, `required_date`, `choice`, `money` clean a
-  value or raise `CaseworkError` naming its label.
+  value or raise `CaseworkError` naming its label; every text has a length limit
+  (`NOTE_MAX_LENGTH`, `REASON_MAX_LENGTH` or the model field's).
 - History: `save_new` / `save_changes` validate, save and write one `ChangeRecord`;
   `save_new_or_changes` / `save_by_key` for a record that is entered once, then updated.
 - Races: `refused_on_conflict` turns a unique-constraint violation by a concurrent
@@ -127,20 +128,45 @@ def today() -> date:
     return timezone.localdate()
 
 
-def required_text(value: object, label: str, field: str, max_length: int | None = None) -> str:
-    text = " ".join(str(value or "").split())
+# Length limits of free text a person types. Every service bounds its text through
+# `required_text` / `optional_text`, so the staff pages, the admin (which saves through the
+# services) and the commands refuse the same over-long input; the forms take the same
+# numbers for the browser's `maxlength`. Unbounded text would be stored three times (the
+# record, its history row and its audit event).
+NOTE_MAX_LENGTH = 2000  # visit notes, descriptions, stories
+REASON_MAX_LENGTH = 500  # reasons, decisions, short notes
+
+
+def too_long_message(label: str, max_length: int, length: int | str) -> str:
+    return f"{label}不能超过{max_length}个字（现有{length}个字）"
+
+
+def _clean_text(value: object, multiline: bool) -> str:
+    # A note keeps its line breaks; a one-line value has every run of blanks made one space.
+    if multiline:
+        return "\n".join(line.rstrip() for line in str(value or "").strip().splitlines())
+    return " ".join(str(value or "").split())
+
+
+def _bounded(text: str, label: str, field: str, max_length: int) -> str:
+    if len(text) > max_length:
+        raise CaseworkError(too_long_message(label, max_length, len(text)), field)
+    return text
+
+
+def required_text(
+    value: object, label: str, field: str, max_length: int, *, multiline: bool = False
+) -> str:
+    text = _clean_text(value, multiline)
     if not text:
         raise CaseworkError(f"{label}不能为空", field)
-    if max_length and len(text) > max_length:
-        raise CaseworkError(f"{label}不能超过{max_length}个字", field)
-    return text
+    return _bounded(text, label, field, max_length)
 
 
-def optional_text(value: object, label: str, field: str, max_length: int | None = None) -> str:
-    text = " ".join(str(value or "").split())
-    if max_length and len(text) > max_length:
-        raise CaseworkError(f"{label}不能超过{max_length}个字", field)
-    return text
+def optional_text(
+    value: object, label: str, field: str, max_length: int, *, multiline: bool = False
+) -> str:
+    return _bounded(_clean_text(value, multiline), label, field, max_length)
 
 
 def required_date(value: object, label: str, field: str, *, not_future: bool = True) -> date:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Model, QuerySet
+from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.http import Http404
 
 from .models import Role, StaffProfile
@@ -114,6 +114,17 @@ def scoped(user: AnyUser | None, queryset: QuerySet[_M]) -> QuerySet[_M]:
     if scope.village_id is not None:
         return queryset.filter(**{village_path: scope.village_id})
     return queryset.filter(**{township_path: scope.township_id})
+
+
+def in_scope_exists(user: AnyUser | None, queryset: QuerySet, ref: str) -> Exists:
+    """An annotation: is the row of `queryset` that `ref` (a path of the outer query to
+    its primary key) points at inside the user's scope?
+
+    For a record in scope that points at one outside it (a person of this township whose
+    household is recorded in another): the page shows that a link exists, never what is
+    behind it, decided by the same `scoped()` filter in the same query.
+    """
+    return Exists(scoped(user, queryset.filter(pk=OuterRef(ref))))
 
 
 def get_in_scope_or_404(

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases.audit import Action, audit_many, build_event
+from cases.casework_base import REASON_MAX_LENGTH, too_long_message
 from cases.exports import FORMULA_PREFIXES, safe_cell
 from cases.scope import AnyUser, scope_for, scoped
 
@@ -73,8 +74,9 @@ def _decide(ids: list[int], user: User, status: str, text: str) -> dict:
         raise FindingError(
             "请填写处理措施" if status == Finding.Status.HANDLED else "不予处理必须填写原因"
         )
-    if len(text) > 500:
-        raise FindingError("内容不能超过500字")
+    if len(text) > REASON_MAX_LENGTH:
+        label = "处理措施" if status == Finding.Status.HANDLED else "不予处理原因"
+        raise FindingError(too_long_message(label, REASON_MAX_LENGTH, len(text)))
     if not scope_for(user).can_write:
         raise FindingError("您的账号没有处理比对发现的权限")
     now = timezone.now()

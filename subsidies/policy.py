@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.db.models import QuerySet
 
+from cases.casework_base import REASON_MAX_LENGTH, too_long_message
 from cases.history import diff, record_change, snapshot
 from cases.models import ChangeRecord
 from cases.scope import AnyUser
@@ -111,6 +112,9 @@ def policy_set(
     (`is_default` becomes False), which is recorded too.
     """
     year = _check_year(year)
+    reason = " ".join(str(reason or "").split())
+    if len(reason) > REASON_MAX_LENGTH:
+        raise PolicyError(too_long_message("修改原因", REASON_MAX_LENGTH, len(reason)))
     cleaned = {field: clean_value(field, value) for field, value in values.items()}
     policy = PolicyYear.objects.select_for_update().filter(year=year).first()
     fields = [*FIELDS, "is_default"]

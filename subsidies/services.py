@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from cases.casework_base import (
+    REASON_MAX_LENGTH,
     CaseworkError,
     TransitionError,
     choice,
@@ -71,6 +72,7 @@ def benefit_record_save(
 ) -> BenefitRecord:
     """Record (or correct) the staff-recorded benefit of a person (origin 工作人员录入)."""
     require_writer(user, *person_place(person))
+    reason = optional_text(reason, "说明", "reason", REASON_MAX_LENGTH)
     benefit_type = choice(benefit_type, BenefitType, "项目", "benefit_type")
     status = choice(status, BenefitRecord.Status, "状态", "status")
     start_month, end_month = first_of_month(start_month), first_of_month(end_month)

@@ -270,3 +270,51 @@ def test_list_pages_are_get_only(client, hekou_user):
     client.force_login(hekou_user)
     assert client.post(reverse("home")).status_code == 405
     assert client.post(reverse("staff:person_list")).status_code == 405
+
+
+# --- a household recorded in another township -----------------------------------------------
+
+
+def other_township_households(person):
+    """A survey household and a roster household of `person`, both under 城关镇, whose head is
+    郑远方."""
+    head = certified("郑远方", township="城关镇", village="东关村")
+    household = factories.HouseholdFactory(head=head)
+    factories.HouseholdMemberFactory(household=household, person=head)
+    factories.HouseholdMemberFactory(household=household, person=person, relation="子女")
+    roster = factories.RosterHouseholdFactory(head_name="郑远方", household_number="341522109999")
+    factories.RosterMemberFactory(household=roster, person=person, relation="子女")
+    return household
+
+
+def test_a_household_in_another_township_shows_only_that_it_exists(
+    client, hekou_user, county_admin
+):
+    person = certified("河口人")
+    household = other_township_households(person)
+    household_url = reverse("staff:household_detail", args=[household.pk])
+    person_url = reverse("staff:person_detail", args=[person.pk])
+    client.force_login(hekou_user)
+    html = client.get(person_url).content.decode()
+    assert 'data-testid="household-other">另一乡镇的家庭<' in html
+    for hidden in ("郑远方", household_url, "城关镇", "东关村"):
+        assert hidden not in html, hidden
+    client.force_login(county_admin)
+    html = client.get(person_url).content.decode()
+    assert "另一乡镇的家庭" not in html
+    assert f'href="{household_url}" data-testid="household-link">郑远方户<' in html
+    assert "城关镇" in html
+
+
+def test_a_members_roster_household_in_another_township_is_not_shown(client, hekou_user):
+    head = certified("河口户主")
+    household = factories.HouseholdFactory(head=head)
+    factories.HouseholdMemberFactory(household=household, person=head)
+    roster = factories.RosterHouseholdFactory(head_name="郑远方", household_number="341522109999")
+    factories.RosterMemberFactory(household=roster, person=head)
+    client.force_login(hekou_user)
+    response = client.get(reverse("staff:household_detail", args=[household.pk]))
+    html = response.content.decode()
+    assert "另一乡镇的家庭" in html
+    for hidden in ("郑远方", "341522109999", "城关镇", "东关村"):
+        assert hidden not in html, hidden

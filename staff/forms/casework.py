@@ -10,7 +10,7 @@ from datetime import date
 
 from django import forms
 
-from cases.casework_base import today
+from cases.casework_base import NOTE_MAX_LENGTH, today, too_long_message
 from cases.models import (
     RISK_TYPES,
     AssistanceMeasure,
@@ -52,7 +52,9 @@ def money_field(label: str, *, required: bool = False) -> forms.DecimalField:
     )
 
 
-def text_area(label: str, *, required: bool = False, max_length: int | None = None, rows=3):
+def text_area(label: str, *, required: bool = False, max_length: int = NOTE_MAX_LENGTH, rows=3):
+    """A multi-line text; its limit is the service's (`cases.casework_base`), so the browser
+    stops at the same length (`maxlength`) and the message is the service's."""
     return forms.CharField(
         label=label,
         required=required,
@@ -94,8 +96,9 @@ class StaffForm(forms.Form):
                 field.error_messages["max_decimal_places"] = f"{label}最多保留两位小数"
                 field.error_messages["max_whole_digits"] = f"{label}数额过大"
             if isinstance(field, forms.CharField) and field.max_length:
-                field.error_messages["max_length"] = (
-                    f"{label}不能超过{field.max_length}个字（现有%(show_value)d个）"
+                # The service's wording; Django fills in the length typed.
+                field.error_messages["max_length"] = too_long_message(
+                    label, field.max_length, "%(show_value)d"
                 )
             if choosing:
                 field.error_messages["invalid_choice"] = f"{label}的选项无效，请重新选择"

@@ -26,7 +26,7 @@ from cases.models import (
     Pairing,
     Person,
 )
-from cases.scope import AnyUser, get_in_scope_or_404, scoped
+from cases.scope import AnyUser, get_in_scope_or_404, in_scope_exists, scoped
 from cases.selectors import SEARCH_MAX_LENGTH, normalise_query
 from cases.selectors_casework import active_on
 from monitoring.models import (
@@ -172,11 +172,19 @@ _MEMBER_JOINS = (
 
 
 def household_members(user: AnyUser, household: Household) -> list[MemberRow]:
-    """Members with certificate, survey and roster rows joined: one query."""
+    """Members with certificate, survey and roster rows joined: one query.
+
+    A member's roster household may be recorded in a township outside the user's scope:
+    its values are then neither compared nor listed (`OTHER_HOUSEHOLD`)."""
     rows = scoped(
         user,
         HouseholdMember.objects.filter(household=household)
         .select_related(*_MEMBER_JOINS)
+        .annotate(
+            roster_in_scope=in_scope_exists(
+                user, RosterHousehold.objects.all(), "person__roster_member__household"
+            )
+        )
         .order_by("id"),
     )
     on = today()
@@ -184,14 +192,17 @@ def household_members(user: AnyUser, household: Household) -> list[MemberRow]:
     for member in rows:
         person = member.person
         roster_member = getattr(person, "roster_member", None)
-        roster_household = roster_member.household if roster_member is not None else None
+        roster_in_scope = bool(getattr(member, "roster_in_scope", False))
+        roster_household = (
+            roster_member.household if roster_member is not None and roster_in_scope else None
+        )
         result.append(
             MemberRow(
                 member=member,
                 person=person,
                 relation=member.relation,
                 age=age_on(person.birth_date, on),
-                compared=comparison(person),
+                compared=comparison(person, roster_in_scope=roster_in_scope),
                 roster_household=roster_household,
             )
         )

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from cases.models import (
+    Household,
     HouseholdMember,
     Person,
 )
-from cases.scope import AnyUser, get_in_scope_or_404
-from monitoring.models import SurveyRecord
+from cases.scope import AnyUser, get_in_scope_or_404, in_scope_exists
+from monitoring.models import RosterHousehold, SurveyRecord
 from monitoring.survey import AMOUNT, CHOICE, LIST, LISTED_COLUMNS, MONEY
 
 
@@ -38,22 +39,30 @@ def _money(value: Decimal | int | None) -> str:
     return "" if value is None else f"{value:,.0f}"
 
 
-def comparison(person: Person) -> list[Compared]:
+# What a page shows instead of a household outside the viewer's scope: no head's name,
+# no link (it would answer 404), no roster values.
+OTHER_HOUSEHOLD = "另一乡镇的家庭"
+
+
+def comparison(person: Person, *, roster_in_scope: bool = True) -> list[Compared]:
     """The survey's and the roster's values of one person, side by side.
 
     A difference is only flagged when both sources know the value (blank = unknown).
+    `roster_in_scope=False` (the person's roster household lies outside the viewer's
+    scope): the roster's household values are replaced by `OTHER_HOUSEHOLD`.
     """
     survey = getattr(person, "survey", None)
     member = getattr(person, "roster_member", None)
     certificate = getattr(person, "certificate", None)
-    roster_household = member.household if member is not None else None
+    roster_household = member.household if member is not None and roster_in_scope else None
+    hidden = OTHER_HOUSEHOLD if member is not None and not roster_in_scope else ""
     survey_name = _plain_name(person.name) if survey is not None else ""
     rows = [
         Compared("姓名", survey_name, _plain_name(member.name) if member else ""),
         Compared(
             "乡镇",
             person.township.name if survey is not None and person.township is not None else "",
-            roster_household.township.name if roster_household else "",
+            roster_household.township.name if roster_household else hidden,
         ),
         Compared(
             "村（社区）",
@@ -116,8 +125,16 @@ def survey_answers(survey: SurveyRecord | None) -> list[tuple[str, str]]:
 
 
 def person_page(user: AnyUser, pk: int | str) -> Person:
-    """One person in scope (404 otherwise) with certificate, survey, roster and household."""
-    queryset = Person.objects.select_related(
+    """One person in scope (404 otherwise) with certificate, survey, roster and household,
+    and whether each of the two households is in the user's scope
+    (`household_in_scope`, `roster_household_in_scope`): a person of this township may
+    belong to a household recorded in another."""
+    queryset = Person.objects.annotate(
+        household_in_scope=in_scope_exists(user, Household.objects.all(), "membership__household"),
+        roster_household_in_scope=in_scope_exists(
+            user, RosterHousehold.objects.all(), "roster_member__household"
+        ),
+    ).select_related(
         "township",
         "village",
         "certificate",
@@ -132,3 +149,22 @@ def person_page(user: AnyUser, pk: int | str) -> Person:
 
 def membership_of(person: Person) -> HouseholdMember | None:
     return getattr(person, "membership", None)
+
+
+@dataclass(frozen=True)
+class HouseholdLink:
+    """The person's (survey) household as the page may show it: `pk` None means no link."""
+
+    pk: int | None
+    label: str
+
+
+def household_link(person: Person) -> HouseholdLink | None:
+    """The household of a person loaded by `person_page`; one outside the scope is only
+    `OTHER_HOUSEHOLD`."""
+    membership = membership_of(person)
+    if membership is None:
+        return None
+    if not getattr(person, "household_in_scope", False):
+        return HouseholdLink(None, OTHER_HOUSEHOLD)
+    return HouseholdLink(membership.household_id, str(membership.household))

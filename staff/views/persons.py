@@ -13,6 +13,7 @@ from cases import casework
 from cases.audit import Action, Result, audit, audit_list, audit_view
 from cases.casework_base import today
 from cases.exports import xlsx_response
+from cases.http import no_store
 from cases.identity import age_on, mask_id_number, mask_phone
 from cases.models import RehabNeed, Role
 from cases.scope import scope_for, scope_safe, scoped
@@ -31,7 +32,13 @@ from staff.forms.casework import (
 )
 from staff.forms.policy import BenefitRecordForm
 from staff.selectors.households import household_members
-from staff.selectors.persons import comparison, membership_of, person_page, survey_answers
+from staff.selectors.persons import (
+    comparison,
+    household_link,
+    membership_of,
+    person_page,
+    survey_answers,
+)
 from staff.selectors.timeline import timeline
 from staff.views.common import (
     EXPORT_LIMIT,
@@ -40,7 +47,6 @@ from staff.views.common import (
     can_write,
     export_filename,
     form_data,
-    no_store,
     record_form_page,
     require_export_scope,
     require_writer_role,
@@ -182,9 +188,13 @@ def person(request, pk: int):
     """The person: identity (masked), certificate, household, survey vs roster, timeline."""
     record = person_page(request.user, pk)
     membership = membership_of(record)
-    household_id = membership.household_id if membership is not None else None
+    household = household_link(record)
+    # A household outside the scope: nothing of it is read (members, its timeline).
+    household_id = household.pk if household is not None else None
     members = (
-        household_members(request.user, membership.household) if membership is not None else []
+        household_members(request.user, membership.household)
+        if membership is not None and household_id is not None
+        else []
     )
     events = timeline(request.user, household_id=household_id, person_ids=[record.pk])
     audit_view(request, record)
@@ -195,8 +205,11 @@ def person(request, pk: int):
         {
             "person": record,
             "membership": membership,
+            "household": household,
             "members": [row for row in members if row.person.pk != record.pk],
-            "compared": comparison(record),
+            "compared": comparison(
+                record, roster_in_scope=bool(getattr(record, "roster_household_in_scope", True))
+            ),
             "answers": survey_answers(getattr(record, "survey", None)),
             "events": events,
             "open_findings": open_findings(events),
