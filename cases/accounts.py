@@ -5,19 +5,27 @@ password with the configured validators (length ≥ 12, not common, not numeric,
 like the username, not blank or repetitive, no county name), creates the user, gives the role and scope through
 `cases.services.staff_profile_set` (history rows) and records a `create` audit event.
 The password never appears in history, audit or logs.
+
+`lockout_lift(actor, attempt_id)` lifts a login lock (django-axes) for a county admin,
+audited.
 """
 
+from axes.models import AccessAttempt
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import translation
 
 from .audit import Action, audit
+from .casework_base import NotPermitted
 from .geography import match_township
 from .history import diff, record_change
 from .models import Role, Township, Village
+from .scope import scope_for
 from .services import ServiceError, staff_profile_set
 
 USER_FIELDS = ("username", "first_name", "last_name", "is_active", "is_staff")
@@ -124,3 +132,37 @@ def create_staff_user(
         )
     user.refresh_from_db()
     return user, profile
+
+
+def lockout_lift(actor, attempt_id: int) -> int:
+    """Lift the login lock of the username and address of `attempt_id`; the number of
+    attempt rows removed. County admins only (NotPermitted); an unknown id is 404 (the
+    lock has expired or someone lifted it already)."""
+    if not scope_for(actor).is_county_admin:
+        raise NotPermitted("只有县残联管理员可以解除登录锁定")
+    with transaction.atomic():
+        attempt = AccessAttempt.objects.filter(pk=attempt_id).first()
+        if attempt is None:
+            raise Http404("该锁定已过期或已被解除")
+        username, ip_address = attempt.username, attempt.ip_address
+        if username and ip_address:
+            removed = axes_reset(ip=ip_address, username=username)
+        else:
+            # axes' reset ignores an empty value and would clear every username (or every
+            # address) of the other one: remove exactly this group instead.
+            removed, _ = AccessAttempt.objects.filter(
+                username=username, ip_address=ip_address
+            ).delete()
+        audit(
+            actor,
+            Action.DELETE,
+            target=(
+                "axes.accessattempt",
+                attempt_id,
+                f"{username or '（无用户名）'}@{ip_address or '未知地址'}的登录锁定",
+            ),
+            details={
+                "lockout_lifted": {"username": username, "ip_address": ip_address, "rows": removed}
+            },
+        )
+    return removed

@@ -6,6 +6,7 @@ message naming the variable, instead of running with a silent default.
 """
 
 import os
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -47,6 +48,11 @@ def env_int(name: str, default: int, minimum: int | None = None) -> int:
     if minimum is not None and number < minimum:
         raise ImproperEnv(f"{name}={number} is below the minimum {minimum}")
     return number
+
+
+def env_minutes(name: str, default: int, minimum: int | None = None) -> timedelta:
+    """A duration given in whole minutes (`AXES_COOLOFF_MINUTES=30`)."""
+    return timedelta(minutes=env_int(name, default, minimum=minimum))
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

@@ -43,6 +43,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("runs", "比对运行", "staff:run_list", frozenset({Role.COUNTY_ADMIN})),
     # policy parameters per year (county admins only)
     NavItem("policy", "政策参数", "staff:policy_list", frozenset({Role.COUNTY_ADMIN})),
+    # login lockouts and 解除锁定 (county admins only)
+    NavItem("locks", "账号锁定", "staff:lock_list", frozenset({Role.COUNTY_ADMIN})),
     NavItem("admin", "管理后台", "admin:index", frozenset({Role.COUNTY_ADMIN})),
 )
 

@@ -11,6 +11,7 @@ from .views import (
     findings,
     households,
     imports,
+    locks,
     persons,
     policy,
     runs,
@@ -85,4 +86,6 @@ urlpatterns = [
     path("subsidies/policy/", policy.policy_list, name="policy_list"),
     path("subsidies/policy/new/", policy.policy_create, name="policy_create"),
     path("subsidies/policy/<int:pk>/", policy.policy_edit, name="policy_edit"),
+    path("accounts/locks/", locks.lock_list, name="lock_list"),
+    path("accounts/locks/<int:pk>/lift/", locks.lock_lift, name="lock_lift"),
 ]

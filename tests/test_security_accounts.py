@@ -66,7 +66,9 @@ def test_lockout_is_audited_and_unknown_usernames_too(client, hekou_user):
 
 def test_lockout_settings():
     assert settings.AXES_FAILURE_LIMIT == 5
-    assert settings.AXES_LOCKOUT_PARAMETERS == ["username"]
+    # Username and address together, and locks expire (tests/test_lockout.py).
+    assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
+    assert timedelta(minutes=30) == settings.AXES_COOLOFF_TIME
     assert "axes.middleware.AxesMiddleware" in settings.MIDDLEWARE
 
 

@@ -100,7 +100,9 @@ def test_five_failures_lock_the_account_even_for_the_right_password(client, heko
     assert "_auth_user_id" not in client.session
 
 
-def test_lockout_is_per_username_not_per_address(client, hekou_user, chengguan_user):
+def test_a_lock_does_not_reach_other_accounts_at_the_same_address(
+    client, hekou_user, chengguan_user
+):
     for attempt in range(5):
         login(client, "hekou", f"wrong-{attempt}-password")
     # Same client address, another account: township offices share one NAT address.
@@ -165,7 +167,7 @@ def nobody(db):
         ("hekou_user", TOWNSHIP_NAV),
         # Village committee members: their village's persons, households and visits.
         ("village_user", ["home", "workbench", "persons", "households", "visits"]),
-        ("county_admin", [*TOWNSHIP_NAV, "imports", "runs", "policy", "admin"]),
+        ("county_admin", [*TOWNSHIP_NAV, "imports", "runs", "policy", "locks", "admin"]),
         ("viewer_user", TOWNSHIP_NAV),
         ("nobody", ["home"]),
     ],

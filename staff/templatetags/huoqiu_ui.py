@@ -44,6 +44,14 @@ def bidi_safe(value):
 
 
 @register.filter
+def minutes(duration) -> int | str:
+    """A timedelta as whole minutes (the lockout cool-off), or an empty string."""
+    if duration is None:
+        return ""
+    return int(duration.total_seconds() // 60)
+
+
+@register.filter
 def masked_phone(number: str) -> str:
     return mask_phone(number or "")
 
