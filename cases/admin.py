@@ -28,6 +28,7 @@ from .admin_base import (
     ReadOnlyAdminMixin,
     ReadOnlyInline,
     ReasonForm,
+    RevealAuditMixin,
     SearchNormalisingMixin,
     VillageQuerysetMixin,
     adopt_saved,
@@ -212,8 +213,9 @@ class PersonForm(ReasonForm):
 
 
 @admin.register(Person)
-class PersonAdmin(RegistryAdmin):
+class PersonAdmin(RevealAuditMixin, RegistryAdmin):
     form = PersonForm
+    reveal_fields = ("id_number", "phone")
     fields = (
         "id_number",
         "name",
@@ -265,6 +267,11 @@ class PersonAdmin(RegistryAdmin):
     @admin.display(description="村（社区）", ordering="village__name")
     def village_name(self, obj):
         return obj.village.name if obj.village_id else ""
+
+    def revealed_fields(self, obj):
+        # The page also shows the full certificate number (`certificate_info`).
+        fields = super().revealed_fields(obj)
+        return [*fields, "certificate_number"] if self._certificate(obj) else fields
 
     def _certificate(self, obj):
         try:
@@ -325,8 +332,9 @@ class CertificateForm(ReasonForm):
 
 
 @admin.register(Certificate)
-class CertificateAdmin(PersonColumns, SearchNormalisingMixin, HistoryAdmin):
+class CertificateAdmin(RevealAuditMixin, PersonColumns, SearchNormalisingMixin, HistoryAdmin):
     form = CertificateForm
+    reveal_fields = ("number",)
     fields = ("person", "number", "category", "grade", "reissue", "change_reason")
     readonly_fields = ("reissue",)
     autocomplete_fields = ("person",)
@@ -429,8 +437,9 @@ class HouseholdForm(ReasonForm):
 
 
 @admin.register(Household)
-class HouseholdAdmin(RegistryAdmin):
+class HouseholdAdmin(RevealAuditMixin, RegistryAdmin):
     form = HouseholdForm
+    reveal_fields = ("head_id_number",)
     inlines = [HouseholdMemberInline]
     fields = ("head", "head_id_number", "head_name", "township", "village", "size", "change_reason")
     autocomplete_fields = ("head",)

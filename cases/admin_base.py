@@ -2,6 +2,8 @@
 
 - `county_admin_only` / `CountyAdminMixin`: only active staff users whose role is
   县残联管理员 reach the admin; model permissions follow the role, not Django permission rows.
+- `RevealAuditMixin`: a record page showing full ID/certificate/phone numbers is audited
+  as a `reveal` each time it is shown.
 - `ReadOnlyAdminMixin` / `ReadOnlyInline`: records nobody adds, changes or deletes here.
 - `ScopedListMixin`: lists of personal data go through `scoped()`; `ViewOnlyAdmin`:
   records of personal data nobody edits here (monitoring cases, findings, imported rows).
@@ -29,6 +31,7 @@ from django.db import models
 from django.utils.html import format_html
 
 from . import services
+from .audit import Action, audit
 from .casework_base import NotPermitted
 from .history import recorded_as
 from .identity import mask_id_number
@@ -83,6 +86,31 @@ class ReadOnlyAdminMixin(CountyAdminMixin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class RevealAuditMixin:
+    """A change page that shows full ID, certificate or phone numbers is a reveal.
+
+    The staff pages show a full number only through the audited 显示完整号码 button; the
+    admin's record pages show it outright, so each rendering of such a page (a GET, or a
+    form shown again with errors) records one `reveal` event naming the fields shown,
+    instead of a plain page view. `reveal_fields` lists them; a field whose value is
+    blank on this record (`revealed_fields`) is left out.
+    """
+
+    reveal_fields: tuple[str, ...] = ()
+
+    def revealed_fields(self, obj) -> list[str]:
+        return [name for name in self.reveal_fields if getattr(obj, name, None) not in ("", None)]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        response = super().render_change_form(
+            request, context, add=add, change=change, form_url=form_url, obj=obj
+        )
+        fields = self.revealed_fields(obj) if obj is not None and obj.pk else []
+        if fields:
+            audit(request, Action.REVEAL, target=obj, details={"fields": fields, "page": "admin"})
+        return response
 
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -11,6 +11,7 @@ from .env import (
     env_database,
     env_int,
     env_list,
+    env_minutes,
     env_redis_url,
     env_str,
 )
@@ -120,13 +121,17 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Lock an account (by username) after 5 failed logins; an admin resets it.
+# Lock a username *from one address* after 5 failed logins, for AXES_COOLOFF_MINUTES; a
+# county admin can lift it earlier (/accounts/locks/). A township office shares one NAT
+# address but a stranger does not, so a stranger's failures cannot lock the office's user
+# out, and no lock lasts for ever (docs/ARCHITECTURE.md, docs/SECURITY.md).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = env_minutes("AXES_COOLOFF_MINUTES", 30, minimum=1)
 AXES_RESET_ON_SUCCESS = True
-# Township offices share one NAT address: locking by IP would lock a whole office out,
-# so lockout is by username only (docs/ARCHITECTURE.md, docs/SECURITY.md).
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# The address the audit trail records: behind the TLS proxy REMOTE_ADDR is the proxy itself,
+# which would put every client on one address.
+AXES_CLIENT_IP_CALLABLE = "cases.audit.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 
 # Audit trail retention (cases.audit.prune_audit): at least six months.
@@ -179,6 +184,12 @@ MEDIA_URL = "/media-not-served/"  # uploads hold personal data: only served thro
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_MB", 200, minimum=1) * 1024 * 1024
+# What an import file may declare or unpack to, checked before it is read
+# (monitoring/importing/readers.py ReadLimits; docs/IMPORTS.md "Limits").
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 300_000, minimum=1)
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 200, minimum=1)
+IMPORT_MAX_UNPACKED_BYTES = env_int("IMPORT_MAX_UNPACKED_MB", 500, minimum=1) * 1024 * 1024
+IMPORT_MAX_ZIP_RATIO = env_int("IMPORT_MAX_ZIP_RATIO", 100, minimum=2)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

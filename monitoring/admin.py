@@ -14,6 +14,7 @@ from cases.admin_base import (
     PersonColumns,
     ReadOnlyAdminMixin,
     ReadOnlyInline,
+    RevealAuditMixin,
     ScopedListMixin,
     ViewOnlyAdmin,
 )
@@ -46,8 +47,14 @@ class DecisionForm(forms.Form):
 
 
 @admin.register(Finding)
-class FindingAdmin(ViewOnlyAdmin):
-    """The change page is a read-only view; decisions go through the actions."""
+class FindingAdmin(RevealAuditMixin, ViewOnlyAdmin):
+    """The change page is a read-only view; decisions go through the actions.
+
+    It shows the person's full ID number (`id_number`), so each view is a reveal.
+    """
+
+    def revealed_fields(self, obj):
+        return ["id_number"]
 
     list_display = (
         "rule",

@@ -39,7 +39,7 @@ from cases.admin_base import (
 from cases.identity import mask_id_number
 
 from .forms import ImportUploadForm
-from .import_selectors import batch_file_response, can_import, import_batches
+from .import_selectors import batch_file_download, can_import, import_batches
 from .importing.report import report_name, write_error_report
 from .models import ImportBatch, RosterHousehold, RosterMember, Source, SurveyRecord
 from .services import import_create_batch, import_validate
@@ -282,7 +282,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         batch = self.get_queryset(request).filter(pk=pk).first()
         if batch is None or not self.has_view_permission(request, batch):
             raise Http404("不存在或不在您的数据范围内")
-        return batch_file_response(batch, kind)
+        return batch_file_download(request, batch, kind)
 
     # --- two-step import ---
 

@@ -12,11 +12,20 @@ when all of its townships lie within their scope:
   (`unattributed_rows`): that row could be anyone's;
 - village committee members and users without a role: none (a batch covers whole
   townships, never a single village).
+
+The files themselves (original and error report) carry every row's full ID numbers, so
+seeing a batch is not enough to download them: only county admins may
+(`can_download_batch_files`), and each download is audited as an export
+(`batch_file_download`, the one path of the staff page and the admin).
 """
 
-from django.db.models import Exists, OuterRef, QuerySet
-from django.http import FileResponse, Http404
+from pathlib import PurePath
 
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import FileResponse, Http404, HttpRequest
+
+from cases.audit import Action, audit
 from cases.scope import AnyUser, scope_for
 
 from .importing.report import report_name
@@ -74,4 +83,39 @@ def batch_file_response(batch: ImportBatch, kind: str) -> FileResponse:
         raise Http404("文件已不存在，请联系管理员") from None
     response = FileResponse(handle, as_attachment=True, filename=name)
     response["Cache-Control"] = "no-store"
+    return response
+
+
+FILE_KINDS = {"original": "原文件", "errors": "错误报告"}
+
+
+def can_download_batch_files(user: AnyUser) -> bool:
+    """Only county admins download a batch's files: they hold full ID numbers of every row."""
+    return scope_for(user).is_county_admin
+
+
+def batch_file_download(request: HttpRequest, batch: ImportBatch, kind: str) -> FileResponse:
+    """The batch's original or error report for a county admin, audited as an export.
+
+    The caller has already found the batch in the user's scope (out of scope stays 404);
+    any other role gets 403, which the audit middleware records as denied.
+    """
+    if kind not in FILE_KINDS:
+        raise Http404("没有这种文件")
+    if not can_download_batch_files(request.user):
+        raise PermissionDenied("只有县残联管理员可以下载导入的原文件和错误报告（含完整身份证号）")
+    response = batch_file_response(batch, kind)
+    name = batch.original_name if kind == "original" else report_name(batch.original_name)
+    audit(
+        request,
+        Action.EXPORT,
+        target=batch,
+        details={
+            "batch": batch.pk,
+            "file": FILE_KINDS[kind],
+            "filename": name,
+            "rows": batch.rows,
+            "format": PurePath(name or "").suffix.lstrip(".").lower(),
+        },
+    )
     return response

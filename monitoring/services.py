@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from cases.audit import audit_import_batch
 from cases.locks import process_lock
+from cases.masking import mask_text
 from cases.models import Township
 from cases.scope import AnyUser
 
@@ -190,7 +191,8 @@ def _import_run(batch_id: int, progress: Progress | None) -> ImportBatch:
         batch.status = ImportBatch.Status.FAILED
         batch.created = batch.updated = batch.unchanged = 0
         batch.skipped = batch.rows
-        batch.message = (
+        # A database error may quote a row's values (an ID number in a key violation).
+        batch.message = mask_text(
             f"导入失败，本批次未写入任何数据（已整体回滚）：{type(error).__name__}: {error}"
         )[:500]
         batch.finished_at = timezone.now()
@@ -261,7 +263,7 @@ def _run(batch: ImportBatch, path: Path, tracker: _Progress) -> None:
         batch.message = "；".join([summary, *counts.notes])
     if notes:
         batch.message = "；".join([batch.message, *notes])
-    batch.message = batch.message[:500]
+    batch.message = mask_text(batch.message)[:500]
     if result.errors or result.warnings:
         _save_report(batch, path, result)
     batch.progress = 100

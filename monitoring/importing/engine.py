@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from cases.masking import mask_text
+
 from . import values as v
 from .conflicts import HouseholdConflict, roster_conflicts
 from .headers import AliasMap, HeaderMatch, describe_columns, find_header, header_key
@@ -34,6 +36,12 @@ class RowError:
     row: int | None
     column: str
     message: str
+
+    def __post_init__(self) -> None:
+        # Messages quote cells (`values.shown`) and a cell may hold an ID or certificate
+        # number, even in a name column. Row and column already locate the cell, and the
+        # messages reach pages and the batch, so every number in them is masked here.
+        object.__setattr__(self, "message", mask_text(self.message))
 
     def as_dict(self) -> dict:
         return {"row": self.row, "column": self.column, "message": self.message}

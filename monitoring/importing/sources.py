@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cases.identity import IdentityError, parse_certificate_number
+from cases.identity import IdentityError, mask_certificate_number, parse_certificate_number
 from cases.models import RISK_TYPES
 from monitoring import survey
 from monitoring.models import (
@@ -351,7 +351,9 @@ def build_survey(values: dict, ctx: RowContext) -> tuple | None:
                 grade=grade if not ctx.has_error("grade") else None,
             )
         except IdentityError as error:
-            ctx.error("cert_number", f"残疾人证号“{cert_number}”有误：{error}")
+            ctx.error(
+                "cert_number", f"残疾人证号“{mask_certificate_number(cert_number)}”有误：{error}"
+            )
         else:
             cert_number, cert_reissue = parsed.number, parsed.reissue
     head = values.get("head_id")

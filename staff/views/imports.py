@@ -12,7 +12,8 @@ from cases.scope import scope_for, scope_safe
 from cases.selectors import page_of, parse_page_number
 from monitoring.forms import ImportUploadForm
 from monitoring.import_selectors import (
-    batch_file_response,
+    batch_file_download,
+    can_download_batch_files,
     can_import,
     import_batch_or_404,
     import_batches,
@@ -94,6 +95,7 @@ def import_detail(request, pk: int):
             "conflicts": batch.household_conflicts[:ERRORS_SHOWN],
             "conflicts_total": len(batch.household_conflicts),
             "townships": list(batch.townships.order_by("code").values_list("name", flat=True)),
+            "can_download": can_download_batch_files(request.user),
             "nav": "imports",
         },
     )
@@ -122,6 +124,7 @@ def import_status(request, pk: int):
 @login_required
 @require_GET
 def import_download(request, pk: int, kind: str):
-    """Download the original file (`original`) or the error report (`errors`)."""
+    """Download the original file (`original`) or the error report (`errors`): county
+    admins only, audited as an export (`import_selectors.batch_file_download`)."""
     batch = import_batch_or_404(request.user, pk)
-    return batch_file_response(batch, kind)
+    return batch_file_download(request, batch, kind)
