@@ -41,6 +41,14 @@ def require_writer_role(request, *, visits: bool = False) -> Scope:
     raise PermissionDenied("您的账号为只读账号，不能修改数据")
 
 
+def require_county_admin(request, refusal: str) -> Scope:
+    """The user's scope if they are a county admin, else 403 with `refusal` (what they tried)."""
+    scope = scope_for(request.user)
+    if not scope.is_county_admin:
+        raise PermissionDenied(refusal)
+    return scope
+
+
 def next_url(request, default: str) -> str:
     """`next` from the POST or query string when it stays on this site, else `default`."""
     target = request.POST.get("next") or request.GET.get("next") or ""

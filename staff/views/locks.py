@@ -9,26 +9,23 @@ from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from cases.accounts import lockout_lift
 from cases.audit import audit_list
-from cases.scope import scope_for, scope_safe
+from cases.scope import scope_safe
 from staff.selectors.lockouts import current_lockouts
+from staff.views.common import require_county_admin
 
-
-def _require_county_admin(request) -> None:
-    if not scope_for(request.user).is_county_admin:
-        raise PermissionDenied("只有县残联管理员可以查看和解除登录锁定")
+LOCKS_REFUSAL = "只有县残联管理员可以查看和解除登录锁定"
 
 
 @scope_safe(how="no personal data: staff usernames and addresses of lockouts; county admins only")
 @login_required
 @require_GET
 def lock_list(request):
-    _require_county_admin(request)
+    require_county_admin(request, LOCKS_REFUSAL)
     locks = current_lockouts()
     audit_list(request, "axes.accessattempt", request.GET, len(locks))
     return render(
@@ -49,7 +46,7 @@ def lock_list(request):
 def lock_lift(request, pk: int):
     # The service checks the role too; checking here first keeps a refused request from
     # learning whether the id exists.
-    _require_county_admin(request)
+    require_county_admin(request, LOCKS_REFUSAL)
     lockout_lift(request.user, pk)
     messages.success(request, "已解除锁定")
     return redirect("staff:lock_list")

@@ -1,30 +1,26 @@
 """The yearly policy parameters (county admins): list, edit, a new year."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from cases.audit import audit_list, audit_view
-from cases.scope import scope_for, scope_safe
+from cases.scope import scope_safe
 from cases.services import ServiceError
 from staff.forms.policy import NewPolicyYearForm, PolicyYearForm
-from staff.views.common import GET_POST, form_data, form_page
+from staff.views.common import GET_POST, form_data, form_page, require_county_admin
 from subsidies.models import PolicyYear
 from subsidies.policy import FIELDS, LABELS, PolicyError, policy_history, policy_set
 
-
-def _require_county_admin(request):
-    if not scope_for(request.user).is_county_admin:
-        raise PermissionDenied("只有县残联管理员可以设置政策参数")
+POLICY_REFUSAL = "只有县残联管理员可以设置政策参数"
 
 
 @scope_safe(how="no personal data: policy parameters per year; county admins only")
 @login_required
 @require_GET
 def policy_list(request):
-    _require_county_admin(request)
+    require_county_admin(request, POLICY_REFUSAL)
     years = list(PolicyYear.objects.order_by("-year"))
     audit_list(request, "subsidies.policyyear", request.GET, len(years))
     return render(
@@ -52,7 +48,7 @@ def _edit_url(policy) -> str:
 @login_required
 @GET_POST
 def policy_edit(request, pk: int):
-    _require_county_admin(request)
+    require_county_admin(request, POLICY_REFUSAL)
     policy = get_object_or_404(PolicyYear, pk=pk)
     if request.method == "GET":
         audit_view(request, policy)
@@ -77,7 +73,7 @@ def policy_edit(request, pk: int):
 @login_required
 @GET_POST
 def policy_create(request):
-    _require_county_admin(request)
+    require_county_admin(request, POLICY_REFUSAL)
     return form_page(
         request,
         NewPolicyYearForm(form_data(request)),

@@ -2,33 +2,29 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from cases.audit import Action, audit, audit_list, audit_view
-from cases.scope import scope_for, scope_safe
+from cases.scope import scope_safe
 from cases.selectors import page_of, parse_page_number
 from monitoring.models import CrosscheckRun
 from monitoring.tasks import crosscheck_task
 from staff.selectors.findings import crosscheck_runs, run_rule_rows
+from staff.views.common import require_county_admin
 
 RUNS_PER_PAGE = 30
 
 
-def require_county_admin(request):
-    scope = scope_for(request.user)
-    if not scope.is_county_admin:
-        raise PermissionDenied("只有县残联管理员可以查看和发起比对")
-    return scope
+RUNS_REFUSAL = "只有县残联管理员可以查看和发起比对"
 
 
 @scope_safe(how="no personal data: run records and counts; county admins only")
 @login_required
 @require_GET
 def run_list(request):
-    require_county_admin(request)
+    require_county_admin(request, RUNS_REFUSAL)
     page = page_of(crosscheck_runs(), parse_page_number(request.GET.get("page")), RUNS_PER_PAGE)
     running = CrosscheckRun.objects.filter(status=CrosscheckRun.Status.RUNNING).exists()
     audit_list(request, "monitoring.crosscheckrun", request.GET, len(page.rows))
@@ -43,7 +39,7 @@ def run_list(request):
 @login_required
 @require_GET
 def run_detail(request, pk: int):
-    require_county_admin(request)
+    require_county_admin(request, RUNS_REFUSAL)
     run = get_object_or_404(
         CrosscheckRun.objects.select_related("triggered_by").prefetch_related("batches"), pk=pk
     )
@@ -72,7 +68,7 @@ def queue_crosscheck(user_id: int) -> None:
 @login_required
 @require_POST
 def run_start(request):
-    require_county_admin(request)
+    require_county_admin(request, RUNS_REFUSAL)
     if CrosscheckRun.objects.filter(status=CrosscheckRun.Status.RUNNING).exists():
         messages.warning(request, "已有一次比对正在运行，请等待其完成后再发起")
         return redirect("staff:run_list")
