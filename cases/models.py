@@ -1079,6 +1079,48 @@ class CustodialCare(TimeStamped):
         return f"{self.person} · {self.get_mode_display()}"
 
 
+# Children in hardship (困境残疾儿童关爱)
+
+
+class ChildCareRecord(TimeStamped):
+    """One act of care for a certified child in hardship (困境残疾儿童关爱): a visit, rehabilitation
+    help, schooling help or living help. Who counts as a child in hardship is computed
+    (`monitoring.populations.hardship_children`), not stored; this keeps what was done."""
+
+    SCOPE_PATHS = ("person__township", "person__village")
+
+    class Kind(models.TextChoices):
+        VISIT = "visit", "探访关爱"
+        REHAB = "rehab", "康复救助"
+        EDUCATION = "education", "教育帮扶"
+        LIVING = "living", "生活救助"
+        GUARDIANSHIP = "guardianship", "监护落实"
+        OTHER = "other", "其他"
+
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="child_care", verbose_name="儿童"
+    )
+    kind = models.CharField("关爱类型", max_length=12, choices=Kind.choices)
+    cared_on = models.DateField("日期")
+    provider = models.CharField("关爱人/单位", max_length=100)
+    content = models.CharField("关爱内容", max_length=300)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="记录人",
+    )
+
+    class Meta:
+        ordering = ["-cared_on", "-id"]
+        verbose_name = verbose_name_plural = "困境残疾儿童关爱记录"
+
+    def __str__(self):
+        return f"{self.person} · {self.get_kind_display()} · {self.cared_on}"
+
+
 # Publicity (宣传)
 
 

@@ -2,6 +2,8 @@
 
 Site-level names without a namespace (`login`, `logout`, `home`) live in huoqiu/urls.py.
 The paths are those the pages always had (`/persons/`, `/monitoring/findings/`, …).
+The task-area pages keep their routes beside their views (`routes` of `person_work`,
+`person_care`, `household_work`, `task_lists`), one list per area, added at the end.
 """
 
 from django.urls import path
@@ -9,13 +11,17 @@ from django.urls import path
 from .views import (
     dashboard,
     findings,
+    household_work,
     households,
     imports,
     locks,
+    person_care,
+    person_work,
     persons,
     policy,
     runs,
     stats_export,
+    task_lists,
     visits,
 )
 
@@ -89,3 +95,4 @@ urlpatterns = [
     path("accounts/locks/", locks.lock_list, name="lock_list"),
     path("accounts/locks/<int:pk>/lift/", locks.lock_lift, name="lock_lift"),
 ]
+urlpatterns += person_work.routes + person_care.routes + household_work.routes + task_lists.routes

@@ -37,6 +37,11 @@ class PolicyYear(TimeStamped):
     pension_contribution_tier = models.DecimalField(
         "城乡居保代缴档次（元/人/年）", max_digits=10, decimal_places=2, default=200
     )
+    visit_due_days = models.PositiveSmallIntegerField(
+        "纳入监测后首次走访期限（天）",
+        default=30,
+        help_text="监测户纳入后超过该天数仍未走访，或超过下次访视日期，即为逾期未访",
+    )
     is_default = models.BooleanField("系统默认值（待县残联确认）", default=True)
 
     class Meta:
@@ -134,17 +139,23 @@ class BenefitRecord(TimeStamped):
 class BenefitApplication(TimeStamped):
     """申请: a benefit applied for on a person's behalf (e.g. from an S-finding).
 
-    申请中 → 已批准 (a manual `BenefitRecord` is created or reactivated) / 未批准 / 已撤回.
-    Written by `subsidies.services`.
+    申请中 → 已审核 → 已批准 (a manual `BenefitRecord` is created or reactivated) / 未批准,
+    then 已批准 → 已落实 (the first payment or service reached the person); 申请中 / 已审核 →
+    已撤回. Each step keeps who and when. Written by `subsidies.services`.
     """
 
     SCOPE_PATHS = ("person__township", "person__village")
 
     class Status(models.TextChoices):
         APPLYING = "applying", "申请中"
+        REVIEWED = "reviewed", "已审核"
         APPROVED = "approved", "已批准"
         REJECTED = "rejected", "未批准"
+        DELIVERED = "delivered", "已落实"
         WITHDRAWN = "withdrawn", "已撤回"
+
+    PENDING = (Status.APPLYING, Status.REVIEWED)
+    """Not yet decided: at most one per person and benefit."""
 
     person = models.ForeignKey(
         Person, on_delete=models.PROTECT, related_name="benefit_applications", verbose_name="人员"
@@ -165,6 +176,16 @@ class BenefitApplication(TimeStamped):
         related_name="+",
         verbose_name="经办人",
     )
+    reviewed_on = models.DateField("审核日期", null=True, blank=True)
+    review_note = models.CharField("审核意见", max_length=500, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="审核人",
+    )
     decided_on = models.DateField("办结日期", null=True, blank=True)
     decision_note = models.CharField("办结说明", max_length=500, blank=True)
     decided_by = models.ForeignKey(
@@ -183,6 +204,16 @@ class BenefitApplication(TimeStamped):
         related_name="applications",
         verbose_name="形成的救助与补贴记录",
     )
+    delivered_on = models.DateField("落实日期", null=True, blank=True)
+    delivery_note = models.CharField("落实情况", max_length=500, blank=True)
+    delivered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="落实登记人",
+    )
 
     class Meta:
         ordering = ["-applied_on", "-id"]
@@ -190,12 +221,12 @@ class BenefitApplication(TimeStamped):
         constraints = [
             models.UniqueConstraint(
                 fields=["person", "benefit_type"],
-                condition=Q(status="applying"),
+                condition=Q(status__in=("applying", "reviewed")),
                 name="one_pending_application_per_person_benefit",
                 violation_error_message="该人员此项目已有申请中的申请",
             ),
             models.CheckConstraint(
-                condition=Q(status="applying") | Q(decided_on__isnull=False),
+                condition=Q(status__in=("applying", "reviewed")) | Q(decided_on__isnull=False),
                 name="benefit_application_decided_has_date",
                 violation_error_message="办结的申请必须有办结日期",
             ),
@@ -203,3 +234,109 @@ class BenefitApplication(TimeStamped):
 
     def __str__(self):
         return f"{self.person} · {self.get_benefit_type_display()} · {self.get_status_display()}"
+
+
+# --- Referrals (转办): what is waiting on which unit ---
+
+
+class ReferralUnit(TimeStamped):
+    """A unit a measure or application can be referred to (民政办, 人社所, 卫生院, …).
+
+    The list is the county admins' to keep (`subsidies.referrals.referral_unit_save`); a unit
+    no longer used is made inactive, never deleted, so old referrals keep their name.
+    """
+
+    name = models.CharField("单位名称", max_length=50, unique=True)
+    is_active = models.BooleanField("启用", default=True)
+    sort_order = models.PositiveSmallIntegerField("排序", default=100)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+        verbose_name = verbose_name_plural = "转办单位"
+
+    def __str__(self):
+        return self.name
+
+
+class Referral(TimeStamped):
+    """转办: an assistance measure or a benefit application handed to a unit to act on.
+
+    It lives here, not in `cases`, because it can point at a benefit application, and
+    subsidies sits above cases. 已转办 → 已受理 → 已办结, or → 已退回 (with the unit's reason).
+    """
+
+    SCOPE_PATHS = ("household__township", "household__village")
+
+    class Status(models.TextChoices):
+        REFERRED = "referred", "已转办"
+        ACCEPTED = "accepted", "已受理"
+        DONE = "done", "已办结"
+        RETURNED = "returned", "已退回"
+
+    OPEN = (Status.REFERRED, Status.ACCEPTED)
+
+    household = models.ForeignKey(
+        "cases.Household", on_delete=models.PROTECT, related_name="referrals", verbose_name="家庭"
+    )
+    unit = models.ForeignKey(
+        ReferralUnit, on_delete=models.PROTECT, related_name="referrals", verbose_name="转办单位"
+    )
+    measure = models.ForeignKey(
+        "cases.AssistanceMeasure",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+        verbose_name="帮扶措施",
+    )
+    application = models.ForeignKey(
+        BenefitApplication,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+        verbose_name="救助与补贴申请",
+    )
+    status = models.CharField(
+        "状态", max_length=10, choices=Status.choices, default=Status.REFERRED, db_index=True
+    )
+    referred_on = models.DateField("转办日期")
+    request = models.CharField("转办事项", max_length=300)
+    referred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="转办人",
+    )
+    accepted_on = models.DateField("受理日期", null=True, blank=True)
+    closed_on = models.DateField("办结/退回日期", null=True, blank=True)
+    response = models.CharField("办理结果", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-referred_on", "-id"]
+        verbose_name = verbose_name_plural = "转办"
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(measure__isnull=False) & Q(application__isnull=True))
+                | (Q(measure__isnull=True) & Q(application__isnull=False)),
+                name="referral_is_of_one_measure_or_application",
+                violation_error_message="转办须针对一项帮扶措施或一项申请",
+            ),
+            models.UniqueConstraint(
+                fields=["unit", "measure"],
+                condition=Q(status__in=("referred", "accepted")),
+                name="one_open_referral_per_unit_measure",
+                violation_error_message="该措施已转办该单位且尚未办结",
+            ),
+            models.UniqueConstraint(
+                fields=["unit", "application"],
+                condition=Q(status__in=("referred", "accepted")),
+                name="one_open_referral_per_unit_application",
+                violation_error_message="该申请已转办该单位且尚未办结",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.household} → {self.unit} · {self.get_status_display()}"

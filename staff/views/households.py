@@ -24,6 +24,7 @@ from staff.forms.casework import (
     PairingEndForm,
     PairingForm,
 )
+from staff.selectors.household_work import household_work_sections
 from staff.selectors.households import (
     household_detail,
     household_list,
@@ -245,6 +246,7 @@ def household(request, pk: int):
         "nav": "households",
     }
     context |= case_forms(record, scope)
+    context |= household_work_sections(request.user, record)
     return render(request, "staff/household_detail.html", context)
 
 

@@ -32,6 +32,8 @@ from staff.forms.casework import (
 )
 from staff.forms.policy import BenefitRecordForm
 from staff.selectors.households import household_members
+from staff.selectors.person_care import care_sections
+from staff.selectors.person_work import work_sections
 from staff.selectors.persons import (
     comparison,
     household_link,
@@ -216,6 +218,8 @@ def person(request, pk: int):
             "can_write": can_write(scope),
             "can_visit": can_record_visits(scope),
             "nav": "persons",
+            **work_sections(request.user, record),
+            **care_sections(request.user, record),
         },
     )
 

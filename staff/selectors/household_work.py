@@ -1,0 +1,5 @@
+"""(being written)"""
+
+
+def household_work_sections(user, household) -> dict:
+    return {}

@@ -1,0 +1,5 @@
+"""(being written)"""
+
+
+def care_sections(user, person) -> dict:
+    return {}
