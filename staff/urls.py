@@ -86,6 +86,11 @@ urlpatterns = [
         findings.finding_open_case_view,
         name="finding_open_case",
     ),
+    path(
+        "monitoring/findings/<int:pk>/act/<str:action>/",
+        findings.finding_act,
+        name="finding_act",
+    ),
     path("monitoring/runs/", runs.run_list, name="run_list"),
     path("monitoring/runs/start/", runs.run_start, name="run_start"),
     path("monitoring/runs/<int:pk>/", runs.run_detail, name="run_detail"),

@@ -1,12 +1,14 @@
 """Forms of the work queue of the staff app: handle, dismiss, bulk decision, open a case.
 
 Input parsing and Chinese messages only; the views call `monitoring.findings` and
-`monitoring.finding_actions.finding_open_case`.
+`monitoring.finding_actions`.
 """
 
 from django import forms
 
-from staff.forms.casework import StaffForm, text_area
+from cases.casework_base import today
+from staff.forms.casework import StaffForm, date_field, text_area
+from subsidies.models import BenefitType
 
 BULK_LIMIT = 500
 
@@ -59,3 +61,21 @@ class FindingBulkForm(StaffForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["ids"].error_messages["required"] = "请至少勾选一条比对发现"
+
+
+class FindingApplicationForm(StaffForm):
+    """申请 on the person's behalf, from an S-finding: the benefit is the rule's own."""
+
+    title, submit_label, testid = "代为申请救助与补贴", "提交申请", "finding-application-form"
+    service_fields = ("benefit_type", "applied_on", "note")
+
+    benefit_type = forms.ChoiceField(label="申请项目", choices=BenefitType.choices)
+    applied_on = date_field("申请日期")
+    note = text_area("申请说明", max_length=500)
+
+    def clean(self):
+        cleaned = super().clean()
+        applied_on = cleaned.get("applied_on")
+        if applied_on is not None and applied_on > today():
+            self.add_error("applied_on", "申请日期不能晚于今天")
+        return cleaned

@@ -1,19 +1,34 @@
-"""The work queue of findings (比对发现) and the decisions on them."""
+"""The work queue of findings (比对发现) and the decisions on them: handle, dismiss, open a
+case, or answer the finding with the record it asks for (`FINDING_ACTIONS`)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from cases.audit import audit_list, audit_view
+from cases.casework_base import today
 from cases.exports import xlsx_response
 from cases.identity import mask_id_number
-from cases.scope import scope_for, scope_safe
+from cases.models import RehabNeed
+from cases.scope import scope_for, scope_safe, scoped
 from cases.selectors import parse_page_number
 from cases.services import ServiceError
-from monitoring.finding_actions import finding_open_case
+from monitoring.finding_actions import (
+    finding_open_benefit_application,
+    finding_open_case,
+    finding_open_education_plan,
+    finding_open_pairing,
+    finding_record_assistance,
+    finding_record_rehab_service,
+)
 from monitoring.findings import (
     FindingError,
     finding_dismiss,
@@ -22,8 +37,16 @@ from monitoring.findings import (
     findings_handle_bulk,
 )
 from monitoring.models import Finding
-from monitoring.rules import REGISTRY, case_opening_codes
+from monitoring.rules import REGISTRY, benefit_of, case_opening_codes
+from staff.forms.casework import (
+    AssistanceForm,
+    EducationPlanForm,
+    PairingForm,
+    RehabServiceForm,
+    StaffForm,
+)
 from staff.forms.findings import (
+    FindingApplicationForm,
     FindingBulkForm,
     FindingDismissForm,
     FindingHandleForm,
@@ -35,7 +58,10 @@ from staff.selectors.places import places
 from staff.selectors.visits import days_since
 from staff.views.common import (
     EXPORT_LIMIT,
+    GET_POST,
     export_filename,
+    form_data,
+    form_page,
     next_url,
     require_writer_role,
     scope_context,
@@ -154,6 +180,8 @@ def _detail(request, finding, *, status=200, **forms):
         context["dismiss_form"] = forms.get("dismiss_form") or FindingDismissForm()
         if finding.rule in case_opening_codes() and finding.status == Finding.Status.OPEN:
             context["open_case_form"] = forms.get("open_case_form") or FindingOpenCaseForm()
+        if finding.status == Finding.Status.OPEN:
+            context["actions"] = actions_for(finding.rule)
     # Errors of a posted form the page does not show (e.g. a case for a non-M rule).
     shown = [value for value in context.values() if hasattr(value, "errors")]
     context["problems"] = [
@@ -257,3 +285,94 @@ def finding_bulk(request):
             return _done(request, text)
     context = _queue_context(request, bulk_form=form)
     return render(request, "staff/finding_list.html", context, status=400)
+
+
+@dataclass(frozen=True)
+class FindingAction:
+    """A way to answer a finding with the record it asks for, in one step (the record is
+    created and the finding marked 已处理 together, by `monitoring.finding_actions`)."""
+
+    key: str
+    label: str
+    fits: Callable[[str], bool]
+    form: Callable[[object, Finding, object], StaffForm]
+    act: Callable[..., object]
+
+
+def _open_needs(user, finding: Finding) -> list[RehabNeed]:
+    open_now = Q(closed_on__isnull=True) | Q(closed_on__gt=today())
+    return list(scoped(user, RehabNeed.objects.filter(open_now, person_id=finding.person_id)))
+
+
+FINDING_ACTIONS: dict[str, FindingAction] = {
+    action.key: action
+    for action in (
+        FindingAction(
+            "application",
+            "代为申请救助与补贴",
+            lambda code: bool(benefit_of(code)),
+            lambda data, finding, user: FindingApplicationForm(
+                data,
+                initial={"benefit_type": benefit_of(finding.rule), "applied_on": today()},
+            ),
+            finding_open_benefit_application,
+        ),
+        FindingAction(
+            "rehab-service",
+            "登记康复服务",
+            lambda code: code.startswith("R"),
+            lambda data, finding, user: RehabServiceForm(
+                data, initial={"served_on": today()}, needs=_open_needs(user, finding)
+            ),
+            finding_record_rehab_service,
+        ),
+        FindingAction(
+            "education-plan",
+            "登记一人一案",
+            lambda code: code.startswith("E"),
+            lambda data, finding, user: EducationPlanForm(data, initial={"verified_on": today()}),
+            finding_open_education_plan,
+        ),
+        FindingAction(
+            "pairing",
+            "安排结对帮扶",
+            lambda code: code.startswith("P"),
+            lambda data, finding, user: PairingForm(data, initial={"started_on": today()}),
+            finding_open_pairing,
+        ),
+        FindingAction(
+            "assistance",
+            "落实帮扶措施",
+            lambda code: code.startswith("Q"),
+            lambda data, finding, user: AssistanceForm(data, initial={"started_on": today()}),
+            finding_record_assistance,
+        ),
+    )
+}
+
+
+def actions_for(code: str) -> list[FindingAction]:
+    return [action for action in FINDING_ACTIONS.values() if action.fits(code)]
+
+
+@scope_safe(how="finding via get_in_scope_or_404; write via monitoring.finding_actions")
+@login_required
+@GET_POST
+def finding_act(request, pk: int, action: str):
+    """Answer an open finding with the record it asks for (an R01 with the rehabilitation
+    service delivered, an S01 with an application, …); the finding becomes 已处理."""
+    chosen = FINDING_ACTIONS.get(action)
+    finding = finding_in_scope(request.user, pk)
+    if chosen is None or not chosen.fits(finding.rule):
+        raise Http404("该比对发现不适用此处理方式")
+    require_writer_role(request)
+    form = chosen.form(form_data(request), finding, request.user)
+    return form_page(
+        request,
+        form,
+        template="staff/finding_act.html",
+        context={"finding": finding, "title": chosen.label, "nav": "findings"},
+        on_valid=lambda f: chosen.act(request.user, finding, **f.service_kwargs()),
+        success_message=f"{finding.rule} {finding.person.name}：{chosen.label}，该发现已标记为已处理",
+        success_url=reverse("staff:finding_detail", args=[finding.pk]),
+    )
