@@ -30,6 +30,7 @@ from .models import (
     AccessibilityModification,
     AssistanceMeasure,
     BaseEmployment,
+    ChildCareRecord,
     CommitteeMember,
     CustodialCare,
     EducationPlan,
@@ -396,11 +397,32 @@ class FamilyDoctorContractAdmin(PersonRecordMixin, TaskAreaAdmin):
     add_service = staticmethod(casework.family_doctor_sign)
 
 
+class StepChoiceField(forms.ChoiceField):
+    """Lists the allowed next steps, but passes any known status on to the service.
+
+    A step that is not the next one (申请 → 验收, say, from a stale page or a hand-made
+    POST) must be refused with the service's own reason (which steps are allowed), not
+    with Django's generic "not one of the available choices".
+    """
+
+    def valid_value(self, value):
+        return value in AccessibilityModification.Status.values or super().valid_value(value)
+
+
 class AccessibilityStepForm(ServiceForm):
-    to_status = forms.ChoiceField(
+    to_status = StepChoiceField(
         label="办理下一步", choices=AccessibilityModification.Status.choices
     )
     on = forms.DateField(label="办理日期")
+
+
+# What each step writes besides its date (`casework.accessibility_advance`): a value typed
+# into a field the chosen step does not take would be dropped without a word, so it is
+# refused instead, naming the step that takes it.
+_STEP_ONLY_FIELDS = {
+    "contractor": (AccessibilityModification.Status.CONSTRUCTION, "施工单位"),
+    "cost": (AccessibilityModification.Status.ACCEPTED, "改造费用"),
+}
 
 
 @admin.register(AccessibilityModification)
@@ -461,6 +483,10 @@ class AccessibilityModificationAdmin(PersonRecordMixin, TaskAreaAdmin):
     def update(self, request, obj, data, changed):
         if not data.get("to_status"):
             raise CaseworkError("请选择办理下一步", "to_status")
+        for field, (step, label) in _STEP_ONLY_FIELDS.items():
+            if field in changed and data["to_status"] != step:
+                step_label = AccessibilityModification.Status(step).label
+                raise CaseworkError(f"{label}在“{step_label}”这一步填写，本次办理不会保存它", field)
         return casework.accessibility_advance(
             request.user,
             obj,
@@ -490,6 +516,24 @@ class CustodialCareAdmin(PersonRecordMixin, EndedRecordAdmin):
     add_fields = ("person", "mode", "institution", "started_on", "note")
     add_service = staticmethod(casework.custodial_care_start)
     end = staticmethod(casework.custodial_care_end)
+
+
+@admin.register(ChildCareRecord)
+class ChildCareRecordAdmin(PersonRecordMixin, TaskAreaAdmin):
+    """困境残疾儿童关爱 records: added and corrected through the care-record services."""
+
+    list_display = ("person", "masked_id", "township", "kind", "cared_on", "provider")
+    list_filter = ("kind", ("person__township", admin.RelatedFieldListFilter))
+    search_fields = (*PERSON_SEARCH, "provider", "content")
+    readonly_fields = ("recorded_by",)
+    date_hierarchy = "cared_on"
+    add_fields = ("person", "kind", "cared_on", "provider", "content")
+    change_fields = ("kind", "cared_on", "provider", "content")
+    shown_fields = (*add_fields, "recorded_by")
+    add_service = staticmethod(casework.child_care_record_add)
+
+    def update(self, request, obj, data, changed):
+        return casework.child_care_record_update(request.user, obj, **self.service_values(data))
 
 
 # --- publicity and grassroots ---

@@ -43,11 +43,13 @@ from .casework_base import (
     save_new_or_changes,
     today,
 )
+from .identity import age_on
 from .models import (
     RISK_TYPES,
     AccessibilityModification,
     AssistanceMeasure,
     BaseEmployment,
+    ChildCareRecord,
     CommitteeMember,
     CustodialCare,
     EducationPlan,
@@ -498,16 +500,43 @@ def assistance_update(
     return measure
 
 
+def assistance_is_closed(measure: AssistanceMeasure, on: date | None = None) -> bool:
+    """A measure is closed (已结束) once its end date has come; a later end date is planned."""
+    return measure.ended_on is not None and measure.ended_on <= (on or today())
+
+
+def assistance_close(
+    user: User,
+    measure: AssistanceMeasure,
+    *,
+    ended_on: date,
+    result: str,
+    reason: str = "",
+) -> AssistanceMeasure:
+    """结束帮扶措施: the end date (not in the future) and the result are required."""
+    require_writer(user, *household_place(measure.household))
+    ended_on = required_date(ended_on, "结束日期", "ended_on")
+    result = required_text(result, "成效", "result", 300)
+    reason = optional_text(reason, "结束原因", "reason", REASON_MAX_LENGTH)
+    with transaction.atomic():
+        lock_row(AssistanceMeasure, measure.pk)
+        measure.refresh_from_db()
+        if assistance_is_closed(measure):
+            raise TransitionError(
+                f"该帮扶措施已于{measure.ended_on:%Y-%m-%d}结束，不能重复结束", "ended_on"
+            )
+        if ended_on < measure.started_on:
+            raise CaseworkError("结束日期不能早于开始日期", "ended_on")
+        save_changes(
+            measure,
+            {"ended_on": ended_on, "result": result},
+            actor=user,
+            reason=reason or f"结束帮扶措施：{result}",
+        )
+    return measure
+
+
 # --- One-to-one pairing (结对帮扶) ---
-
-
-def active_pairing(household: Household, on: date | None = None) -> Pairing | None:
-    on = on or today()
-    return (
-        Pairing.objects.filter(household=household, started_on__lte=on)
-        .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=on))
-        .first()
-    )
 
 
 def pairing_start(
@@ -574,6 +603,9 @@ def pairing_end(user: User, pairing: Pairing, *, ended_on: date, reason: str) ->
 # --- Education (适龄残疾儿童少年 一人一案) ---
 
 
+EDUCATION_PLAN_AGE = (3, 17)  # whole years on the plan's date (核查日期)
+
+
 def education_plan_save(
     user: User,
     person: Person,
@@ -601,6 +633,15 @@ def education_plan_save(
             raise CaseworkError("未入学须填写原因", "not_enrolled_reason")
     else:
         not_enrolled_reason = ""
+    # Checked last, so a form's own mistakes are shown first; the admin, the person page
+    # and the finding action all save through here, so none of them can plan for an adult.
+    age = age_on(person.birth_date, verified_on)
+    low, high = EDUCATION_PLAN_AGE
+    if not low <= age <= high:
+        raise CaseworkError(
+            f"一人一案仅适用于{low}至{high}周岁的儿童，该人员在{verified_on:%Y-%m-%d}时为{age}周岁",
+            "verified_on",
+        )
     values = {
         "placement": placement,
         "school": school,
@@ -874,8 +915,9 @@ def rehab_service_add(
     need: RehabNeed | None = None,
     note: str = "",
 ) -> RehabService:
-    """Record a rehabilitation service (provider, date); it counts for the service rate and R01."""
-    require_writer(user, *person_place(person))
+    """Record a rehabilitation service (provider, date); it counts for the service rate and R01.
+    Village committee members record it too (work done, docs/ROLES.md)."""
+    require_writer(user, *person_place(person), visits_only_ok=True)
     if need is not None and need.person_id != person.pk:
         raise CaseworkError("所选康复需求不是此人的", "need")
     service = RehabService(
@@ -915,7 +957,38 @@ def family_doctor_sign(
         expires_on=expires_on,
     )
     with transaction.atomic():
+        lock_row(Person, person.pk)  # serialises two signings for the same person
+        # One contract at a time: a renewal starts after the old one's last day (or after
+        # it was ended with `family_doctor_end`).
+        current = (
+            FamilyDoctorContract.objects.filter(person=person, signed_on__lte=signed_on)
+            .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=signed_on))
+            .first()
+        )
+        if current is not None:
+            raise CaseworkError(
+                f"{person.name}在签约日期已有有效的家庭医生签约（{current.institution}，"
+                f"{current.signed_on:%Y-%m-%d}签约），请先终止原签约",
+                "signed_on",
+            )
         save_new(contract, actor=user, reason="家庭医生签约")
+    return contract
+
+
+def family_doctor_end(
+    user: User, contract: FamilyDoctorContract, *, ended_on: date, reason: str
+) -> FamilyDoctorContract:
+    """End a contract before its term (解约): `ended_on` becomes its last valid day
+    (`expires_on`); the planned expiry stays in the history row with the reason."""
+    require_writer(user, *person_place(contract.person))
+    reason = required_text(reason, "终止原因", "reason", 300)
+    ended_on = required_date(ended_on, "终止日期", "ended_on")
+    if contract.expires_on is not None and contract.expires_on <= ended_on:
+        raise TransitionError(f"该签约已于{contract.expires_on:%Y-%m-%d}到期，无需终止", "ended_on")
+    if ended_on <= contract.signed_on:
+        raise CaseworkError("终止日期应晚于签约日期", "ended_on")
+    with transaction.atomic():
+        save_changes(contract, {"expires_on": ended_on}, actor=user, reason=reason)
     return contract
 
 
@@ -1057,6 +1130,80 @@ def custodial_care_end(
     user: User, care: CustodialCare, *, ended_on: date, reason: str
 ) -> CustodialCare:
     return _end(user, care, person_place(care.person), ended_on=ended_on, reason=reason)
+
+
+# --- Children in hardship (困境残疾儿童关爱) ---
+
+CHILD_CARE_AGE = (0, 17)  # whole years on the day of care
+
+
+def _child_care_values(
+    person: Person, *, kind: str, cared_on: date, provider: str, content: str
+) -> dict[str, Any]:
+    cared_on = required_date(cared_on, "关爱日期", "cared_on")
+    age = age_on(person.birth_date, cared_on)
+    low, high = CHILD_CARE_AGE
+    if not low <= age <= high:
+        raise CaseworkError(
+            f"困境残疾儿童关爱记录仅适用于{low}至{high}周岁的儿童，"
+            f"该人员在{cared_on:%Y-%m-%d}时为{age}周岁",
+            "cared_on",
+        )
+    return {
+        "kind": choice(kind, ChildCareRecord.Kind, "关爱类型", "kind"),
+        "cared_on": cared_on,
+        "provider": required_text(provider, "关爱人/单位", "provider", 100),
+        "content": required_text(content, "关爱内容", "content", 300),
+    }
+
+
+def _require_certified(person: Person) -> None:
+    # A reverse one-to-one: missing raises RelatedObjectDoesNotExist, an AttributeError.
+    if not hasattr(person, "certificate"):
+        raise CaseworkError(f"{person.name}未持残疾人证，不能登记困境残疾儿童关爱", "person")
+
+
+def child_care_record_add(
+    user: User,
+    person: Person,
+    *,
+    kind: str,
+    cared_on: date,
+    provider: str,
+    content: str,
+) -> ChildCareRecord:
+    """Record one act of care for a certified child (困境残疾儿童关爱); village committee
+    members may record it in their own village, as they record home visits."""
+    require_writer(user, *person_place(person), visits_only_ok=True)
+    _require_certified(person)
+    values = _child_care_values(
+        person, kind=kind, cared_on=cared_on, provider=provider, content=content
+    )
+    record = ChildCareRecord(person=person, recorded_by=user, **values)
+    with transaction.atomic():
+        save_new(record, actor=user, reason="困境残疾儿童关爱")
+    return record
+
+
+def child_care_record_update(
+    user: User,
+    record: ChildCareRecord,
+    *,
+    kind: str,
+    cared_on: date,
+    provider: str,
+    content: str,
+    reason: str = "",
+) -> ChildCareRecord:
+    """Correct a care record (who may add it may correct it); only what differs is written."""
+    require_writer(user, *person_place(record.person), visits_only_ok=True)
+    values = _child_care_values(
+        record.person, kind=kind, cared_on=cared_on, provider=provider, content=content
+    )
+    reason = optional_text(reason, "修改原因", "reason", REASON_MAX_LENGTH)
+    with transaction.atomic():
+        save_changes(record, values, actor=user, reason=reason or "更正关爱记录")
+    return record
 
 
 # --- Publicity (宣传) ---

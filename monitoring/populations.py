@@ -20,6 +20,7 @@ indicator's gap relates to its rule's findings: docs/RULES.md#indicators.
 """
 
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Value, When
 
@@ -164,3 +165,183 @@ def has_plan() -> Q:
 def school_age(as_of: date) -> Q:
     """On SurveyRecord: compulsory-education age (`SCHOOL_AGE`, whole years on `as_of`)."""
     return age_between(as_of, *SCHOOL_AGE, BIRTH)
+
+
+# --- Rehabilitation priority groups (policy 四要; SPEC §7 "by priority group") ---
+
+REHAB_PRIORITY_GROUPS: tuple[tuple[str, str], ...] = (
+    ("low_income", "低收入"),
+    ("severe", "重度（一、二级）"),
+    ("severe_mental", "严重精神障碍"),
+    ("multi", "一户多残"),
+)
+
+
+def rehab_priority_groups(monitoring_line: Decimal) -> dict[str, Q]:
+    """On SurveyRecord: the policy's rehabilitation priority groups (四要: 农村低收入残疾人、
+    重度残疾人、严重精神障碍患者、一户多残家庭的残疾人), keyed as `REHAB_PRIORITY_GROUPS`.
+
+    低收入: income per person below the year's monitoring line; 重度: grade 1–2; 严重精神障碍:
+    category 精神, grade 1–2; 一户多残: another certified member of the same survey household
+    not recorded 死亡 in the survey — the groups the rehabilitation-rate indicator
+    (`staff.selectors.indicators.rehab_service_rate`) counts, stated here once for lists.
+    """
+    other_certified = (
+        SurveyRecord.objects.filter(household=OuterRef("household"))
+        .exclude(pk=OuterRef("pk"))
+        .exclude(survival_status="deceased")
+    )
+    return {
+        "low_income": Q(income_per_capita__lt=monitoring_line),
+        "severe": Q(person__certificate__grade__in=(1, 2)),
+        "severe_mental": Q(person__certificate__category=6, person__certificate__grade__in=(1, 2)),
+        "multi": Q(household__isnull=False) & Q(Exists(other_certified)),
+    }
+
+
+# --- Children in hardship (困境残疾儿童关爱) ---
+
+# Appended with its own imports so that concurrent additions to this file stay independent.
+from django.db.models import F  # noqa: E402
+
+from cases.models import Household, HouseholdMember, Person  # noqa: E402
+from subsidies.models import BenefitType  # noqa: E402
+
+from .eligibility import CivilTownships, civil_townships, receipt  # noqa: E402
+from .importing.conflicts import HEAD_WORDS  # noqa: E402
+
+HARDSHIP_AGE = (0, 17)
+# The reasons a child counts, in the order pages show them; each is an annotation
+# `hardship_<key>` (True/False) on the rows of `hardship_children`.
+HARDSHIP_REASONS: tuple[tuple[str, str], ...] = (
+    ("monitored", "监测户家庭"),
+    ("dibao", "家庭享受低保或特困供养"),
+    ("disabled_parent", "父母残疾"),
+    ("absent_parent", "父母均不在户"),
+)
+
+# 与户主关系 is recorded relative to the head of the household, so who a child's parents
+# are depends on the child's own relation (values seen in the survey and roster files and
+# the demo county: 户主 配偶 子 女 父亲 母亲 孙子 孙女).
+CHILD_OF_HEAD = ("子", "女", "儿子", "女儿", "长子", "次子", "长女", "次女", "养子", "养女")
+GRANDCHILD_OF_HEAD = ("孙子", "孙女", "外孙子", "外孙女")
+HEAD_SPOUSE = ("配偶", "妻", "妻子", "夫", "丈夫")
+HEAD_PARENT = ("父亲", "母亲", "父", "母")
+HEAD_CHILD_OR_IN_LAW = (*CHILD_OF_HEAD, "儿媳", "女婿")
+
+
+def reported_dead(ref: str = "pk") -> Q:
+    """On a model reaching a person through `ref`: a source says 死亡 — the person's survey
+    row fails `alive_condition`, or their current roster row says 死亡 (the roster half of
+    the same condition, for persons without a survey row)."""
+    survey = SurveyRecord.objects.filter(person=OuterRef(ref)).exclude(alive_condition())
+    roster = RosterMember.objects.filter(person=OuterRef(ref), is_current=True, status="deceased")
+    return Q(Exists(survey)) | Q(Exists(roster))
+
+
+def _child_is_head() -> Q:
+    return Q(membership__relation__in=HEAD_WORDS) | Q(membership__household__head_id=F("pk"))
+
+
+def _parent_branches() -> tuple[tuple[Q, Q], ...]:
+    """(the child's relation, its parents' rows among the other members) per case."""
+    return (
+        (
+            Q(membership__relation__in=CHILD_OF_HEAD),
+            Q(relation__in=(*HEAD_WORDS, *HEAD_SPOUSE)) | Q(person_id=F("household__head_id")),
+        ),
+        (
+            Q(membership__relation__in=GRANDCHILD_OF_HEAD),
+            Q(relation__in=HEAD_CHILD_OR_IN_LAW),
+        ),
+        (_child_is_head(), Q(relation__in=HEAD_PARENT)),
+    )
+
+
+def _parents(parent: Q, extra: Q) -> Q:
+    """Other living members of the child's registry household matching `parent` and `extra`."""
+    return Q(
+        Exists(
+            HouseholdMember.objects.filter(household=OuterRef("membership__household"))
+            .exclude(person=OuterRef("pk"))
+            .filter(parent & extra)
+            .exclude(reported_dead("person"))
+        )
+    )
+
+
+def hardship_reasons(civil: CivilTownships) -> dict[str, Q]:
+    """On Person: each reason of `HARDSHIP_REASONS` as a condition (see `hardship_children`)."""
+    own_roster = monitored_members().filter(person=OuterRef("pk"))
+    household = Household.objects.filter(pk=OuterRef("membership__household")).filter(
+        monitored_household()
+    )
+    dibao, tekun = receipt(BenefitType.DIBAO, civil), receipt(BenefitType.TEKUN, civil)
+    receiving = SurveyRecord.objects.filter(
+        Q(person=OuterRef("pk"))
+        | Q(person__membership__household=OuterRef("membership__household"))
+    ).filter(dibao.yes | tekun.yes)
+    disabled = Q()
+    absent = Q()
+    for child, parent in _parent_branches():
+        disabled |= child & _parents(parent, Q(person__certificate__isnull=False))
+        absent |= child & ~_parents(parent, Q())
+    return {
+        "monitored": Q(Exists(own_roster)) | Q(Exists(household)),
+        "dibao": Q(Exists(receiving)),
+        "disabled_parent": disabled,
+        "absent_parent": absent,
+    }
+
+
+def hardship_field(key: str) -> str:
+    """The annotation `hardship_children` gives reason `key`."""
+    return f"hardship_{key}"
+
+
+def hardship_children(as_of: date, civil: CivilTownships | None = None) -> QuerySet[Person]:
+    """困境残疾儿童: the certified children the care work (关爱) is for, on `as_of` (unscoped).
+
+    A person counts when all of:
+    - they hold a disability certificate, and are aged 0–17 in whole years on `as_of`
+      (`age_between`, which agrees with `cases.identity.age_on`);
+    - no source reports them dead (`reported_dead`: survey `alive_condition`, roster 死亡);
+    and at least one reason holds (each an annotation `hardship_<key>`, True/False):
+    - `monitored` 监测户家庭: their own current roster row is in a monitored roster household
+      (`monitored_members`, the rows `monitored_person` reads), or their registry household
+      (`HouseholdMember`) is `monitored_household` (a living certified member is monitored);
+    - `dibao` 低保/特困: the child, or any certified member of their registry household, is
+      known to receive 城乡低保 or 特困供养 by `monitoring.eligibility.receipt` (the one
+      receipt rule: in the civil roster's townships a current 在保 civil row, elsewhere any
+      current active record or the survey answer). Receipt is the current state, not as of
+      `as_of`; members without a survey row (not certified) have no receipt to read;
+    - `disabled_parent` 父母残疾: a parent of the child (below) holds a certificate;
+    - `absent_parent` 父母均不在户: the child's parents are known by relation and none of them
+      is an other member of the household, or every one is reported dead.
+    Parents, from 与户主关系 (recorded relative to the head): for a child recorded as
+    子/女 (`CHILD_OF_HEAD`) the head (户主/本人, or the household's `head`) and 配偶; for a
+    孙子/孙女 (`GRANDCHILD_OF_HEAD`) the members recorded 子/女/儿媳/女婿 (an uncle or aunt
+    recorded 子/女 cannot be told apart, so they count as parents); for a child who is the
+    head, the members recorded 父亲/母亲/父/母. A member reported dead is not a parent in
+    the household. A child with any other or a blank relation, or not in a registry
+    household, is judged on the first two reasons only.
+    """
+    if civil is None:
+        civil = civil_townships()
+    reasons = hardship_reasons(civil)
+    flags = {
+        hardship_field(key): Case(
+            When(condition, then=Value(True)), default=Value(False), output_field=BooleanField()
+        )
+        for key, condition in reasons.items()
+    }
+    any_reason = Q()
+    for name in flags:
+        any_reason |= Q(**{name: True})
+    return (
+        Person.objects.filter(certificate__isnull=False)
+        .filter(age_between(as_of, *HARDSHIP_AGE))
+        .exclude(reported_dead())
+        .annotate(**flags)
+        .filter(any_reason)
+    )

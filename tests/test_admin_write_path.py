@@ -242,8 +242,11 @@ def test_every_add_and_change_page_renders(admin_client, person):
         casework.pairing_start(
             user, household, helper_name="王", helper_kind="cadre", started_on=date(2026, 5, 1)
         ),
-        casework.education_plan_save(
-            user, person, placement="home_teaching", verified_on=date(2026, 5, 1)
+        casework.education_plan_save(  # 一人一案 is for children aged 3–17
+            user,
+            factories.certified_person(birth=date(2016, 4, 1)).person,
+            placement="home_teaching",
+            verified_on=date(2026, 5, 1),
         ),
         casework.labour_profile_save(
             user, person, ability="full", willing=True, assessed_on=date(2026, 5, 1)

@@ -8,7 +8,7 @@ from django import forms
 
 from staff.forms.casework import StaffForm, money_field, text_area
 from subsidies.models import BenefitRecord, BenefitType, PolicyYear
-from subsidies.policy import FIELDS, REQUIRED
+from subsidies.policy import FIELDS, MAX_DAYS, REQUIRED
 
 MONTH_FORMAT = "%Y-%m"
 
@@ -61,6 +61,17 @@ class BenefitRecordForm(StaffForm):
         return cleaned
 
 
+def days_field(label: str) -> forms.IntegerField:
+    """Whole days 1–MAX_DAYS; blank keeps the current value (`policy_values`)."""
+    return forms.IntegerField(
+        label=label,
+        required=False,
+        min_value=1,
+        max_value=MAX_DAYS,
+        help_text=f"1～{MAX_DAYS}天；留空则不修改（新建年度为30天）",
+    )
+
+
 class PolicyYearForm(StaffForm):
     """A year's policy parameters; the reason for the change is required (history)."""
 
@@ -72,11 +83,18 @@ class PolicyYearForm(StaffForm):
         for name, (label, kind) in FIELDS.items():
             if kind == "flag":
                 fields[name] = forms.BooleanField(label=label, required=False)
+            elif kind == "days":
+                fields[name] = days_field(label)
             else:
                 fields[name] = money_field(f"{label}（元）", required=name in REQUIRED)
         fields["reason"] = self.fields["reason"]
         self.fields = fields
         self.set_messages()
+        for name, (label, kind) in FIELDS.items():
+            if kind == "days":
+                refused = f"{label.removesuffix('（天）')}应为1～{MAX_DAYS}之间的整数天数"
+                for key in ("invalid", "min_value", "max_value"):
+                    self.fields[name].error_messages[key] = refused
 
     def clean(self):
         cleaned = super().clean()
@@ -87,7 +105,13 @@ class PolicyYearForm(StaffForm):
         return cleaned
 
     def policy_values(self) -> dict:
-        return {name: self.cleaned_data.get(name) for name in FIELDS}
+        values = {name: self.cleaned_data.get(name) for name in FIELDS}
+        # A days field left blank keeps the year's value (a new year: the default 30).
+        return {
+            name: value
+            for name, value in values.items()
+            if value is not None or FIELDS[name][1] != "days"
+        }
 
 
 class NewPolicyYearForm(PolicyYearForm):
@@ -104,3 +128,19 @@ class NewPolicyYearForm(PolicyYearForm):
         if PolicyYear.objects.filter(year=year).exists():
             raise forms.ValidationError(f"{year}年度已有政策参数，请在列表中修改")
         return year
+
+
+class BenefitStopForm(StaffForm):
+    """停保 of a staff-recorded benefit: the month it ends and why."""
+
+    title, submit_label, testid = "停保", "确认停保", "benefit-stop-form"
+    service_fields = ("end_month", "reason")
+
+    end_month = month_field("终止年月", required=True)
+    reason = text_area("停保原因", required=True, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["end_month"].error_messages["invalid"] = (
+            "终止年月格式不正确，请按“年-月”填写，如2026-03"
+        )

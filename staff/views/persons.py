@@ -16,7 +16,7 @@ from cases.exports import xlsx_response
 from cases.http import no_store
 from cases.identity import age_on, mask_id_number, mask_phone
 from cases.models import RehabNeed, Role
-from cases.scope import scope_for, scope_safe, scoped
+from cases.scope import get_in_scope_or_404, scope_for, scope_safe, scoped
 from cases.selectors import (
     SEARCH_MAX_LENGTH,
     PersonFilter,
@@ -30,7 +30,7 @@ from staff.forms.casework import (
     EducationPlanForm,
     RehabServiceForm,
 )
-from staff.forms.policy import BenefitRecordForm
+from staff.forms.policy import BenefitRecordForm, BenefitStopForm
 from staff.selectors.households import household_members
 from staff.selectors.person_care import care_sections
 from staff.selectors.person_work import work_sections
@@ -55,6 +55,7 @@ from staff.views.common import (
 )
 from staff.views.households import open_findings
 from subsidies import services
+from subsidies.models import BenefitRecord
 
 PERSONS_PER_PAGE = 50
 
@@ -162,7 +163,7 @@ def education_plan(request, pk: int):
 @GET_POST
 def rehab_service_create(request, pk: int):
     person = person_page(request.user, pk)
-    require_writer_role(request)
+    require_writer_role(request, visits=True)  # village members record services (ROLES.md)
     needs = list(
         scoped(
             request.user,
@@ -218,6 +219,7 @@ def person(request, pk: int):
             "can_write": can_write(scope),
             "can_visit": can_record_visits(scope),
             "nav": "persons",
+            "benefits": benefit_records(request.user, record),
             **work_sections(request.user, record),
             **care_sections(request.user, record),
         },
@@ -286,4 +288,33 @@ def benefit_create(request, pk: int):
         form,
         services.benefit_record_save,
         lambda r: f"已登记{r.get_benefit_type_display()}（{r.get_status_display()}）",
+    )
+
+
+def benefit_records(user, person) -> list[BenefitRecord]:
+    """The person's benefit records (civil-affairs and staff-recorded), in the user's scope."""
+    return list(scoped(user, BenefitRecord.objects.filter(person=person)).order_by("-start_month"))
+
+
+@scope_safe(
+    how="benefit record via get_in_scope_or_404 of the person; services.benefit_record_stop"
+)
+@login_required
+@GET_POST
+def benefit_stop(request, pk: int, record_pk: int):
+    """停保 of a staff-recorded benefit (civil-affairs rows follow their roster)."""
+    person = person_page(request.user, pk)
+    record = get_in_scope_or_404(
+        request.user, BenefitRecord.objects.filter(person=person), pk=record_pk
+    )
+    require_writer_role(request)
+    form = BenefitStopForm(form_data(request), initial={"end_month": today().replace(day=1)})
+    return record_form_page(
+        request,
+        person,
+        form,
+        services.benefit_record_stop,
+        lambda r: f"已停保：{r.get_benefit_type_display()}（{r.end_month:%Y-%m}起）",
+        target=record,
+        title=f"停保：{record.get_benefit_type_display()}",
     )
