@@ -1,4 +1,4 @@
-"""Staff-recorded benefits and benefit applications (申请中 → 已批准/未批准/已撤回)."""
+"""Staff-recorded benefits and benefit applications (申请中 → 已审核 → 已批准/未批准, 已撤回)."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -74,6 +74,7 @@ def test_application_approved_becomes_an_active_record(chengguan_user, person):
     with pytest.raises(CaseworkError, match="已有申请中的申请"):
         services.benefit_application_create(chengguan_user, person, benefit_type="care_subsidy")
 
+    application = services.benefit_application_review(chengguan_user, application, note="材料齐全")
     application = services.benefit_application_decide(
         chengguan_user, application, approved=True, monthly_amount=90
     )
@@ -92,11 +93,13 @@ def test_application_approved_becomes_an_active_record(chengguan_user, person):
     history = ChangeRecord.objects.filter(
         model="subsidies.benefitapplication", object_id=str(application.pk)
     )
-    assert history.get(action="update").changes["status"] == ["applying", "approved"]
+    steps = [row.changes["status"] for row in history.filter(action="update").order_by("pk")]
+    assert steps == [["applying", "reviewed"], ["reviewed", "approved"]]
 
 
 def test_rejection_needs_a_note_and_withdrawal_a_reason(chengguan_user, person):
     application = services.benefit_application_create(chengguan_user, person, benefit_type="dibao")
+    services.benefit_application_review(chengguan_user, application, note="入户核实")
     with pytest.raises(CaseworkError, match="未批准须填写说明"):
         services.benefit_application_decide(chengguan_user, application, approved=False)
     services.benefit_application_decide(

@@ -4,7 +4,6 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-
 # The units a township refers work to; county admins add or retire units later.
 DEFAULT_UNITS = ("民政办", "人社所", "卫生院", "教育部门", "住建部门", "医保部门")
 
