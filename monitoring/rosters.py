@@ -22,6 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from cases.casework_base import NotPermitted, today
 from cases.exports import safe_cell
 from cases.geography import COUNTY_NAME
+from cases.models import Role
 from cases.scope import scope_for
 from monitoring.eligibility import PAYMENT_BENEFITS, payment_rows, pension_contribution_rows
 from subsidies.models import BenefitType
@@ -61,10 +62,21 @@ def safe_text(value):
     return safe_cell(value)
 
 
-def _require_county_admin(user):
-    """`user=None` is the server's command line (run by the county's operators)."""
-    if user is not None and not scope_for(user).is_county_admin:
-        raise NotPermitted("发放花名册含完整身份证号，仅县残联管理员可以导出")
+def _require_roster_role(user, township) -> None:
+    """Who may have a roster, which carries full ID numbers for the payment: county users
+    (admins and the read-only county role) for the county or any township, township staff
+    for their own township only; village members never. `user=None` is the server's
+    command line (run by the county's operators). Each file is audited as an export."""
+    if user is None:
+        return
+    scope = scope_for(user)
+    if scope.is_county:
+        return
+    if scope.role == Role.TOWNSHIP_STAFF and township is not None:
+        if township.pk == scope.township_id:
+            return
+        raise NotPermitted("乡镇工作人员只能下载本乡镇的花名册")
+    raise NotPermitted("发放花名册含完整身份证号，仅县级用户和乡镇工作人员（本乡镇）可以下载")
 
 
 _thin = Side(style="thin", color="000000")
@@ -215,7 +227,7 @@ def write_pension_roster(
     made_on: date | None = None,
 ) -> RosterResult:
     """城乡居保代缴花名册 for a year (grade 1–2, aged 16–59 on `on`, insured)."""
-    _require_county_admin(user)
+    _require_roster_role(user, township)
     policy, rows = pension_contribution_rows(
         year, on=on, township_id=township.pk if township else None
     )
@@ -242,7 +254,7 @@ def write_payment_roster(
     made_on: date | None = None,
 ) -> RosterResult:
     """Monthly payment roster (发放花名册) of one benefit, for a township or the county."""
-    _require_county_admin(user)
+    _require_roster_role(user, township)
     if benefit_type not in PAYMENT_BENEFITS:
         allowed = "、".join(str(BenefitType(b).label) for b in PAYMENT_BENEFITS)
         raise RosterError(f"只能为以下项目生成发放花名册：{allowed}")

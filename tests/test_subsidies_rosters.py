@@ -169,12 +169,21 @@ def test_payment_roster_civil_precedence_and_one_row_per_person(admin_user):
     assert (result.rows, result.total) == (2, Decimal("1000.00"))
 
 
-def test_only_county_admins_get_finance_rosters(chengguan_user, viewer_user):
-    for user in (chengguan_user, viewer_user):
-        with pytest.raises(NotPermitted, match="仅县残联管理员"):
-            write_pension_roster(BytesIO(), 2026, user=user)
-        with pytest.raises(NotPermitted):
-            write_payment_roster(BytesIO(), "dibao", date(2026, 6, 1), user=user)
+def test_finance_rosters_go_to_county_users_and_township_staff_for_their_township(
+    chengguan_user, viewer_user, village_user
+):
+    chengguan, hekou = factories.township("城关镇"), factories.township("河口镇")
+    write_pension_roster(BytesIO(), 2026, user=viewer_user)
+    write_pension_roster(BytesIO(), 2026, township=chengguan, user=chengguan_user)
+    for township in (None, hekou):
+        with pytest.raises(NotPermitted, match="本乡镇"):
+            write_pension_roster(BytesIO(), 2026, township=township, user=chengguan_user)
+        with pytest.raises(NotPermitted, match="本乡镇"):
+            write_payment_roster(
+                BytesIO(), "dibao", date(2026, 6, 1), township=township, user=chengguan_user
+            )
+    with pytest.raises(NotPermitted, match="县级用户"):
+        write_pension_roster(BytesIO(), 2026, township=chengguan, user=village_user)
 
 
 def test_commands_write_the_files(tmp_path):
