@@ -113,23 +113,8 @@ def visits(
     )
 
 
-def overdue_visits(user: AnyUser, on: date | None = None) -> QuerySet:
-    """The latest visit of each household whose next visit was due before `on` (today).
-
-    A household visited again after its due visit no longer appears. Oldest due first.
-    """
-    on = on or today()
-    later = TrackingVisit.objects.filter(household=OuterRef("household")).filter(
-        Q(visited_on__gt=OuterRef("visited_on"))
-        | Q(visited_on=OuterRef("visited_on"), pk__gt=OuterRef("pk"))
-    )
-    qs = (
-        TrackingVisit.objects.filter(next_due__lt=on)
-        .filter(~Exists(later))
-        .select_related(*_HOUSEHOLD_PLACE, "person", "case")
-        .order_by("next_due", "household_id")
-    )
-    return scoped(user, qs)
+# Overdue visits are defined once, over the monitored households, in
+# `monitoring.visits_due` (it needs the roster and the policy year, which live above cases).
 
 
 # --- Assistance, pairing ---

@@ -94,6 +94,7 @@ from .rules.records import (
     RosterLink,
     RosterOnly,
 )
+from .visit_findings import household_visits
 
 logger = logging.getLogger(__name__)
 
@@ -274,6 +275,7 @@ def load_dataset(
             .values_list("household_id", flat=True)
         ),
         township_names=township_names,
+        household_visits=household_visits(as_of, households),
     )
     survey_rows = (
         with_receipt(survey, civil)

@@ -18,7 +18,8 @@ from cases.scope import AnyUser
 
 from .models import PolicyYear
 
-# Field → (Chinese label, kind). Kinds: "amount" (a positive yuan amount) or "flag".
+# Field → (Chinese label, kind). Kinds: "amount" (a positive yuan amount), "flag", or
+# "days" (whole days, 1 to MAX_DAYS).
 FIELDS: dict[str, tuple[str, str]] = {
     "monitoring_line": ("防返贫监测收入线", "amount"),
     "rigid_expenditure_threshold": ("大额刚性支出阈值", "amount"),
@@ -27,11 +28,15 @@ FIELDS: dict[str, tuple[str, str]] = {
     "living_subsidy_monthly": ("困难残疾人生活补贴标准", "amount"),
     "care_subsidy_monthly": ("重度残疾人护理补贴标准", "amount"),
     "pension_contribution_tier": ("城乡居保代缴档次", "amount"),
+    # Overdue visits (monitoring/visits_due.py): the first visit is due this many days after
+    # a household is identified for monitoring.
+    "visit_due_days": ("纳入监测后首次走访期限（天）", "days"),
 }
 LABELS = {**{field: label for field, (label, _) in FIELDS.items()}, "is_default": "系统默认值"}
 # Parameters that every year must have (the rules read them); the others are optional.
 REQUIRED = ("monitoring_line", "rigid_expenditure_threshold", "pension_contribution_tier")
 MAX_AMOUNT = Decimal("99999999.99")
+MAX_DAYS = 365
 
 
 class PolicyError(ValueError):
@@ -71,8 +76,21 @@ def policy_for_year(year: int, require: tuple[str, ...] = REQUIRED) -> PolicyYea
     return policy
 
 
-def clean_value(field: str, value: object) -> Decimal | bool | None:
-    """A parameter value checked and converted (Decimal amounts, bool flags) or PolicyError."""
+def clean_days(field: str, value: object) -> int:
+    """Whole days 1–MAX_DAYS (an int or its digits), or PolicyError."""
+    label = FIELDS[field][0]
+    text = str(value).strip().removesuffix("天") if value is not None else ""
+    if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_DAYS:
+        raise PolicyError(
+            f"“{label}”应为1～{MAX_DAYS}之间的整数天数，收到“{value}” / "
+            f"{field} must be a whole number of days from 1 to {MAX_DAYS}"
+        )
+    return int(text)
+
+
+def clean_value(field: str, value: object) -> Decimal | bool | int | None:
+    """A parameter value checked and converted (Decimal amounts, bool flags, int days) or
+    PolicyError."""
     if field not in FIELDS:
         raise PolicyError(f"未知的政策参数“{field}” / unknown policy parameter {field}")
     label, kind = FIELDS[field]
@@ -80,6 +98,8 @@ def clean_value(field: str, value: object) -> Decimal | bool | None:
         if not isinstance(value, bool):
             raise PolicyError(f"“{label}”应为是或否 / {field} must be yes or no")
         return value
+    if kind == "days":
+        return clean_days(field, value)
     if value is None:
         if field in REQUIRED:
             raise PolicyError(f"“{label}”不能为空 / {field} cannot be empty")

@@ -9,6 +9,7 @@ RAISED_2026 = {
     "monitoring_line": "7600",
     "rigid_expenditure_threshold": "20000",
     "pension_contribution_tier": "200",
+    "visit_due_days": "30",  # the admin's form renders the current value; the page's may be blank
 }
 
 

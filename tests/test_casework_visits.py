@@ -1,4 +1,4 @@
-"""Tracking visits (跟踪访视 / 入户走访) and the overdue-visit selector."""
+"""Tracking visits (跟踪访视 / 入户走访); overdue visits: tests/test_overdue_definition.py."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -7,7 +7,7 @@ import pytest
 from django.http import Http404
 from django.utils import timezone
 
-from cases import casework, selectors_casework
+from cases import casework
 from cases.casework_base import CaseworkError, NotPermitted
 from cases.models import ChangeRecord, TrackingVisit
 
@@ -114,24 +114,3 @@ def test_village_member_cannot_change_someone_elses_visit(
         casework.visit_update(village_user, visit, notes="改")
     with pytest.raises(NotPermitted):
         casework.visit_record(viewer_user, survey.household, visited_on=days(2))
-
-
-def test_overdue_visits_lists_latest_due_visit_in_scope(chengguan_user, hekou_user, village_user):
-    due_a = factories.certified_person(household=True).household
-    fine_b = factories.certified_person(household=True).household
-    revisited_c = factories.certified_person(household=True).household
-    other_village = factories.certified_person(household=True, village_name="西关村").household
-    hekou = factories.certified_person(household=True, township="河口镇").household
-
-    a = casework.visit_record(chengguan_user, due_a, visited_on=days(40), next_due=days(10))
-    casework.visit_record(chengguan_user, fine_b, visited_on=days(40), next_due=today())
-    casework.visit_record(chengguan_user, revisited_c, visited_on=days(40), next_due=days(10))
-    casework.visit_record(chengguan_user, revisited_c, visited_on=days(5), next_due=days(-25))
-    d = casework.visit_record(chengguan_user, other_village, visited_on=days(60), next_due=days(30))
-    casework.visit_record(hekou_user, hekou, visited_on=days(40), next_due=days(10))
-
-    assert list(selectors_casework.overdue_visits(chengguan_user)) == [d, a]
-    assert list(selectors_casework.overdue_visits(village_user)) == [a]
-    assert [v.household for v in selectors_casework.overdue_visits(hekou_user)] == [hekou]
-    # As of an earlier day, fewer are overdue.
-    assert list(selectors_casework.overdue_visits(chengguan_user, on=days(20))) == [d]

@@ -136,6 +136,7 @@ def test_policy_year_add_and_refusals(admin_client):
         "monitoring_line": "0",
         "rigid_expenditure_threshold": "20000",
         "pension_contribution_tier": "200",
+        "visit_due_days": "30",
     }
     response = admin_client.post(add, data)
     assert response.status_code == 200 and not PolicyYear.objects.filter(year=2031).exists()

@@ -110,6 +110,7 @@ def test_registry_holds_every_rule_of_spec_section_5_with_its_chinese_name():
         "P01": "监测户未结对",
         "Q01": "监测后未落实帮扶",
         "Q02": "风险消除过快",
+        "V01": "走访发现风险",
     }
     assert {code: rule.name for code, rule in REGISTRY.items()} == expected
     for rule in rules():

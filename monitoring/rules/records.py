@@ -148,6 +148,8 @@ class Context:
     paired_households: frozenset[int] = frozenset()  # household ids with an active pairing
     assisted_households: frozenset[int] = frozenset()  # household ids with a measure
     township_names: dict[int, str] = field(default_factory=dict)
+    # Each survey household's latest visit on or before the as-of date (V01).
+    household_visits: "dict[int, HouseholdVisit]" = field(default_factory=dict)
 
 
 def yuan(amount: Decimal | int | float) -> str:
@@ -170,3 +172,23 @@ SCHOOL_AGE = (6, 15)
 def school_age(p: Certified) -> bool:
     """Compulsory-education age, 6–15 whole years on the as-of date."""
     return SCHOOL_AGE[0] <= p.age <= SCHOOL_AGE[1]
+
+
+# The visit checklist's "存在问题" (cases.TrackingVisit.Check.PROBLEM).
+CHECK_PROBLEM = "problem"
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdVisit:
+    """A household's latest visit (cases.TrackingVisit) as V01 reads it."""
+
+    household_id: int
+    visited_on: date
+    income: Decimal | None  # 家庭年人均纯收入 recorded on the visit
+    housing: str  # ok / problem / na / "" (not asked)
+    water: str
+    education: str
+    # The visit year's monitoring line L (None: that year has no policy parameters).
+    monitoring_line: Decimal | None
+    # `monitoring.populations.monitored_household`, read by the loader.
+    monitored: bool

@@ -46,8 +46,9 @@ class Rule:
     alive_only: bool
     check: Callable
     # Where the work queue puts the rule's findings, 1 first: a sudden hardship before a
-    # missing subsidy before a data mismatch (docs/RULES.md#urgency).
-    urgency: int
+    # missing subsidy before a data mismatch (docs/RULES.md#urgency). Only the order counts,
+    # so a rule fits between two others with a fraction (V01 is 1.5).
+    urgency: float
     # The benefit (a `subsidies.models.BenefitType` value) the rule finds missing, if any:
     # handling its finding opens an application for that benefit.
     benefit: str = ""
@@ -68,7 +69,7 @@ def rule(
     name: str,
     *,
     area: Area,
-    urgency: int,
+    urgency: float,
     subject: Subject = Subject.CERTIFIED,
     alive_only: bool = True,
     benefit: str = "",

@@ -1,24 +1,22 @@
-"""The dashboard (工作台): indicators per unit of the user's scope, three aggregate queries.
+"""The dashboard (工作台): indicators per unit of the user's scope, four queries.
 
 Each aggregate is grouped by the unit the user compares (townships for county roles,
-villages below), so the page's query budget does not grow with the county.
+villages below), so the page's query budget does not grow with the county. Overdue visits
+(`monitoring.visits_due`, the one definition) are the fourth query: the scope's overdue
+households themselves for township staff and village members, their count per township and
+responsible person for county roles; the units' overdue counts are added up from it.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import (
-    Count,
-    Exists,
-    OuterRef,
-    Q,
-)
+from django.db.models import Count, Q, QuerySet
 
 from cases.casework_base import today
 from cases.models import (
     DisabilityCategory,
     Household,
-    TrackingVisit,
 )
 from cases.scope import AnyUser, Scope, scope_for, scoped
 from monitoring.eligibility import certified_alive
@@ -27,6 +25,7 @@ from monitoring.models import (
 )
 from monitoring.populations import paired_household, rehab_need, rehab_received
 from monitoring.rules import REGISTRY
+from monitoring.visits_due import overdue_households, responsible
 from staff.selectors.indicators import PAIRING_TARGET, REHAB_TARGET, Rate, monitored_condition
 from staff.selectors.places import place_condition
 
@@ -79,6 +78,10 @@ class Dashboard:
     units: list[Unit]
     total: Unit
     findings_by_rule: list[tuple[str, str, int]]  # (code, name, open count)
+    # Township staff and village members: the scope's overdue households, longest first.
+    overdue: list["OverdueHousehold"] = field(default_factory=list)
+    # Everyone: overdue households per responsible person (per township for county roles).
+    overdue_people: list["OverdueGroup"] = field(default_factory=list)
 
     @property
     def compares_townships(self) -> bool:
@@ -127,17 +130,94 @@ def rehab_conditions(as_of: date, scope: Scope | None = None) -> tuple[Q, Q]:
     return rehab_need(as_of, here), rehab_received(as_of, here)
 
 
-def overdue_condition(as_of: date, scope: Scope | None = None) -> Q:
-    """On Household: its latest visit named a next visit date before `as_of`."""
-    here = place_condition(scope, "household__")
-    later = TrackingVisit.objects.filter(here, household=OuterRef("household")).filter(
-        Q(visited_on__gt=OuterRef("visited_on"))
-        | Q(visited_on=OuterRef("visited_on"), pk__gt=OuterRef("pk"))
-    )
-    overdue = TrackingVisit.objects.filter(
-        here, household=OuterRef("pk"), next_due__lt=as_of
-    ).filter(~Exists(later))
-    return Q(Exists(overdue))
+@dataclass
+class OverdueHousehold:
+    """One overdue household of a township's or village's list."""
+
+    pk: int
+    head_name: str
+    village: str
+    never_visited: bool
+    first_visit_missing: bool  # identified more than N days ago, no visit since
+    last_visited_on: date | None
+    last_next_due: date | None
+    responsible: str
+    responsible_role: str  # 最近走访人 / 结对帮扶人 / 未明确
+
+
+@dataclass
+class OverdueGroup:
+    """Overdue households of one responsible person (in one township for county roles)."""
+
+    township: str
+    name: str
+    role: str
+    households: int = 0
+    never_visited: int = 0
+
+
+def _overdue_rows(user: AnyUser, as_of: date, scope: Scope) -> QuerySet:
+    return scoped(user, overdue_households(as_of, place_condition(scope, "household__")))
+
+
+def _add_group(groups: dict, township: str, name: str, role: str, n: int, never: int) -> None:
+    group = groups.setdefault((township, name, role), OverdueGroup(township, name, role))
+    group.households += n
+    group.never_visited += never
+
+
+def _overdue_by_unit(
+    user: AnyUser, as_of: date, scope: Scope, unit: Callable[[int | None, str | None], Unit]
+) -> tuple[list[OverdueHousehold], list[OverdueGroup]]:
+    """(households, groups) of the scope's overdue households, counting each into its unit:
+    one query, households listed below the county, grouped in the database for it."""
+    groups: dict = {}
+    listed: list[OverdueHousehold] = []
+    if scope.is_county:
+        rows = (
+            _overdue_rows(user, as_of, scope)
+            .order_by()
+            .values("township", "township__name", "last_visitor", "helper_name", "never_visited")
+            .annotate(n=Count("pk"))
+        )
+        for row in rows:
+            unit(row["township"], row["township__name"]).overdue_visits += row["n"]
+            name, role = responsible(row["last_visitor"], row["helper_name"])
+            never = row["n"] if row["never_visited"] else 0
+            _add_group(groups, row["township__name"], name, role, row["n"], never)
+    else:
+        rows = _overdue_rows(user, as_of, scope).values(
+            "pk",
+            "head_name",
+            "village",
+            "village__name",
+            "township__name",
+            "never_visited",
+            "first_visit_missing",
+            "last_visited_on",
+            "last_next_due",
+            "last_visitor",
+            "helper_name",
+        )
+        for row in rows:
+            unit(row["village"], row["village__name"]).overdue_visits += 1
+            name, role = responsible(row["last_visitor"], row["helper_name"])
+            listed.append(
+                OverdueHousehold(
+                    pk=row["pk"],
+                    head_name=row["head_name"],
+                    village=row["village__name"] or "",
+                    never_visited=row["never_visited"],
+                    first_visit_missing=row["first_visit_missing"],
+                    last_visited_on=row["last_visited_on"],
+                    last_next_due=row["last_next_due"],
+                    responsible=name,
+                    responsible_role=role,
+                )
+            )
+            _add_group(groups, row["township__name"], name, role, 1, int(row["never_visited"]))
+    ordered = sorted(groups.values(), key=lambda g: (g.township, -g.households, g.name))
+    return listed, ordered
 
 
 def dashboard(user: AnyUser, as_of: date | None = None) -> Dashboard:
@@ -185,7 +265,6 @@ def dashboard(user: AnyUser, as_of: date | None = None) -> Dashboard:
             households=Count("pk"),
             monitored=Count("pk", filter=monitored),
             paired=Count("pk", filter=monitored & paired),
-            overdue=Count("pk", filter=overdue_condition(as_of, scope)),
         )
         .order_by(order)
     )
@@ -194,7 +273,7 @@ def dashboard(user: AnyUser, as_of: date | None = None) -> Dashboard:
         item.households = row["households"]
         item.monitored = row["monitored"]
         item.paired = row["paired"]
-        item.overdue_visits = row["overdue"]
+    overdue, overdue_people = _overdue_by_unit(user, as_of, scope, unit)
 
     # 3. open findings by unit and rule
     by_rule: dict[str, int] = {}
@@ -223,6 +302,8 @@ def dashboard(user: AnyUser, as_of: date | None = None) -> Dashboard:
         units=ordered,
         total=total,
         findings_by_rule=findings,
+        overdue=overdue,
+        overdue_people=overdue_people,
     )
 
 

@@ -6,17 +6,14 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import (
-    Exists,
-    OuterRef,
-    Q,
-    QuerySet,
-)
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from cases.casework_base import today
 from cases.models import TrackingVisit
 from cases.scope import AnyUser, scoped
+from monitoring.visit_findings import v01_notice
+from monitoring.visits_due import latest_visit_condition, overdue_households
 from staff.selectors.places import Place, PlaceFilterSet, place_filters
 
 
@@ -39,13 +36,27 @@ class VisitFilter(PlaceFilterSet):
         fields: list[str] = []
 
     def filter_overdue(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        """The latest visit of each overdue household (`monitoring.visits_due`, the one
+        definition the dashboard counts). A household never visited has no visit to list:
+        the dashboard lists those."""
         if not value:
             return queryset
-        later = TrackingVisit.objects.filter(household=OuterRef("household")).filter(
-            Q(visited_on__gt=OuterRef("visited_on"))
-            | Q(visited_on=OuterRef("visited_on"), pk__gt=OuterRef("pk"))
-        )
-        return queryset.filter(next_due__lt=today()).filter(~Exists(later))
+        return overdue_visit_filter(queryset, today())
+
+
+def overdue_visit_filter(queryset: QuerySet, as_of: date) -> QuerySet:
+    """`queryset` (of visits) narrowed to the latest visit of each household overdue on `as_of`."""
+    return queryset.filter(latest_visit_condition(as_of)).filter(
+        household__in=overdue_households(as_of).order_by().values("pk")
+    )
+
+
+def visit_saved_message(visit: TrackingVisit) -> str:
+    """The visit form's success message: what was saved, and the V01 finding the next run
+    will raise when the visit found a risk in a household that is not monitored."""
+    saved = f"已登记{visit.get_kind_display()}（{visit.visited_on:%Y-%m-%d}）"
+    notice = v01_notice(visit, today())
+    return f"{saved}。{notice}" if notice else saved
 
 
 def visit_list(

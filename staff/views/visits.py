@@ -10,7 +10,7 @@ from cases.models import Household, Role
 from cases.scope import get_in_scope_or_404, scope_safe
 from staff.forms.casework import VisitForm
 from staff.selectors.places import places
-from staff.selectors.visits import visit_list
+from staff.selectors.visits import visit_list, visit_saved_message
 from staff.views.common import (
     EXPORT_LIMIT,
     GET_POST,
@@ -97,9 +97,7 @@ def visit_create(request, pk: int):
         template="staff/form_visit.html",
         context={"household": household, "nav": "households", "village_member": village_member},
         on_valid=lambda f: casework.visit_record(request.user, household, **f.service_kwargs()),
-        success_message=lambda visit: (
-            f"已登记{visit.get_kind_display()}（{visit.visited_on:%Y-%m-%d}）"
-        ),
+        success_message=visit_saved_message,
         success_url=household_url(household),
     )
 
