@@ -148,6 +148,16 @@ class VillageAdmin(HistoryAdmin):
     def person_count(self, obj):
         return obj._persons
 
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        data = form.cleaned_data
+        created = services.village_create(
+            data["township"], data["name"], code=data["code"], **saved_by(request, form, change)
+        )
+        adopt_saved(obj, created)
+
 
 class RegistryAdmin(SearchNormalisingMixin, HistoryAdmin):
     """A registry record written by its `<entity>_create` / `<entity>_update` services.

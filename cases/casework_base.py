@@ -46,7 +46,7 @@ class TransitionError(CaseworkError):
 
 class NotPermitted(PermissionDenied):
     """The user's role may not do this write (e.g. a county viewer, or a village member
-    doing anything but a visit). `str()` is the Chinese reason."""
+    making a decision rather than recording a visit or service). `str()` is the Chinese reason."""
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -61,9 +61,13 @@ def require_writer(
 ) -> Scope:
     """The user's scope, if they may write a record located in (township, village).
 
-    County admins write anywhere, township staff in their township; village committee
-    members only record visits (`visits_only_ok=True`) in their own village. County
-    viewers never write. A place outside the scope raises `Http404` (existence is private).
+    County admins write anywhere, township staff in their township. Village committee
+    members record what they did on the spot, in their own village: visits, rehabilitation
+    services, child care records. Those services pass `visits_only_ok=True` (the name is
+    older than the rule: read it as "a record of work done, not a decision"); case,
+    benefit, referral, accessibility and post decisions never do. County viewers never
+    write. A place outside the scope raises `Http404` (existence is private).
+    docs/ROLES.md is the whole matrix (tests/test_roles_matrix.py holds it to the code).
     """
     scope = scope_for(user)
     if scope.sees_nothing:
@@ -71,7 +75,7 @@ def require_writer(
     if scope.role == Role.COUNTY_VIEWER:
         raise NotPermitted("县级只读账号不能修改数据")
     if scope.role == Role.VILLAGE_MEMBER and not visits_only_ok:
-        raise NotPermitted("村残协专职委员只能登记入户走访，不能办理此业务")
+        raise NotPermitted("村残协专职委员只能登记入户走访和服务记录，不能办理此业务")
     if not in_scope(scope, township_id, village_id):
         raise Http404("不存在或不在您的数据范围内")
     return scope

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from cases.audit import Action, audit_many, build_event
 from cases.casework_base import REASON_MAX_LENGTH, too_long_message
-from cases.exports import FORMULA_PREFIXES, safe_cell
 from cases.scope import AnyUser, scope_for, scoped
 
 from .models import Finding, FindingEvent
@@ -187,13 +186,3 @@ def export_rows(status: str = "open") -> Iterator[dict]:
             "opened_at": timezone.localtime(opened_at).strftime("%Y-%m-%d %H:%M"),
             "decision": action or dismiss,
         }
-
-
-FORMULA_STARTS = FORMULA_PREFIXES
-
-
-def neutralise(value: object) -> object:
-    """Spreadsheet formula injection: a text cell starting with = + - @ tab or CR gets a
-    leading apostrophe, so Excel/WPS show it as text instead of running it.
-    The project's one implementation is `cases.exports.safe_cell`."""
-    return safe_cell(value)

