@@ -37,9 +37,9 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("visits", "走访", "staff:visit_list", ALL_ROLES),
     # the task-area lists (一人一案核查, 就业, 康复, 无障碍, 托养, 公益岗, 结对, 应保尽保, 困境儿童,
     # 宣传) and the finance rosters
-    NavItem("tasks", "业务清单", None, COUNTY | {Role.TOWNSHIP_STAFF}),
+    NavItem("tasks", "业务清单", "staff:task_index", COUNTY | {Role.TOWNSHIP_STAFF}),
     # referrals waiting on units, and the unit list county admins keep
-    NavItem("referrals", "转办", None, COUNTY | {Role.TOWNSHIP_STAFF}),
+    NavItem("referrals", "转办", "staff:referral_list", COUNTY | {Role.TOWNSHIP_STAFF}),
     # indicators per township and county (docs/RULES.md#indicators)
     NavItem("stats", "统计", "staff:stats", COUNTY | {Role.TOWNSHIP_STAFF}),
     # upload page for the three sources (county admins only)

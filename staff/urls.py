@@ -42,6 +42,11 @@ urlpatterns = [
         persons.benefit_create,
         name="benefit_create",
     ),
+    path(
+        "subsidies/persons/<int:pk>/benefits/<int:record_pk>/stop/",
+        persons.benefit_stop,
+        name="benefit_stop",
+    ),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("stats/", dashboard.stats, name="stats"),
     path("stats/export.xlsx", stats_export.stats_export, name="stats_export"),

@@ -23,6 +23,7 @@ import io
 import itertools
 import re
 import zipfile
+from datetime import date
 
 import pytest
 from django.apps import apps
@@ -30,7 +31,14 @@ from django.urls import NoReverseMatch, reverse
 from openpyxl import load_workbook
 
 from cases.identity import mask_id_number
-from cases.models import AuditEvent, ChangeRecord
+from cases.models import (
+    AccessibilityModification,
+    AuditEvent,
+    ChangeRecord,
+    ChildCareRecord,
+    CustodialCare,
+)
+from subsidies.models import BenefitApplication, Referral, ReferralUnit
 
 from . import factories
 from .test_scope import iter_url_views
@@ -48,6 +56,8 @@ STRING_PARAMS = {
     "code": ["M01"],
     "status": ["open"],
     "token": ["not-a-staged-upload-token"],
+    "step": ["assessed", "cancelled", "review"],
+    "action": ["rehab-service", "application", "education-plan", "pairing", "assistance"],
 }
 # Admin routes that are not object pages: any value will do.
 ANY_VALUE = "1"
@@ -85,19 +95,48 @@ def elsewhere(hekou_user):
     )
     factories.RosterMemberFactory(household=roster_household, person=person)
     factories.FindingFactory(person=person, household=household, reason="界外比对原因：收入偏低")
+    # One the finding's action pages answer (staff:finding_act).
+    factories.FindingFactory(
+        rule="R01", person=person, household=household, reason="界外比对原因：康复需求"
+    )
     batch = factories.ImportBatchFactory(original_name="界外名单.xlsx", uploaded_by=hekou_user)
     batch.townships.add(factories.township("河口镇"))
     factories.BenefitRecordFactory(person=person)
     factories.EducationPlanFactory(person=person)
     factories.RehabServiceFactory(person=person)
     factories.PairingFactory(household=household)
-    factories.AssistanceMeasureFactory(household=household)
+    measure = factories.AssistanceMeasureFactory(household=household)
+    # The household page's applications and referrals (staff/views/household_work.py).
+    application = BenefitApplication.objects.create(
+        person=person, benefit_type="dibao", applied_on=date(2026, 3, 1)
+    )
+    Referral.objects.create(
+        household=household,
+        unit=ReferralUnit.objects.get(name="民政办"),
+        measure=measure,
+        referred_on=date(2026, 3, 2),
+        request="界外转办",
+    )
+    Referral.objects.create(
+        household=household,
+        unit=ReferralUnit.objects.get(name="民政办"),
+        application=application,
+        referred_on=date(2026, 3, 2),
+        request="界外转办",
+    )
+    # The person page's care records (staff/views/person_care.py).
+    AccessibilityModification.objects.create(person=person, applied_on=date(2026, 3, 1))
+    CustodialCare.objects.create(person=person, mode="home", started_on=date(2026, 3, 1))
+    ChildCareRecord.objects.create(
+        person=person, kind="visit", cared_on=date(2026, 3, 1), provider="甲", content="探访"
+    )
     markers = [
         "界外甲",
         person.id_number,
         mask_id_number(person.id_number),
         "界外比对原因",
         "界外名单",
+        "界外转办",
     ]
     return {"person": person, "markers": markers}
 
@@ -130,12 +169,51 @@ def values_for(name: str, converter: str, pks: list[str], admin: bool = False) -
     )
 
 
+# A route with more than one parameter (a household and one of its measures, a finding and
+# an action): the product of every primary key with the other values would pass
+# MAX_COMBINATIONS before reaching the right record on PostgreSQL (each table has its own
+# sequence), so there each id takes the keys of its own model.
+PARAM_MODELS = {
+    "measure_pk": "cases.assistancemeasure",
+    "application_pk": "subsidies.benefitapplication",
+    "referral_pk": "subsidies.referral",
+    "record_pk": "subsidies.benefitrecord",
+}
+ROUTE_MODELS = {  # the first prefix that matches
+    "households/": "cases.household",
+    "subsidies/persons/": "cases.person",
+    "persons/accessibility/": "cases.accessibilitymodification",
+    "persons/": "cases.person",
+    "monitoring/findings/": "monitoring.finding",
+    "monitoring/imports/": "monitoring.importbatch",
+}
+
+
+def own_pks(view, name: str, pks: list[str]) -> list[str]:
+    label = PARAM_MODELS.get(name)
+    if label is None and name == "pk":
+        label = next((m for p, m in ROUTE_MODELS.items() if str(view.route).startswith(p)), None)
+    if label is None:
+        return pks
+    keys = {str(pk) for pk in apps.get_model(label).objects.values_list("pk", flat=True)}
+    return [pk for pk in pks if pk in keys]
+
+
 def urls_of(view, pks: list[str]) -> list[str]:
     """Concrete URLs for one pattern (at most MAX_COMBINATIONS)."""
     params = params_of(view.route)
     if not params:
         return [reverse(view.name) if view.name else "/" + view.route]
-    choices = [values_for(name, converter, pks, is_admin(view)) for name, converter in params]
+    ids = [name for name, converter in params if converter == "int"]
+    choices = [
+        values_for(
+            name,
+            converter,
+            own_pks(view, name, pks) if len(params) > 1 and name in ids else pks,
+            is_admin(view),
+        )
+        for name, converter in params
+    ]
     urls = []
     for combination in itertools.islice(itertools.product(*choices), MAX_COMBINATIONS):
         kwargs = {name: value for (name, _), value in zip(params, combination, strict=True)}

@@ -152,7 +152,17 @@ def nav_keys(html: str) -> list[str]:
     return re.findall(r'data-nav="([a-z_]+)"', html)
 
 
-TOWNSHIP_NAV = ["home", "workbench", "findings", "persons", "households", "visits", "stats"]
+TOWNSHIP_NAV = [
+    "home",
+    "workbench",
+    "findings",
+    "persons",
+    "households",
+    "visits",
+    "tasks",
+    "referrals",
+    "stats",
+]
 
 
 @pytest.fixture

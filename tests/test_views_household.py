@@ -142,7 +142,7 @@ def test_writer_gets_the_case_step_form_for_the_current_status(client, hekou_use
 
 
 @pytest.mark.parametrize("user_fixture", ["hekou_user", "admin_user"])
-def test_household_and_person_pages_stay_within_ten_queries(
+def test_household_and_person_pages_stay_within_their_query_budgets(
     client, request, home, user_fixture, django_assert_max_num_queries
 ):
     for index in range(20):
@@ -160,7 +160,10 @@ def test_household_and_person_pages_stay_within_ten_queries(
     with django_assert_max_num_queries(10):
         html = page(client, detail_url(home))
     assert "走访19" in html
-    with django_assert_max_num_queries(10):
+    # The person page reads one more query per task area it shows (benefits, labour, posts,
+    # training, base jobs, rehab needs and services, family doctor, accessibility, care):
+    # a fixed number, whatever the person's history holds.
+    with django_assert_max_num_queries(20):
         page(client, reverse("staff:person_detail", args=[home.head.pk]))
 
 

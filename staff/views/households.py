@@ -186,7 +186,7 @@ def case_step(request, pk: int):
     case = get_in_scope_or_404(
         request.user, MonitoringCase.objects.select_related("household"), pk=household.case_id
     )
-    allowed = CASE_TRANSITIONS.get(case.status, ())
+    allowed = casework.allowed_next_statuses(case)
     form = CaseTransitionForm(form_data(request), allowed=allowed, initial={"on": today()})
     return form_page(
         request,

@@ -35,9 +35,30 @@ def county():
     return {"home": home, "neighbour": neighbour, "elsewhere": elsewhere}
 
 
+# The elements that reach past the right edge, outside any scroll box of their own.
+WIDE_ELEMENTS = """(limit) => {
+  const wide = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const box = el.getBoundingClientRect();
+    if (box.right <= limit + 1 || box.width === 0) continue;
+    let parent = el.parentElement, scrolls = false;
+    while (parent) {
+      const overflow = getComputedStyle(parent).overflowX;
+      if (overflow === "auto" || overflow === "scroll") { scrolls = true; break; }
+      parent = parent.parentElement;
+    }
+    if (!scrolls) wide.push(`${el.tagName}.${el.className} (${Math.round(box.right)}px): ` +
+      (el.textContent || "").trim().slice(0, 30));
+  }
+  return wide.slice(0, 8);
+}"""
+
+
 def no_sideways_scroll(page, viewport):
     width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= viewport["width"], f"{page.url}: page is {width}px wide"
+    if width > viewport["width"]:
+        wide = page.evaluate(WIDE_ELEMENTS, viewport["width"])
+        raise AssertionError(f"{page.url}: page is {width}px wide; widest: {wide}")
 
 
 def run_flows(browser, county, screenshot, *, viewport, suffix, is_mobile):
