@@ -9,8 +9,10 @@ and the admin's login (they carry a CSRF token), and other anonymous responses a
 redirects to the login or error pages without personal data.
 """
 
+import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
 
@@ -36,3 +38,31 @@ class NoStoreMiddleware:
         if user is not None and user.is_authenticated:
             no_store(response)
         return response
+
+
+SESSION_REFRESHED_KEY = "_refreshed_at"
+
+
+class IdleSessionMiddleware:
+    """The idle timeout without rewriting the session on every page view.
+
+    Saving the session on each request (Django's SESSION_SAVE_EVERY_REQUEST) costs a write
+    and a commit per page besides the audit event. Here a signed-in user's session is saved,
+    and so its expiry moved to now + SESSION_COOKIE_AGE, only when it was last refreshed
+    SESSION_REFRESH_SECONDS ago or more. A session therefore ends at most
+    SESSION_COOKIE_AGE after the last page view, and at least SESSION_COOKIE_AGE −
+    SESSION_REFRESH_SECONDS after it: never later than the idle timeout. After
+    AuthenticationMiddleware (it needs the user) and SessionMiddleware (which saves).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = int(time.time())
+            last = request.session.get(SESSION_REFRESHED_KEY)
+            if not isinstance(last, int) or now - last >= settings.SESSION_REFRESH_SECONDS:
+                request.session[SESSION_REFRESHED_KEY] = now
+        return self.get_response(request)

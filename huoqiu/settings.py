@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Cache-Control: no-store on every authenticated response (cases/http.py); needs the user.
     "cases.http.NoStoreMiddleware",
+    # The idle timeout, renewing the session at most once a minute (cases/http.py).
+    "cases.http.IdleSessionMiddleware",
     # Audit trail: every page is recorded (cases.audit); after authentication.
     "cases.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -139,7 +141,15 @@ AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=183)
 
 # Idle timeout: the session lives 30 minutes past the last request.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 1800, minimum=60)
-SESSION_SAVE_EVERY_REQUEST = True
+# The idle timeout is kept by cases.http.IdleSessionMiddleware: the session is saved (its
+# expiry renewed) at most once per SESSION_REFRESH_SECONDS, not on every page view.
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = env_int("SESSION_REFRESH_SECONDS", 60, minimum=1)
+if SESSION_REFRESH_SECONDS >= SESSION_COOKIE_AGE:
+    raise ImproperEnv(
+        "SESSION_REFRESH_SECONDS must be shorter than SESSION_IDLE_SECONDS "
+        f"({SESSION_REFRESH_SECONDS} >= {SESSION_COOKIE_AGE})"
+    )
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)

@@ -26,6 +26,8 @@ from cases.models import (
 )
 from cases.scope import scope_for
 from monitoring.models import (
+    CrosscheckRun,
+    Finding,
     HouseholdType,
     ImportBatch,
     RosterHousehold,
@@ -267,24 +269,26 @@ def wipe_demo_rows():
 
 
 def test_same_seed_gives_the_same_county_and_another_seed_another(db):
-    seed("--persons", "60", "--seed", "5")
+    seed("--persons", "60", "--seed", "5", "--no-crosscheck")
     first = snapshot()
     wipe_demo_rows()
-    seed("--persons", "60", "--seed", "5")
+    seed("--persons", "60", "--seed", "5", "--no-crosscheck")
     assert snapshot() == first
     wipe_demo_rows()
-    seed("--persons", "60", "--seed", "6")
+    seed("--persons", "60", "--seed", "6", "--no-crosscheck")
     assert snapshot()[0] != first[0]
 
 
 def test_no_query_per_row(db):
-    seed("--persons", "20", "--seed", "1")  # villages and users exist from here on
+    seed(
+        "--persons", "20", "--seed", "1", "--no-crosscheck"
+    )  # villages and users exist from here on
     wipe_demo_rows()
     with CaptureQueriesContext(connection) as small:
-        seed("--persons", "20", "--seed", "1")
+        seed("--persons", "20", "--seed", "1", "--no-crosscheck")
     wipe_demo_rows()
     with CaptureQueriesContext(connection) as large:
-        seed("--persons", "500", "--seed", "1")
+        seed("--persons", "500", "--seed", "1", "--no-crosscheck")
     # 25 times the persons, the same statements: at most a few tables that were empty
     # for 20 persons (education plans, pairings, measures) get their one insert.
     assert len(small.captured_queries) < 80
@@ -333,3 +337,17 @@ def test_most_monitored_households_are_paired_and_helped(county):
         .values_list("person__membership__household_id", flat=True)
     )
     assert paired <= monitored_households
+
+
+def test_the_demo_county_comes_with_a_cross_check_run(county):
+    """The first login shows a full work queue: the command ran the cross-check."""
+    run = CrosscheckRun.objects.get()
+    assert run.status == CrosscheckRun.Status.DONE
+    assert run.trigger == CrosscheckRun.Trigger.COMMAND
+    assert Finding.objects.filter(status=Finding.Status.OPEN).count() == run.new > 0
+    assert "比对已运行" in county
+
+
+def test_no_crosscheck_skips_the_run():
+    seed("--persons", "20", "--no-crosscheck", "--password", "demo-password-xyz")
+    assert not CrosscheckRun.objects.exists()

@@ -1,6 +1,9 @@
-"""`python manage.py seed_demo [--persons N] [--password PW] [--if-empty] [--seed S]`.
+"""`python manage.py seed_demo [--persons N] [--password PW] [--if-empty] [--seed S]
+[--no-crosscheck]`.
 
-Builds a synthetic Huoqiu county (staff.demo) for demos and benchmarks. On a
+Builds a synthetic Huoqiu county (staff.demo) for demos and benchmarks, then runs the
+cross-check once, so the first login shows a full work queue (as the night's run would
+leave it); `--no-crosscheck` skips the run. On a
 registry that already holds certificates it refuses with a clear message (exit 1),
 or with --if-empty says so and does nothing (exit 0): synthetic persons never mix
 with real or earlier demo data. Demo users are updated if they already exist.
@@ -10,6 +13,8 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from monitoring.crosscheck import run_crosscheck
+from monitoring.models import CrosscheckRun
 from staff.demo import (
     DEFAULT_PASSWORD,
     DEFAULT_PERSONS,
@@ -50,6 +55,11 @@ class Command(BaseCommand):
             default=None,
             help="年龄、调查日期的基准日（默认今天） / reference date for ages (default today)",
         )
+        parser.add_argument(
+            "--no-crosscheck",
+            action="store_true",
+            help="生成后不运行比对 / do not run the cross-check after building",
+        )
 
     def handle(self, *args, **options):
         if options["if_empty"] and registry_has_certificates():
@@ -84,8 +94,11 @@ class Command(BaseCommand):
             f"  监测名单成员 roster members: {summary.roster_members}",
             f"  结对帮扶 pairings: {summary.pairings}，帮扶措施 assistance measures:"
             f" {summary.assistance_measures}，一人一案 education plans: {summary.education_plans}",
-            f"演示账号 / demo logins（密码 password: {options['password']}）:",
         ]
+        if not options["no_crosscheck"]:
+            run = run_crosscheck(options["as_of"], trigger=CrosscheckRun.Trigger.COMMAND)
+            lines.append(f"  比对已运行 cross-check run: 新增发现 new findings {run.new}")
+        lines += [f"演示账号 / demo logins（密码 password: {options['password']}）:"]
         lines += [
             f"  {username:<10} {description} · {scope}"
             for username, description, scope in summary.users
