@@ -251,8 +251,10 @@ class PairingForm(StaffForm):
         return cleaned
 
 
-class PairingEndForm(StaffForm):
-    title, submit_label, testid = "结束结对帮扶", "结束结对", "pairing-end-form"
+class EndedOnForm(StaffForm):
+    """A record ended on a day (not in the future) for a reason: `<service>(…, ended_on,
+    reason)` of the pairing, custodial care and the like."""
+
     service_fields = ("ended_on", "reason")
 
     ended_on = date_field("结束日期")
@@ -262,6 +264,10 @@ class PairingEndForm(StaffForm):
         cleaned = super().clean()
         _not_future(self, "ended_on", "结束日期")
         return cleaned
+
+
+class PairingEndForm(EndedOnForm):
+    title, submit_label, testid = "结束结对帮扶", "结束结对", "pairing-end-form"
 
 
 # --- monitoring cases -----------------------------------------------------------------------

@@ -10,7 +10,7 @@ from django import forms
 from cases.casework_base import REASON_MAX_LENGTH
 from cases.models import AccessibilityModification, ChildCareRecord, CustodialCare
 
-from .casework import StaffForm, _not_future, date_field, money_field, text_area
+from .casework import EndedOnForm, StaffForm, _not_future, date_field, money_field, text_area
 
 A = AccessibilityModification.Status
 
@@ -115,17 +115,8 @@ class CustodialCareStartForm(StaffForm):
         return cleaned
 
 
-class CustodialCareEndForm(StaffForm):
+class CustodialCareEndForm(EndedOnForm):
     title, submit_label, testid = "结束托养照护", "结束托养", "custodial-end-form"
-    service_fields = ("ended_on", "reason")
-
-    ended_on = date_field("结束日期")
-    reason = text_area("结束原因", required=True, max_length=300, rows=2)
-
-    def clean(self):
-        cleaned = super().clean()
-        _not_future(self, "ended_on", "结束日期")
-        return cleaned
 
 
 class ChildCareForm(StaffForm):
