@@ -55,6 +55,8 @@ def empty_registry() -> None:
     from django.apps import apps
     from django.db import connection
 
+    from cases.audit_chain import sqlite_delete_guard_lifted
+
     name = str(connection.settings_dict["NAME"])
     if "bench" not in name:
         raise SystemExit(f"refusing to empty {name!r}: the database name must contain 'bench'")
@@ -73,8 +75,10 @@ def empty_registry() -> None:
             cursor.execute("TRUNCATE cases_auditevent")
         else:
             cursor.execute("PRAGMA foreign_keys = OFF")
-            for model in [*models, apps.get_model("cases", "AuditEvent")]:
-                cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608
+            # SQLite's audit DELETE trigger is lifted as the prune does (docs/SECURITY.md).
+            with sqlite_delete_guard_lifted(connection):
+                for model in [*models, apps.get_model("cases", "AuditEvent")]:
+                    cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608
             cursor.execute("PRAGMA foreign_keys = ON")
 
 

@@ -29,25 +29,34 @@ Automatic parts:
 
 Everything stored is masked first: ID numbers as 6 + ******** + 4, phone numbers as
 3 + **** + 4 (`mask_data`), by field name and by pattern inside any text.
+
+Every event is numbered and hashed into a chain as it is inserted (`cases.audit_chain`,
+through `AuditEvent.save` and `bulk_create`); `audit_verify()` walks it and `prune_audit()`
+is the one deletion, as the table's owner (docs/SECURITY.md "Audit trail").
 """
 
 import contextvars
 import ipaddress
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypedDict, Unpack
 
+import dj_database_url
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.db.models import Model
+from django.db.utils import load_backend
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 
+from . import audit_chain
 from .identity import mask_id_number
 from .masking import MaskingFilter, mask_data, mask_text
-from .models import AuditEvent
+from .models import AuditChainHead, AuditEvent
 
 __all__ = ["MaskingFilter", "mask_data", "mask_text"]
 
@@ -497,6 +506,10 @@ class AuditMiddleware:
 # --- retention -----------------------------------------------------------------------------
 
 
+class AuditPruneRefused(Exception):
+    """The prune's connection is not the audit table's owner (docs/OPERATIONS.md)."""
+
+
 def retention_days() -> int:
     return max(
         int(getattr(settings, "AUDIT_RETENTION_DAYS", MINIMUM_RETENTION_DAYS)),
@@ -504,29 +517,278 @@ def retention_days() -> int:
     )
 
 
-def prune_audit(days: int | None = None, *, user=None, dry_run: bool = False) -> int:
+OWNER_ALIAS = "audit_owner"
+
+
+@contextmanager
+def owner_connection(database_url: str | None) -> Iterator[Any]:
+    """A connection as the audit table's owner (`--database-url`, else
+    `AUDIT_OWNER_DATABASE_URL`), or the default connection when neither is set (SQLite,
+    or a deployment whose application role still owns the tables). The owner's
+    connection is made for the prune alone and closed after it, never registered for
+    the rest of the process."""
+    url = database_url or getattr(settings, "AUDIT_OWNER_DATABASE_URL", None)
+    if not url:
+        yield connection
+        return
+    config = connections.configure_settings(
+        {
+            DEFAULT_DB_ALIAS: connections.settings[DEFAULT_DB_ALIAS],
+            OWNER_ALIAS: dj_database_url.parse(url),
+        }
+    )[OWNER_ALIAS]
+    owner = load_backend(config["ENGINE"]).DatabaseWrapper(config, OWNER_ALIAS)
+    try:
+        yield owner
+    finally:
+        owner.close()
+
+
+@contextmanager
+def _one_transaction(conn) -> Iterator[None]:
+    """`transaction.atomic` for the default connection; commit or roll back the owner's."""
+    if conn is connection:
+        with transaction.atomic():
+            yield
+        return
+    conn.set_autocommit(False)
+    try:
+        yield
+    except BaseException:
+        conn.rollback()
+        raise
+    else:
+        conn.commit()
+    finally:
+        conn.set_autocommit(True)
+
+
+def _locked_head(conn, cursor) -> tuple[int, str, int, str]:
+    """(seq, last_hash, anchor_seq, anchor_hash), the head locked for the transaction."""
+    table = audit_chain.HEAD_TABLE
+    for _attempt in range(2):
+        if conn.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT seq, last_hash, anchor_seq, anchor_hash FROM {table} "  # noqa: S608
+                "WHERE id = 1 FOR UPDATE"
+            )
+        else:
+            cursor.execute(
+                f"UPDATE {table} SET seq = seq WHERE id = 1 "  # noqa: S608
+                "RETURNING seq, last_hash, anchor_seq, anchor_hash"
+            )
+        row = cursor.fetchone()
+        if row is not None:
+            return int(row[0]), str(row[1]), int(row[2]), str(row[3])
+        audit_chain.ensure_head(cursor, conn.vendor)
+    raise RuntimeError("audit chain head could not be created")
+
+
+def _prune_through(cursor, cutoff, head_seq: int, anchor_seq: int) -> int:
+    """The last sequence number the prune may remove: the chain is cut only before its
+    first event that is still within the retention, so what stays is one unbroken run."""
+    table = audit_chain.EVENT_TABLE
+    cursor.execute(
+        f"SELECT min(chain_seq) FROM {table} "  # noqa: S608
+        "WHERE chain_seq IS NOT NULL AND created_at >= %s",
+        [cutoff],
+    )
+    first_kept = cursor.fetchone()[0]
+    through = head_seq if first_kept is None else int(first_kept) - 1
+    return max(through, anchor_seq)
+
+
+def prune_audit(
+    days: int | None = None,
+    *,
+    user=None,
+    dry_run: bool = False,
+    database_url: str | None = None,
+) -> int:
     """Delete audit events older than the retention (never fewer than 183 days).
 
-    The only code path that deletes audit rows: raw SQL inside a transaction that sets
-    `huoqiu.audit_prune` for that transaction only, which the PostgreSQL trigger checks.
-    The prune itself is recorded as an event.
+    The only code path that deletes audit rows. On PostgreSQL it runs as the table's
+    owner (`database_url` / `AUDIT_OWNER_DATABASE_URL`): the trigger lets only the owner
+    delete, and only rows older than 183 days. On SQLite it lifts the DELETE trigger
+    inside its transaction. The chain is cut at a sequence number, never in the middle:
+    the number and hash of the last removed event become the head's anchor, where
+    `audit_verify` starts. The prune itself is recorded as an event.
     """
     days = max(int(days if days is not None else retention_days()), MINIMUM_RETENTION_DAYS)
     cutoff = timezone.now() - timedelta(days=days)
-    table = connection.ops.quote_name(AuditEvent._meta.db_table)
-    column = connection.ops.quote_name("created_at")
-    if dry_run:
-        return AuditEvent.objects.filter(created_at__lt=cutoff).count()
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL huoqiu.audit_prune = 'on'")
-        cursor.execute(f"DELETE FROM {table} WHERE {column} < %s", [cutoff])  # noqa: S608
-        deleted = cursor.rowcount
+    table = audit_chain.EVENT_TABLE
+    delete_where = "created_at < %s AND (chain_seq IS NULL OR chain_seq <= %s)"
+    with owner_connection(database_url) as conn:
+        try:
+            with (
+                _one_transaction(conn),
+                conn.cursor() as cursor,
+                audit_chain.sqlite_delete_guard_lifted(conn),
+            ):
+                head_seq, last_hash, anchor_seq, anchor_hash = _locked_head(conn, cursor)
+                through = _prune_through(cursor, cutoff, head_seq, anchor_seq)
+                if dry_run:
+                    cursor.execute(
+                        f"SELECT count(*) FROM {table} WHERE {delete_where}",  # noqa: S608
+                        [cutoff, through],
+                    )
+                    return int(cursor.fetchone()[0])
+                if through > anchor_seq:
+                    cursor.execute(
+                        f"SELECT chain_hash FROM {table} WHERE chain_seq = %s",  # noqa: S608
+                        [through],
+                    )
+                    row = cursor.fetchone()
+                    anchor_hash = str(row[0]) if row else (last_hash if through == head_seq else "")
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE {delete_where}",  # noqa: S608
+                    [cutoff, through],
+                )
+                deleted = cursor.rowcount
+                cursor.execute(
+                    f"UPDATE {audit_chain.HEAD_TABLE} "  # noqa: S608
+                    "SET anchor_seq = %s, anchor_hash = %s WHERE id = 1",
+                    [through, anchor_hash],
+                )
+        except DatabaseError as error:
+            # The trigger's refusal, or the role lacks DELETE: both insufficient_privilege.
+            cause = error.__cause__
+            code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+            refused = code == "42501"
+            if not refused and "append-only" not in str(error):
+                raise
+            raise AuditPruneRefused(
+                "数据库拒绝删除审计记录：清理须以审计表所有者的数据库角色运行"
+                "（--database-url 或 AUDIT_OWNER_DATABASE_URL，见 docs/OPERATIONS.md）/ "
+                "the prune must connect as the audit table's owner"
+            ) from error
     audit(
         user,
         Action.DELETE,
         target=(AuditEvent._meta.label_lower, "", "审计日志清理"),
-        details={"deleted": deleted, "older_than": cutoff.isoformat(), "retention_days": days},
+        details={
+            "deleted": deleted,
+            "older_than": cutoff.isoformat(),
+            "retention_days": days,
+            # Its hash is the head's anchor; not repeated here, where the masking would
+            # take a run of its digits for an ID number.
+            "pruned_through_seq": through,
+        },
         path="",
     )
     return deleted
+
+
+# --- verification --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What `audit_verify` found: the rows checked, the legacy rows, the head, the first break."""
+
+    checked: int
+    legacy: int
+    first_seq: int
+    head_seq: int
+    head_hash: str
+    broken: audit_chain.Break | None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken is None
+
+
+def _links(first_seq: int) -> Iterator[audit_chain.Link]:
+    rows = (
+        AuditEvent.objects.filter(chain_seq__gte=first_seq)
+        .order_by("chain_seq")
+        .values("id", "chain_hash", *audit_chain.HASHED_FIELDS)
+        .iterator(chunk_size=2000)
+    )
+    for row in rows:
+        row_id = row.pop("id")
+        stored = row.pop("chain_hash")
+        yield audit_chain.Link(id=row_id, fields=row, stored_hash=stored)
+
+
+def _hash_of(seq: int) -> str | None:
+    return AuditEvent.objects.filter(chain_seq=seq).values_list("chain_hash", flat=True).first()
+
+
+def audit_verify(*, since_seq: int | None = None) -> ChainReport:
+    """Walk the chain in sequence order (streamed), recompute every hash, and report the
+    first broken link: a changed or foreign row (hash), a removed one (gap), removed rows
+    at the start (start) or at the end (tail), or an unchained row written after the
+    chain began (unchained)."""
+    head = AuditChainHead.objects.filter(id=1).first()
+    head_seq = head.seq if head else 0
+    head_hash = head.last_hash if head else ""
+    anchor_seq = head.anchor_seq if head else 0
+    previous = (head.anchor_hash if head else "") if anchor_seq else audit_chain.GENESIS
+    first_seq = anchor_seq + 1
+    legacy = AuditEvent.objects.filter(chain_seq__isnull=True).count()
+
+    def report(checked: int, broken: audit_chain.Break | None) -> ChainReport:
+        return ChainReport(checked, legacy, first_seq, head_seq, head_hash, broken)
+
+    if since_seq is not None and since_seq > first_seq:
+        first_seq = since_seq
+        stored = _hash_of(since_seq - 1)
+        if stored is None:
+            return report(
+                0,
+                audit_chain.Break(
+                    since_seq - 1,
+                    None,
+                    "gap",
+                    f"缺少第{since_seq - 1}条记录 / missing seq {since_seq - 1}",
+                ),
+            )
+        previous = stored
+    outcome = list(
+        audit_chain.verify_links(
+            _links(first_seq),
+            first_seq=first_seq,
+            previous=previous,
+            keys=audit_chain.chain_keys(),
+        )
+    )[-1]
+    if isinstance(outcome, audit_chain.Break):
+        return report(0, outcome)
+    checked = outcome
+    last_seq = first_seq + checked - 1
+    if head_seq > last_seq or (checked and _hash_of(last_seq) != head_hash):
+        return report(
+            checked,
+            audit_chain.Break(
+                last_seq + 1,
+                None,
+                "tail",
+                f"链头记到第{head_seq}条，但记录只到第{last_seq}条：最后的记录被删除 / "
+                f"the head says {head_seq} but the rows end at {last_seq}",
+            ),
+        )
+    chained_from = (
+        AuditEvent.objects.filter(chain_seq__isnull=False)
+        .order_by("id")
+        .values_list("id", flat=True)
+    ).first()
+    if chained_from is not None:
+        stray = (
+            AuditEvent.objects.filter(chain_seq__isnull=True, id__gt=chained_from)
+            .order_by("id")
+            .values_list("id", flat=True)
+            .first()
+        )
+        if stray is not None:
+            return report(
+                checked,
+                audit_chain.Break(
+                    0,
+                    stray,
+                    "unchained",
+                    f"id {stray} 的记录没有链序号，却写在审计链开始之后：不是由本系统写入 / "
+                    f"id {stray} has no chain number but was written after the chain began",
+                ),
+            )
+    return report(checked, None)

@@ -6,10 +6,12 @@ depends on cases and never the other way round.
 """
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, router, transaction
 from django.db.models import Q
 from django.db.models.functions import Length
 from django.utils import timezone
+
+from . import audit_chain
 
 # Lets constraints say `number__length__in=[20, 22]`.
 models.CharField.register_lookup(Length)
@@ -1249,7 +1251,17 @@ class AuditImmutable(Exception):
 
 
 class AuditEventQuerySet(models.QuerySet):
-    """Refuses update() and delete(); only `cases.audit.prune_audit` removes old rows (raw SQL)."""
+    """Refuses update() and delete(); only `cases.audit.prune_audit` removes old rows (raw SQL).
+
+    `bulk_create` chains the events (`cases.audit_chain.assign`) in the transaction that
+    inserts them, like `AuditEvent.save`.
+    """
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            audit_chain.assign(objs, connections[self.db])
+            return super().bulk_create(objs, *args, **kwargs)
 
     def update(self, **kwargs):
         raise AuditImmutable("审计记录只能追加，不能修改 / audit events cannot be updated")
@@ -1267,9 +1279,11 @@ class AuditEvent(models.Model):
     Written by `cases.audit` (views, services, auth signals, the audit middleware);
     ID and phone numbers in `target_label` and `details` are masked before saving.
     Three layers keep it append-only: `save()` refuses an existing row, the queryset
-    refuses update()/delete(), and on PostgreSQL a trigger (migration
-    `0005_auditevent_append_only`) raises on UPDATE and on DELETE except for rows older
-    than 183 days removed by `manage.py prune_audit`.
+    refuses update()/delete(), and the database's triggers (migration
+    `0008_auditevent_chain`, both databases) refuse UPDATE, DELETE (but the table owner's
+    prune of rows older than 183 days) and TRUNCATE, and set or check the time.
+    Every insert is chained (`chain_seq`, `chain_hash`: `cases.audit_chain`); rows written
+    before the chain existed have no number.
     """
 
     class Action(models.TextChoices):
@@ -1312,6 +1326,9 @@ class AuditEvent(models.Model):
     result = models.CharField("结果", max_length=8, choices=Result.choices, default=Result.OK)
     method = models.CharField("请求方法", max_length=8, blank=True)
     path = models.CharField("请求路径", max_length=500, blank=True)
+    # The hash chain (cases.audit_chain); empty on rows older than the chain.
+    chain_seq = models.PositiveBigIntegerField("链序号", null=True, blank=True, unique=True)
+    chain_hash = models.CharField("链哈希", max_length=64, blank=True, default="")
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -1332,10 +1349,30 @@ class AuditEvent(models.Model):
             raise AuditImmutable("审计记录只能追加，不能修改 / audit events cannot be updated")
         kwargs.pop("force_update", None)
         kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            audit_chain.assign([self], connections[using])
+            super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise AuditImmutable("审计记录只能追加，不能删除 / audit events cannot be deleted")
+
+
+class AuditChainHead(models.Model):
+    """The audit chain's one row: the last event's number and hash (advanced by the insert
+    trigger) and the anchor left by the last prune — the number and hash of the last
+    pruned event — from which `audit_verify` starts (cases.audit_chain)."""
+
+    seq = models.PositiveBigIntegerField("最后序号", default=0)
+    last_hash = models.CharField("最后哈希", max_length=64, blank=True, default="")
+    anchor_seq = models.PositiveBigIntegerField("已清理至序号", default=0)
+    anchor_hash = models.CharField("已清理至哈希", max_length=64, blank=True, default="")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "审计链头"
+
+    def __str__(self):
+        return f"audit chain head {self.seq}"
 
 
 class UserSession(models.Model):

@@ -14,6 +14,7 @@ from cases import services
 from huoqiu.celery import app as celery_app
 
 from . import factories
+from .audit_chain_support import flush_lifts_the_sqlite_audit_guard  # noqa: F401
 from .staff_app_data import household_with_everything
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,7 +1,6 @@
 """The audit trail (docs/SECURITY.md): events, masking, append-only layers, retention and prune."""
 
 import logging
-from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
@@ -17,6 +16,7 @@ from cases.masking import MaskingFilter, mask_data, mask_text
 from cases.models import AuditEvent, AuditImmutable
 
 from . import factories
+from .audit_chain_support import backdated
 
 ID = "341522199001011237"  # a syntactically valid-looking 18-character number
 PHONE = "13912345678"
@@ -83,7 +83,13 @@ def test_audit_records_who_when_where_what_result(db, hekou_user):
     event = AuditEvent.objects.get(pk=event.pk)
     assert event.actor == hekou_user and event.username == "hekou"
     assert event.ip_address == "10.1.2.3"
-    assert event.created_at >= before
+    # The database's time: PostgreSQL's now() (the transaction's start), SQLite's clock.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT now()")
+            assert event.created_at == cursor.fetchone()[0]
+    else:
+        assert before <= event.created_at <= timezone.now()
     assert event.action == "view" and event.result == "ok"
     assert event.target_model == "cases.person" and event.target_id == str(person.pk)
     assert event.target_label == "张三（341522********1237）"
@@ -272,15 +278,20 @@ def test_database_trigger_refuses_update_and_delete(postgres, event):
 # --- retention -----------------------------------------------------------------------------
 
 
-def _aged(days: int, label: str) -> AuditEvent:
-    return AuditEvent.objects.create(
-        action="view", target_label=label, created_at=timezone.now() - timedelta(days=days)
-    )
+@pytest.fixture
+def aged(monkeypatch):
+    """`aged(days, label)`: a chained event written `days` ago (the time trigger off)."""
+
+    def make(days: int, label: str) -> AuditEvent:
+        with backdated(days, monkeypatch):
+            return AuditEvent.objects.create(action="view", target_label=label)
+
+    return make
 
 
-def test_prune_deletes_only_rows_older_than_the_retention(db, settings):
+def test_prune_deletes_only_rows_older_than_the_retention(db, settings, aged):
     settings.AUDIT_RETENTION_DAYS = 200
-    old, middle, recent = _aged(400, "old"), _aged(190, "middle"), _aged(1, "recent")
+    old, middle, recent = aged(400, "old"), aged(190, "middle"), aged(1, "recent")
     assert audit_api.prune_audit() == 1
     remaining = set(AuditEvent.objects.values_list("target_label", flat=True))
     assert "old" not in remaining and {"middle", "recent"} <= remaining
@@ -290,14 +301,14 @@ def test_prune_deletes_only_rows_older_than_the_retention(db, settings):
     assert {middle.pk, recent.pk} <= set(AuditEvent.objects.values_list("pk", flat=True))
 
 
-def test_prune_never_goes_below_six_months(db):
-    _aged(100, "hundred-days")
+def test_prune_never_goes_below_six_months(db, aged):
+    aged(100, "hundred-days")
     assert audit_api.prune_audit(days=30) == 0
     assert AuditEvent.objects.filter(target_label="hundred-days").exists()
 
 
-def test_prune_audit_command(db, capsys):
-    _aged(500, "ancient")
+def test_prune_audit_command(db, capsys, aged):
+    aged(500, "ancient")
     call_command("prune_audit", "--dry-run")
     assert "1" in capsys.readouterr().out
     assert AuditEvent.objects.filter(target_label="ancient").exists()
@@ -307,9 +318,9 @@ def test_prune_audit_command(db, capsys):
 
 
 @pytest.mark.services
-def test_prune_works_through_the_trigger_on_postgresql(postgres, db):
-    _aged(300, "old")
-    _aged(10, "young")
+def test_prune_works_through_the_trigger_on_postgresql(postgres, db, aged):
+    aged(300, "old")
+    aged(10, "young")
     assert audit_api.prune_audit(days=183) == 1
     assert list(
         AuditEvent.objects.filter(action="view").values_list("target_label", flat=True)
