@@ -37,9 +37,11 @@ from cases.admin_base import (
     ViewOnlyAdmin,
 )
 from cases.identity import mask_id_number
+from cases.masking import shown_text
 
 from .forms import ImportUploadForm
-from .import_selectors import batch_file_download, can_import, import_batches
+from .import_refusals import record_refused_upload
+from .import_selectors import batch_file_download, can_import, import_batches, shown_rows
 from .importing.report import report_name, write_error_report
 from .models import ImportBatch, RosterHousehold, RosterMember, Source, SurveyRecord
 from .services import import_create_batch, import_validate
@@ -167,7 +169,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "updated",
         "unchanged",
         "skipped",
-        "message",
+        "shown_message",
         "township_names",
         "downloads",
         "error_table",
@@ -227,6 +229,11 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             )
         return format_html_join(" · ", '<a href="{}">{}</a>', links)
 
+    @admin.display(description="说明")
+    def shown_message(self, obj):
+        # Masked when shown: batches stored before messages were masked (shown_rows).
+        return shown_text(obj.message) or "—"
+
     @admin.display(description="涉及乡镇")
     def township_names(self, obj):
         return "、".join(obj.townships.order_by("code").values_list("name", flat=True)) or "—"
@@ -241,7 +248,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 error.get("column") or "—",
                 error.get("message", ""),
             )
-            for error in obj.errors[:ERRORS_ON_BATCH_PAGE]
+            for error in shown_rows(obj.errors, ERRORS_ON_BATCH_PAGE)
         ]
         rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", cells)
         more = ""
@@ -260,7 +267,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return "无"
         cells = [
             (conflict.get("household", ""), conflict.get("column", ""), conflict.get("message", ""))
-            for conflict in obj.household_conflicts[:ERRORS_ON_BATCH_PAGE]
+            for conflict in shown_rows(obj.household_conflicts, ERRORS_ON_BATCH_PAGE)
         ]
         rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", cells)
         more = ""
@@ -312,6 +319,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     form.cleaned_data["skip_invalid"],
                 )
                 return self._preview(request, entry)
+            record_refused_upload(form, request.user)  # every attempt leaves a batch
         else:
             form = ImportUploadForm(initial={"source": request.GET.get("source", "")})
         return TemplateResponse(

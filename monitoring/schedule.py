@@ -15,4 +15,11 @@ BEAT_SCHEDULE = {
         # A nightly run that could not start within the hour is dropped, not stacked.
         "options": {"expires": 3600},
     },
+    # Before the cross-check: imports whose run died are failed ("导入中断，请重新导入"),
+    # so the night's rules never read around a batch left 导入中 (monitoring/import_sweeper.py).
+    "nightly-import-sweep": {
+        "task": "monitoring.import_sweep",
+        "schedule": crontab(hour=1, minute=30),
+        "options": {"expires": 3600},
+    },
 }

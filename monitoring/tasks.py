@@ -11,14 +11,16 @@ longer running, and the findings writer is a diff.
 """
 
 import logging
+import threading
 from datetime import date
 
 from celery import chord, shared_task
 from django.contrib.auth import get_user_model
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, connections, transaction
 from django.utils import timezone
 
 from . import crosscheck
+from .import_sweeper import sweep_stale_imports
 from .models import CrosscheckRun, ImportBatch
 from .services import import_batch_counts, import_run
 
@@ -140,17 +142,69 @@ def _fail_interrupted(batch_id: int) -> None:
     )
 
 
-def queue_import(batch_id: int) -> None:
-    """Queue `import_batch_task` once the surrounding transaction commits.
+# Imports started in a background thread of this process (no broker), until they end.
+_background: set[threading.Thread] = set()
+_background_guard = threading.Lock()
 
-    Without a broker (no REDIS_URL) Celery runs eagerly: the import runs in-process.
-    If the broker cannot be reached the batch is marked failed (nothing was written)
-    rather than left waiting forever.
+
+def _run_in_thread(batch_id: int) -> None:
+    """The body of a background import: the same task, run eagerly in this thread.
+
+    The thread has its own database connection, closed at the end. A failure the task
+    could not record on the batch (the database unreachable at the claim) leaves the
+    batch unfinished; it stops beating and the sweeper fails it.
+    """
+    try:
+        import_batch_task.apply(args=[batch_id], throw=True)
+    except Exception:
+        logging.getLogger(__name__).exception("background import of batch %s failed", batch_id)
+    finally:
+        connections.close_all()
+        with _background_guard:
+            _background.discard(threading.current_thread())
+
+
+def _start_thread(batch_id: int) -> None:
+    # A daemon thread: it never holds up a process that is shutting down; an import cut
+    # short that way is one the sweeper fails (monitoring/import_sweeper.py).
+    thread = threading.Thread(
+        target=_run_in_thread, args=(batch_id,), name=f"import-batch-{batch_id}", daemon=True
+    )
+    with _background_guard:
+        _background.add(thread)
+    thread.start()
+
+
+def join_background_imports(timeout: float = 120) -> None:
+    """Wait for the background imports of this process to end (tests; `timeout` each)."""
+    with _background_guard:
+        running = list(_background)
+    for thread in running:
+        thread.join(timeout)
+        if thread.is_alive():
+            raise TimeoutError(f"background import {thread.name} still running")
+
+
+def queue_import(batch_id: int) -> None:
+    """Start `import_batch_task` once the surrounding transaction commits.
+
+    With a broker the task is queued for a worker. Without one (no REDIS_URL: Celery in
+    eager mode) it never runs inside the request: the same task runs in a background
+    thread of this process, the request returns at once and the progress page polls the
+    batch as it does with a worker. A thread has its own connection and sees committed
+    rows only, so a caller still inside a transaction when this runs (a test's, which
+    never commits) gets the task inline instead. If the broker cannot be reached the
+    batch is marked failed (nothing was written) rather than left waiting forever.
     """
 
     def send() -> None:
         try:
-            import_batch_task.delay(batch_id)
+            if not import_batch_task.app.conf.task_always_eager:
+                import_batch_task.delay(batch_id)
+            elif connection.in_atomic_block:
+                import_batch_task.delay(batch_id)  # eager: inline, in the caller's transaction
+            else:
+                _start_thread(batch_id)
         except Exception:
             logging.getLogger(__name__).exception("could not queue import batch %s", batch_id)
             ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.PENDING).update(
@@ -160,3 +214,9 @@ def queue_import(batch_id: int) -> None:
             )
 
     transaction.on_commit(send)
+
+
+@shared_task(name="monitoring.import_sweep", time_limit=600, soft_time_limit=540, acks_late=True)
+def import_sweep_task() -> dict:
+    """Nightly (`monitoring.schedule`): fail the import batches whose run died."""
+    return {"failed": [batch.pk for batch in sweep_stale_imports()]}

@@ -65,6 +65,7 @@ urlpatterns = [
     path("visits/", visits.visits, name="visit_list"),
     path("visits/export.xlsx", visits.visits_export, name="visit_export"),
     path("monitoring/imports/", imports.import_list, name="import_list"),
+    path("monitoring/imports/sweep/", imports.import_sweep, name="import_sweep"),
     path("monitoring/imports/<int:pk>/", imports.import_detail, name="import_detail"),
     path("monitoring/imports/<int:pk>/status/", imports.import_status, name="import_status"),
     path(

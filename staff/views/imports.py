@@ -1,16 +1,19 @@
 """The import page for county admins: upload, batches, progress, error reports."""
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases.http import no_store
+from cases.masking import shown_text
 from cases.scope import scope_for, scope_safe
 from cases.selectors import page_of, parse_page_number
 from monitoring.forms import ImportUploadForm
+from monitoring.import_refusals import record_refused_upload
 from monitoring.import_selectors import (
     batch_file_download,
     can_download_batch_files,
@@ -18,6 +21,7 @@ from monitoring.import_selectors import (
     import_batch_or_404,
     import_batches,
 )
+from monitoring.import_sweeper import sweep_stale_imports
 from monitoring.models import ImportBatch
 from monitoring.services import import_batch_counts, import_create_batch
 from monitoring.tasks import queue_import
@@ -53,6 +57,8 @@ def import_list(request):
             )
             queue_import(batch.pk)
             return redirect("staff:import_detail", pk=batch.pk)
+        # A file refused before it is read still leaves a batch and an audit event.
+        record_refused_upload(form, request.user)
     elif uploader:
         form = ImportUploadForm()
     page = page_of(
@@ -67,6 +73,7 @@ def import_list(request):
             "scope": scope_for(request.user),
             "nav": "imports",
             "max_upload_mb": _max_upload_mb(),
+            "stale_minutes": _stale_minutes(),
         },
         status=400 if form is not None and form.is_bound else 200,
     )
@@ -75,6 +82,28 @@ def import_list(request):
 def _max_upload_mb() -> int:
 
     return settings.IMPORT_MAX_UPLOAD_BYTES // (1024 * 1024)
+
+
+def _stale_minutes() -> int:
+    return int(settings.IMPORT_STALE_MINUTES.total_seconds() // 60)
+
+
+@scope_safe(how="county admins only (can_import); the sweep is county-wide by design")
+@login_required
+@require_POST
+def import_sweep(request):
+    """清理中断的导入: the same sweep as the nightly task and `manage.py import_sweep`."""
+    if not can_import(request.user):
+        raise PermissionDenied("只有县残联管理员可以清理中断的导入")
+    swept = sweep_stale_imports()
+    if swept:
+        numbers = "、".join(f"批次{batch.pk}" for batch in swept)
+        messages.success(request, f"已将{len(swept)}个中断的导入标为失败：{numbers}")
+    else:
+        messages.info(
+            request, f"没有中断的导入（超过{_stale_minutes()}分钟没有进展的排队中或导入中批次）"
+        )
+    return redirect("staff:import_list")
 
 
 @scope_safe(how="one batch via import_selectors.import_batch_or_404")
@@ -107,7 +136,7 @@ def status_payload(batch: ImportBatch) -> dict:
         "finished": batch.status in FINISHED,
         "progress": 100 if batch.status in FINISHED else batch.progress,
         **import_batch_counts(batch),
-        "message": batch.message,
+        "message": shown_text(batch.message),  # masked: older batches stored full numbers
     }
 
 
