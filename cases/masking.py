@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from django.db.models import Model
 
 from .identity import mask_id_number, mask_phone
+from .text import clean_text
 
 # An 18-character ID (or the ID inside a 20/22-character certificate number), a 15-digit
 # old ID, a mainland mobile number. Digits around them must not be digits.
@@ -28,6 +29,15 @@ def mask_text(text: str) -> str:
     text = _ID_PATTERN.sub(lambda m: mask_id_number(m.group(1) + m.group(2)), text)
     text = _ID15_PATTERN.sub(lambda m: mask_id_number(m.group(1)), text)
     return _PHONE_PATTERN.sub(lambda m: mask_phone(m.group(1)), text)
+
+
+def shown_text(text: str | None) -> str:
+    """A stored message about the data as a page, a JSON answer or the admin shows it:
+    every ID, certificate and mobile number masked and the control and bidi characters
+    marked (`cases.text.clean_text`). Import messages are masked when they are made;
+    masking again when they are shown also covers rows stored before that, without
+    rewriting them (docs/SECURITY.md, "Masking")."""
+    return clean_text(mask_text(text or ""))
 
 
 def _mask_field(field: str, value):

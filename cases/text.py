@@ -25,22 +25,14 @@ MARKER = "\ufffd"
 # openpyxl's ILLEGAL_CHARACTERS_RE (\x00-\x08, \x0b-\x0c, \x0e-\x1f) plus what XML 1.0
 # has no place for either: lone surrogates (a broken decode) and the non-characters
 # U+FFFE/U+FFFF.
-CONTROL_CHARACTERS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+CONTROL_CHARACTERS = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
 # LRE RLE PDF LRO RLO and LRI RLI FSI PDI. The marks LRM/RLM/ALM are left alone: they
 # change the direction of neutral characters next to them only, and Arabic or Hebrew
 # text legitimately needs them.
-BIDI_CONTROLS_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_RE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069]"
-)
+BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+_UNSAFE_RE = re.compile(f"[{CONTROL_CHARACTERS}{BIDI_CONTROLS}]")
 
 
 def clean_text(text: str) -> str:
     """`text` with control and bidi control characters replaced by `MARKER`."""
     return _UNSAFE_RE.sub(MARKER, text)
-
-
-def neutralise_bidi(text: str) -> str:
-    """`text` with only the bidi controls replaced: for pages, where the browser shows
-    (and Django escapes) everything else."""
-    return BIDI_CONTROLS_RE.sub(MARKER, text)

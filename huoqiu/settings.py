@@ -94,7 +94,13 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = (
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     )
-    DATABASES["default"]["OPTIONS"]["timeout"] = 30
+    # A write transaction takes SQLite's one write lock when it begins (BEGIN IMMEDIATE),
+    # not at its first write: a transaction that read first and then found another writer
+    # fails at once with "database is locked" whatever the timeout, while one that asks
+    # first waits for it, up to `timeout` seconds. An import's write phase and page views
+    # (audit events, sessions) thus take turns instead of failing (docs/IMPORTS.md).
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+    DATABASES["default"]["OPTIONS"]["timeout"] = env_int("SQLITE_TIMEOUT_SECONDS", 60, minimum=1)
 else:
     # PostgreSQL's JIT compiles plans whose estimated cost is high, such as the dashboard's
     # and indicators' grouped counts with EXISTS filters: compiling took ~2.3 s of a 2.5 s
@@ -138,6 +144,18 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 
 # Audit trail retention (cases.audit.prune_audit): at least six months.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=183)
+# The audit trail's hash chain key (cases.audit_chain, docs/SECURITY.md): unset, one is
+# derived from SECRET_KEY (and SECRET_KEY_FALLBACKS) under its own label; set it (50+ random
+# characters) so the chain stays verifiable across SECRET_KEY rotations.
+AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY") or None
+AUDIT_CHAIN_KEY_FALLBACKS = env_list("AUDIT_CHAIN_KEY_FALLBACKS", [])
+if any(len(key) < 32 for key in [AUDIT_CHAIN_KEY or "", *AUDIT_CHAIN_KEY_FALLBACKS] if key):
+    raise ImproperEnv("AUDIT_CHAIN_KEY or AUDIT_CHAIN_KEY_FALLBACKS is shorter than 32 characters")
+# The audit table owner's database URL, for `manage.py prune_audit` only
+# (deploy/postgres-roles.sql); checked like DATABASE_URL.
+AUDIT_OWNER_DATABASE_URL = env_str("AUDIT_OWNER_DATABASE_URL") or None
+if AUDIT_OWNER_DATABASE_URL:
+    env_database("AUDIT_OWNER_DATABASE_URL", "")
 
 # Idle timeout: the session lives 30 minutes past the last request.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 1800, minimum=60)
@@ -200,6 +218,9 @@ IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 300_000, minimum=1)
 IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 200, minimum=1)
 IMPORT_MAX_UNPACKED_BYTES = env_int("IMPORT_MAX_UNPACKED_MB", 500, minimum=1) * 1024 * 1024
 IMPORT_MAX_ZIP_RATIO = env_int("IMPORT_MAX_ZIP_RATIO", 100, minimum=2)
+# An unfinished import batch with no heartbeat for this long is marked failed by the
+# sweeper (monitoring/import_sweeper.py): nightly, `import_sweep`, the imports page.
+IMPORT_STALE_MINUTES = env_minutes("IMPORT_STALE_MINUTES", 15, minimum=1)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -26,12 +26,31 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import FileResponse, Http404, HttpRequest
 
 from cases.audit import Action, audit
+from cases.masking import shown_text
 from cases.scope import AnyUser, scope_for
 
 from .importing.report import report_name
 from .models import ImportBatch
 
 BatchTownship = ImportBatch.townships.through
+
+
+def shown_rows(rows: list[dict], limit: int) -> list[dict]:
+    """The first `limit` stored row errors or household warnings of a batch as pages and
+    the admin show them: message masked and cleaned, the cell's column and household code
+    cleaned (`cases.masking.shown_text`). Batches imported before messages were masked
+    keep full numbers in the database; they never leave it unmasked."""
+    return [
+        {
+            **row,
+            **{
+                key: shown_text(str(row[key]))
+                for key in ("message", "column", "household")
+                if row.get(key) not in (None, "")
+            },
+        }
+        for row in rows[:limit]
+    ]
 
 
 def import_batches(user: AnyUser) -> QuerySet[ImportBatch]:

@@ -19,6 +19,7 @@ from cases.models import (
     Township,
     Village,
 )
+from cases.text import clean_text
 
 
 class Source(models.TextChoices):
@@ -79,13 +80,21 @@ class ImportBatch(TimeStamped):
     progress = models.PositiveSmallIntegerField("进度（%）", default=0)
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
     finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        "最近心跳",
+        null=True,
+        blank=True,
+        help_text="导入进程最近一次报告仍在运行的时间；长时间没有心跳的批次由清理任务标为失败"
+        "（monitoring/import_sweeper.py）",
+    )
 
     class Meta:
         ordering = ["-id"]
         verbose_name = verbose_name_plural = "导入批次"
 
     def __str__(self):
-        return f"批次{self.pk} · {self.get_source_display()} · {self.original_name}"
+        # The file name is the uploader's: cleaned, as everywhere it is shown.
+        return f"批次{self.pk} · {self.get_source_display()} · {clean_text(self.original_name)}"
 
 
 class TriState(models.TextChoices):

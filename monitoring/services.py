@@ -5,7 +5,11 @@ Import API (the upload page, admin and Celery task call these; keep the signatur
 - `import_create_batch(source, file, *, original_name, user=None, skip_invalid=False)`
   stores the original file under MEDIA_ROOT with its SHA-256: a pending batch.
 - `import_run(batch_id, progress=None)` validates and writes a pending batch.
-  Idempotent: a batch that is not pending is returned unchanged.
+  Idempotent: a batch that is not pending is returned unchanged. While it waits for its
+  turn and while it runs it beats (`heartbeat_at`); `monitoring.import_sweeper` fails a
+  batch whose beats stopped.
+- `import_refuse(source, *, original_name, reason, user=None, upload=None)` records an
+  attempt refused before reading (too big, wrong type): a rejected batch and its audit event.
 - `import_validate(source, path)` is a dry run (rows + errors, nothing written).
 - `import_file(source, path, *, user=None, skip_invalid=False, progress=None)`: create + run;
   `import_survey_file` / `import_roster_file` / `import_civil_file` name the source.
@@ -29,21 +33,24 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from functools import partial
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from cases.audit import audit_import_batch
-from cases.locks import process_lock
+from cases.locks import LockBusy, process_lock
 from cases.masking import mask_text
 from cases.models import Township
 from cases.scope import AnyUser
+from cases.text import clean_text
 
 from .importing import engine, writer
 from .importing.engine import ValidationResult
@@ -56,6 +63,9 @@ logger = logging.getLogger(__name__)
 ERROR_LIMIT = 10000  # row errors kept on the batch; the error report holds them all
 ALLOWED_SUFFIXES = (".xlsx", ".xls", ".csv")
 VALIDATE_SPAN = 50  # progress: validation 0–50 %, writing 50–100 %
+# A running or waiting import says it is alive this often (one UPDATE of its batch row);
+# the sweeper's threshold (settings.IMPORT_STALE_MINUTES, at least a minute) is far above.
+HEARTBEAT_SECONDS = 10
 
 # A file on disk, as the CLI, the tests and the task hand it over.
 FilePath = str | os.PathLike[str]
@@ -94,6 +104,51 @@ def import_create_batch(
     return _create_batch(source, file, original_name, user, skip_invalid)
 
 
+def stored_file_name(original_name: str) -> str:
+    """The uploader's file name as kept: control and bidi characters marked (PostgreSQL
+    cannot store NUL, and the name is shown on pages and in downloads), at most 255."""
+    return clean_text(original_name or "import")[:255]
+
+
+def import_refuse(
+    source: str,
+    *,
+    original_name: str,
+    reason: str,
+    user: AnyUser | None = None,
+    upload: File | None = None,
+) -> ImportBatch:
+    """Record an import attempt refused before its file was read: a rejected batch
+    (no file kept) with the reason, and its audit event (docs/SECURITY.md).
+
+    `upload`, when given and within the upload limit, is hashed so the event names the
+    file; a file over the limit is not read at all.
+    """
+    sha256 = ""
+    if upload is not None and (upload.size or 0) <= settings.IMPORT_MAX_UPLOAD_BYTES:
+        digest = hashlib.sha256()
+        with suppress(AttributeError, OSError, ValueError):
+            upload.seek(0)
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+            sha256 = digest.hexdigest()
+    now = timezone.now()
+    batch = ImportBatch.objects.create(
+        source=Source(source),
+        status=ImportBatch.Status.REJECTED,
+        original_name=stored_file_name(original_name),
+        sha256=sha256,
+        # The check leaves out anonymous users, which mypy cannot see through getattr().
+        uploaded_by=user if getattr(user, "is_authenticated", False) else None,  # type: ignore[misc]
+        message=mask_text(f"未导入：{reason}")[:500],
+        progress=100,
+        finished_at=now,
+    )
+    audit_import_batch(batch)
+    return batch
+
+
 def _create_batch(
     source: Source,
     django_file: File,
@@ -114,7 +169,7 @@ def _create_batch(
         source=source,
         status=ImportBatch.Status.PENDING,
         skip_invalid=skip_invalid,
-        original_name=(original_name or "import")[:255],
+        original_name=stored_file_name(original_name),
         sha256=sha256,
         # The check leaves out anonymous users, which mypy cannot see through getattr().
         uploaded_by=user if getattr(user, "is_authenticated", False) else None,  # type: ignore[misc]
@@ -142,42 +197,98 @@ def _local_path(field_file: FieldFile) -> Iterator[Path]:
         yield Path(handle.name)
 
 
+def import_heartbeat(batch_id: int, **fields: object) -> bool:
+    """Tell the sweeper this batch's run is alive (one UPDATE; `fields` ride along).
+
+    Best effort: a beat that cannot be written (SQLite busy with another import's write
+    transaction beyond its timeout) is skipped, not fatal; the next one will do.
+    """
+    try:
+        ImportBatch.objects.filter(pk=batch_id).update(heartbeat_at=timezone.now(), **fields)
+    except DatabaseError:
+        logger.warning("heartbeat of import batch %s skipped", batch_id, exc_info=True)
+        return False
+    return True
+
+
 class _Progress:
-    """Forward percentages to the caller; store them on the batch now and then."""
+    """Forward percentages to the caller; store them on the batch now and then, with a beat.
+
+    `store=False` (inside the write transaction) neither stores nor beats: a row written
+    there would only be seen at commit. A run in its write phase is recognised as alive by
+    its lock instead (`monitoring.import_sweeper`).
+    """
 
     def __init__(self, batch: ImportBatch, callback: Progress | None):
         self.batch_id = batch.pk
         self.callback = callback
         self.stored = 0
         self.last = -1
+        self.beat = time.monotonic()
 
     def __call__(self, percent: int, store: bool = True) -> None:
         percent = max(0, min(100, int(percent)))
-        if percent == self.last:
+        if percent != self.last:
+            self.last = percent
+            if self.callback is not None:
+                self.callback(percent)
+        if not store:
             return
-        self.last = percent
-        if self.callback is not None:
-            self.callback(percent)
-        if store and percent - self.stored >= 5:
-            ImportBatch.objects.filter(pk=self.batch_id).update(progress=percent)
-            self.stored = percent
+        due = time.monotonic() - self.beat >= HEARTBEAT_SECONDS
+        if percent - self.stored >= 5 or (due and percent != self.stored):
+            if import_heartbeat(self.batch_id, progress=percent):
+                self.stored = percent
+            self.beat = time.monotonic()
+        elif due:
+            import_heartbeat(self.batch_id)
+            self.beat = time.monotonic()
+
+
+def import_lock_name(source: str) -> str:
+    """The process lock an import of `source` holds for its whole run (`cases.locks`).
+
+    PostgreSQL: one per source (imports of different sources write different tables and
+    may overlap). SQLite allows one writer at a time: a second import's write transaction
+    would wait for the first one's and, past the connection's timeout, fail with
+    "database is locked". There every import holds the same lock, so a second one waits
+    its turn before it starts instead.
+    """
+    return f"import:{source}" if connection.vendor == "postgresql" else "import"
+
+
+@contextmanager
+def _import_turn(batch_id: int, source: str) -> Iterator[None]:
+    """Hold the import lock of `source`; while waiting for it, keep the batch beating."""
+    while True:
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(
+                    process_lock(import_lock_name(source), timeout=HEARTBEAT_SECONDS)
+                )
+            except LockBusy:
+                import_heartbeat(batch_id)
+                continue
+            yield
+            return
 
 
 def import_run(batch_id: int, progress: Callable[[int], None] | None = None) -> ImportBatch:
     """Run a pending batch. A batch that is not pending is returned as it is.
 
     Two runs of the same source never interleave: the whole run holds that source's
-    process lock (`cases.locks`: a PostgreSQL advisory lock), so a second import of the
-    source waits until the first has finished. Each run is audited (docs/SECURITY.md).
+    process lock (`import_lock_name`: a PostgreSQL advisory lock; on SQLite one lock for
+    every import), so a second import waits until the first has finished, beating while
+    it waits. Each run is audited (docs/SECURITY.md).
     """
     source = ImportBatch.objects.filter(pk=batch_id).values_list("source", flat=True).first()
-    with process_lock(f"import:{source}"), gc_paused():
+    with _import_turn(batch_id, str(source)), gc_paused():
         return _import_run(batch_id, progress)
 
 
 def _import_run(batch_id: int, progress: Progress | None) -> ImportBatch:
+    now = timezone.now()
     claimed = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.PENDING).update(
-        status=ImportBatch.Status.RUNNING, started_at=timezone.now(), progress=0
+        status=ImportBatch.Status.RUNNING, started_at=now, heartbeat_at=now, progress=0
     )
     batch = ImportBatch.objects.get(pk=batch_id)
     if not claimed:

@@ -17,7 +17,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from cases.masking import mask_text
+from cases.masking import shown_text
+from cases.text import clean_text
 from monitoring.models import HouseholdType, MonitoringCategory, RiskClearMethod
 
 from .sources import ROSTER_HOUSEHOLD_FIELDS
@@ -105,19 +106,19 @@ class HouseholdConflict:
                 f"户主行（第{self.head_row}行）此列为空，已采用第{self.kept_row}行（{self.kept}）"
             )
         # A household value is free text (village…): any ID number typed there is masked.
-        return mask_text(
+        return shown_text(
             f"户编号{self.household}的成员行在“{self.column}”上不一致：{listed}；{kept}"
         )
 
     def as_dict(self) -> dict:
         """JSON form, as kept on the batch and on the roster household."""
         return {
-            "household": self.household,
-            "column": self.column,
+            "household": clean_text(self.household),
+            "column": clean_text(self.column),
             "rows": self.rows,
-            "values": [{"row": row, "value": mask_text(shown)} for row, shown in self.values],
+            "values": [{"row": row, "value": shown_text(shown)} for row, shown in self.values],
             "kept_row": self.kept_row,
-            "kept": mask_text(self.kept),
+            "kept": shown_text(self.kept),
             "message": self.message,
         }
 

@@ -14,7 +14,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from cases.masking import mask_text
+from cases.masking import shown_text
+from cases.text import clean_text
 
 from . import values as v
 from .conflicts import HouseholdConflict, roster_conflicts
@@ -40,8 +41,11 @@ class RowError:
     def __post_init__(self) -> None:
         # Messages quote cells (`values.shown`) and a cell may hold an ID or certificate
         # number, even in a name column. Row and column already locate the cell, and the
-        # messages reach pages and the batch, so every number in them is masked here.
-        object.__setattr__(self, "message", mask_text(self.message))
+        # messages reach pages and the batch, so every number in them is masked here; and
+        # the control characters a cell may hold are marked (PostgreSQL's JSON cannot store
+        # NUL, and a bidi override would reorder the message on the page).
+        object.__setattr__(self, "message", shown_text(self.message))
+        object.__setattr__(self, "column", clean_text(self.column))
 
     def as_dict(self) -> dict:
         return {"row": self.row, "column": self.column, "message": self.message}

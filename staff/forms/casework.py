@@ -19,6 +19,7 @@ from cases.models import (
     Pairing,
     TrackingVisit,
 )
+from cases.text import clean_text
 
 DATE_FORMAT = "%Y-%m-%d"
 DATE_INPUT_FORMATS = [DATE_FORMAT, "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d"]
@@ -162,7 +163,7 @@ class VisitForm(StaffForm):
     def __init__(self, *args, members=(), village_member: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["person"].choices = [("", "（整户走访）")] + [
-            (str(person.pk), person.name) for person in members
+            (str(person.pk), clean_text(person.name)) for person in members
         ]
         self.household_members_of = {str(person.pk): person for person in members}
         if village_member:
@@ -398,7 +399,8 @@ class RehabServiceForm(StaffForm):
         super().__init__(*args, **kwargs)
         self._needs = {str(need.pk): need for need in needs}
         self.fields["need"].choices = [("", "（不对应具体需求）")] + [
-            (str(need.pk), f"{need.get_kind_display()} {need.detail}".strip()) for need in needs
+            (str(need.pk), clean_text(f"{need.get_kind_display()} {need.detail}".strip()))
+            for need in needs
         ]
         if not needs:
             del self.fields["need"]

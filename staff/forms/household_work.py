@@ -6,6 +6,7 @@ county admins' unit list. Parsing and Chinese messages only; the services valida
 from django import forms
 
 from cases.casework_base import REASON_MAX_LENGTH
+from cases.text import clean_text
 from subsidies.models import BenefitType, Referral, ReferralUnit
 from subsidies.referrals import (
     REQUEST_MAX_LENGTH,
@@ -67,7 +68,7 @@ class ApplicationCreateForm(StaffForm):
         super().__init__(*args, **kwargs)
         self._members = {str(person.pk): person for person in members}
         self.fields["person"].choices = [("", "请选择")] + [
-            (str(person.pk), person.name) for person in members
+            (str(person.pk), clean_text(person.name)) for person in members
         ]
 
     def clean(self):
@@ -208,7 +209,7 @@ class ReferralForm(StaffForm):
         super().__init__(*args, **kwargs)
         self._units = {str(unit.pk): unit for unit in units}
         self.fields["unit"].choices = [("", "请选择")] + [
-            (str(unit.pk), unit.name) for unit in units
+            (str(unit.pk), clean_text(unit.name)) for unit in units
         ]
 
     def clean(self):

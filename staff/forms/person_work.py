@@ -11,6 +11,7 @@ from datetime import date
 from django import forms
 
 from cases.models import LabourProfile, RehabNeed, Training
+from cases.text import clean_text
 from staff.forms.casework import StaffForm, _not_future, date_field, money_field, text_area
 
 UNKNOWN_YES_NO = [("", "未知"), ("yes", "有"), ("no", "无")]
@@ -111,7 +112,10 @@ class BaseEmploymentForm(StaffForm):
         super().__init__(*args, **kwargs)
         self._bases = {str(base.pk): base for base in bases}
         self.fields["base"].choices = [("", "请选择")] + [
-            (str(base.pk), f"{base.name}（{base.get_kind_display()}，{base.township.name}）")
+            (
+                str(base.pk),
+                clean_text(f"{base.name}（{base.get_kind_display()}，{base.township.name}）"),
+            )
             for base in bases
         ]
         if not bases:

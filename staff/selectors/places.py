@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 
 from cases.models import Village
 from cases.scope import AnyUser, Scope, scope_for, scoped
+from cases.text import clean_text
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,12 @@ def places(user: AnyUser) -> list[Place]:
         .order_by("township__code", "name")
         .values_list("pk", "name", "township_id", "township__name")
     )
-    return [Place(*row) for row in rows]
+    # Village names come from import cells: as filter labels they are cleaned like every
+    # other text a page shows (cases.text.clean_text; docs/SECURITY.md "Exports").
+    return [
+        Place(pk, clean_text(name), township_id, clean_text(township))
+        for pk, name, township_id, township in rows
+    ]
 
 
 def township_choices(place_list: list[Place]) -> list[tuple[str, str]]:

@@ -2,12 +2,14 @@
 navigation with its entries' labels and URLs."""
 
 from django import template
+from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
 
 from cases.identity import age_on, mask_id_number, mask_phone
+from cases.masking import shown_text
 from cases.scope import scope_for
-from cases.text import neutralise_bidi
+from cases.text import clean_text
 from staff.navigation import NAV_BY_KEY, nav_for
 
 register = template.Library()
@@ -35,12 +37,29 @@ def staff_name(user) -> str:
     return f"{first} {last}".strip()
 
 
-@register.filter
+@register.filter(is_safe=True)
 def bidi_safe(value):
-    """Names and notes as pages show them: a bidi override (U+202E…) in the data would
-    reorder what follows it on the page, so it is shown as U+FFFD. Other values pass
+    """Free text as pages show it (names, notes, reasons, file names, messages): a bidi
+    override (U+202E…) in the data would reorder what follows it on the page, and a
+    control character (NUL, ESC…) is not allowed in an HTML document, so each is shown as
+    U+FFFD, the same marker the exports print (`cases.text.clean_text`). Other values pass
     unchanged (dates keep their formatting); autoescaping still applies."""
-    return neutralise_bidi(value) if isinstance(value, str) else value
+    if isinstance(value, Model):  # {{ household }}: its str() falls back to the head's ID
+        return shown_text(str(value))
+    return clean_text(value) if isinstance(value, str) else value
+
+
+# is_safe: the markers and the asterisks cannot make markup, so text that was already
+# escaped (a `join`) stays escaped once, and plain text is still autoescaped.
+@register.filter(is_safe=True)
+def masked_text(value):
+    """A stored message about the data (an import's row errors, warnings, the batch's
+    message) as pages show it: `bidi_safe`, and every ID, certificate and mobile number
+    inside it masked (`cases.masking.shown_text`). Messages are masked when they are
+    made; masking again when they are shown also covers rows stored before that."""
+    if isinstance(value, Model):  # a household without a head's name is its head's ID
+        value = str(value)
+    return shown_text(value) if isinstance(value, str) else value
 
 
 @register.filter
