@@ -16,6 +16,7 @@ from typing import Any, TypeAlias
 
 from cases.geography import SHORT_NAMES, normalise_township_name
 from cases.identity import IdentityError, ParsedId, parse_id_number
+from cases.text import MARKER
 
 
 class ValueProblem(ValueError):
@@ -51,6 +52,11 @@ def text(raw: Cell) -> str:
     if isinstance(raw, date):
         return raw.isoformat()
     value = str(raw)
+    if "\x00" in value:
+        # PostgreSQL text cannot hold NUL (its COPY refuses the whole batch): marked like
+        # the exports' sanitiser marks it (cases.text), so the office sees the cell needs
+        # correcting at its source and nothing else of the row is lost.
+        value = value.replace("\x00", MARKER)
     if value.isascii():
         return "".join(value.split())
     return "".join(unicodedata.normalize("NFKC", value).split())
