@@ -90,6 +90,9 @@ BIRTH = "person__birth_date"
 
 
 CivilTownships = frozenset[int]  # ids of the townships the civil-affairs roster decides in
+# Or those ids as a subquery (`civil_townships_query`): for a page that reads one person's
+# receipt within a statement it runs anyway, instead of one more query for the set.
+Civil = CivilTownships | QuerySet
 
 
 def civil_townships() -> CivilTownships:
@@ -101,7 +104,13 @@ def civil_townships() -> CivilTownships:
     small query, read once per run or page and passed down, so the per-person condition
     stays a plain `IN` on the township column (docs/CROSSCHECK.md, "Benefit receipt").
     """
-    return frozenset(
+    return frozenset(civil_townships_query())
+
+
+def civil_townships_query() -> QuerySet:
+    """`civil_townships` unevaluated: the ids as a subquery (never NULL, so `IN` over it is
+    true or false, never unknown, and an empty roster decides for no one)."""
+    return (
         BenefitRecord.objects.filter(
             origin=BenefitRecord.Origin.CIVIL, is_current=True, township_id__isnull=False
         )
@@ -111,7 +120,7 @@ def civil_townships() -> CivilTownships:
     )
 
 
-def civil_decides(civil: CivilTownships) -> Q:
+def civil_decides(civil: Civil) -> Q:
     """Condition on a model with a `person` (SurveyRecord, BenefitRecord): the civil roster
     decides this person's 低保, 特困 and subsidies, because they live in one of its townships.
 
@@ -121,6 +130,8 @@ def civil_decides(civil: CivilTownships) -> Q:
     as any current active record does). Never NULL (a person without a township is not
     decided by the roster), so negating it is safe inside the receipt conditions.
     """
+    if isinstance(civil, QuerySet):
+        return Q(person__township_id__isnull=False) & Q(person__township_id__in=civil)
     if not civil:
         return Q(pk__isnull=True)  # false for every row, and no empty `IN ()`
     return Q(person__township_id__isnull=False) & Q(person__township_id__in=sorted(civil))
@@ -163,13 +174,15 @@ def _survey_receipt(benefit_type: str) -> Receipt:
     return Receipt(yes=has | Q(**{flag: True}), no=~has & Q(**{flag: False}))
 
 
-def receipt(benefit_type: str, civil: CivilTownships) -> Receipt:
+def receipt(benefit_type: str, civil: Civil) -> Receipt:
     """The precedence rule as conditions: in the civil roster's townships it decides the
     types it covers (a current 在保 civil row, else known "no"); elsewhere, and for the
     other types, `_survey_receipt`. With no civil township the conditions are exactly
-    those of a county without a civil roster."""
+    those of a county without a civil roster (a subquery is not tested for emptiness,
+    which would cost the query it saves: an empty one makes `civil_decides` false for
+    everyone, which gives the same conditions)."""
     survey = _survey_receipt(benefit_type)
-    if benefit_type not in CIVIL_TYPES or not civil:
+    if benefit_type not in CIVIL_TYPES or (not isinstance(civil, QuerySet) and not civil):
         return survey
     decides = civil_decides(civil)
     has = Q(_record_exists(benefit_type, civil_only=True))

@@ -207,7 +207,7 @@ from django.db.models import F  # noqa: E402
 from cases.models import Household, HouseholdMember, Person  # noqa: E402
 from subsidies.models import BenefitType  # noqa: E402
 
-from .eligibility import CivilTownships, civil_townships, receipt  # noqa: E402
+from .eligibility import Civil, civil_townships, receipt  # noqa: E402
 from .importing.conflicts import HEAD_WORDS  # noqa: E402
 
 HARDSHIP_AGE = (0, 17)
@@ -270,7 +270,7 @@ def _parents(parent: Q, extra: Q) -> Q:
     )
 
 
-def hardship_reasons(civil: CivilTownships) -> dict[str, Q]:
+def hardship_reasons(civil: Civil) -> dict[str, Q]:
     """On Person: each reason of `HARDSHIP_REASONS` as a condition (see `hardship_children`)."""
     own_roster = monitored_members().filter(person=OuterRef("pk"))
     household = Household.objects.filter(pk=OuterRef("membership__household")).filter(
@@ -299,7 +299,7 @@ def hardship_field(key: str) -> str:
     return f"hardship_{key}"
 
 
-def hardship_children(as_of: date, civil: CivilTownships | None = None) -> QuerySet[Person]:
+def hardship_children(as_of: date, civil: Civil | None = None) -> QuerySet[Person]:
     """困境残疾儿童: the certified children the care work (关爱) is for, on `as_of` (unscoped).
 
     A person counts when all of:

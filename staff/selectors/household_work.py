@@ -12,16 +12,13 @@ from typing import Any
 
 import django_filters
 from django.db.models import (
-    CharField,
     DateField,
     F,
-    Field,
     IntegerField,
     QuerySet,
-    TextField,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, Concat, NullIf
+from django.db.models.functions import Cast
 
 from cases.casework_base import today
 from cases.models import AssistanceMeasure, Household, HouseholdMember
@@ -32,10 +29,12 @@ from staff.forms.household_work import (
     ReferralStatusForm,
 )
 from staff.selectors.places import Place, PlaceFilterSet, place_filters
+from staff.selectors.unions import TEXT
+from staff.selectors.unions import none as _none
+from staff.selectors.unions import text as _text
+from staff.selectors.unions import user_name as _user
 from subsidies.models import BenefitApplication, BenefitType, Referral, ReferralUnit
 from subsidies.referrals import REFERRAL_TRANSITIONS, referrals_in_scope
-
-TEXT = TextField()
 
 # The common columns of the three kinds: kind, id, two ids it points at, a code, a status,
 # a name, four texts, four user names and four dates. What each kind puts where is in
@@ -55,20 +54,6 @@ COLUMNS = (
 
 
 TEXT_PREFIXES = ("w_code", "w_status", "w_name", "w_t", "w_u")
-
-
-def _none(output_field: Field) -> Cast:
-    return Cast(Value(None), output_field)
-
-
-def _text(expression: Any) -> Coalesce:
-    return Coalesce(Cast(expression, TEXT), Value("", output_field=TEXT), output_field=TEXT)
-
-
-def _user(path: str) -> Coalesce:
-    """The display name of a user a row points at (family name first, else the username)."""
-    full = Concat(F(f"{path}__last_name"), F(f"{path}__first_name"), output_field=CharField())
-    return Coalesce(NullIf(full, Value("")), F(f"{path}__username"), output_field=CharField())
 
 
 def _rows(queryset: QuerySet, kind: str, **columns: Any) -> QuerySet:

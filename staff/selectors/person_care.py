@@ -1,9 +1,11 @@
 """The person page's 无障碍改造, 托养照护, 困境残疾儿童关爱 and 一人一案 sections, read in the
-user's scope (`cases.selectors_casework`, `cases.scope.scoped`).
+user's scope (`cases.selectors_casework`, `cases.scope.scoped`) within the page's one
+`UNION ALL` query (`staff.selectors.person_records`).
 
 Who did each step of an accessibility modification is not a column of the model: every
 step is written by `casework.accessibility_advance` with one `ChangeRecord` whose
-`changes["status"]` is the step, so the section reads the steps' actors from the history.
+`changes["status"]` is the step, so the section reads the steps' actors from the history
+rows of the modifications in scope, in that same query.
 """
 
 from dataclasses import dataclass, field
@@ -11,11 +13,9 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import QuerySet
 
-from cases.casework import ACCESSIBILITY_TRANSITIONS, CHILD_CARE_AGE, EDUCATION_PLAN_AGE
+from cases.casework import ACCESSIBILITY_TRANSITIONS, EDUCATION_PLAN_AGE
 from cases.casework_base import today
-from cases.identity import age_on
 from cases.models import (
     AccessibilityModification,
     ChangeRecord,
@@ -24,9 +24,14 @@ from cases.models import (
     EducationPlan,
     Person,
 )
-from cases.scope import AnyUser, scoped
-from cases.selectors_casework import accessibility_modifications, custodial_care
-from monitoring.populations import HARDSHIP_REASONS, hardship_children, hardship_field
+from cases.scope import AnyUser
+from monitoring.populations import HARDSHIP_REASONS, hardship_field
+from staff.selectors.person_records import (
+    PersonRecords,
+    is_child,
+    person_records,
+    shows_hardship,
+)
 
 A = AccessibilityModification.Status
 
@@ -60,36 +65,30 @@ class Modification:
         return self.record.status in OPEN_STATUSES
 
 
-def step_actors(records: list[AccessibilityModification]) -> dict[int, dict[str, User | None]]:
-    """{modification id: {status: who recorded that step}} from the history rows (one query).
+def step_actors(
+    records: list[AccessibilityModification], rows: list[ChangeRecord]
+) -> dict[int, dict[str, User | None]]:
+    """{modification id: {status: who recorded that step}} from the history rows (oldest
+    first, read with the modifications: `person_records`).
 
     The creation row is 申请; an update row whose changes set `status` is that step. The
     oldest row per step wins (a later correction of the same step does not move it).
     """
-    if not records:
-        return {}
-    rows = (
-        ChangeRecord.objects.filter(
-            model=AccessibilityModification._meta.label_lower,
-            object_id__in=[str(record.pk) for record in records],
-        )
-        .select_related("actor")
-        .order_by("created_at", "id")
-    )
     actors: dict[int, dict[str, User | None]] = {record.pk: {} for record in records}
     for row in rows:
         status = (row.changes.get("status") or [None, None])[1]
         if row.action == ChangeRecord.Action.CREATE:
             status = A.APPLIED
-        if status:
+        if status and int(row.object_id) in actors:
             actors[int(row.object_id)].setdefault(status, row.actor)
     return actors
 
 
-def modifications(user: AnyUser, person: Person) -> list[Modification]:
-    """The person's accessibility modifications, newest first, each with its steps so far."""
-    records = list(accessibility_modifications(user).filter(person=person).order_by("-id"))
-    actors = step_actors(records)
+def modifications(
+    records: list[AccessibilityModification], history: list[ChangeRecord]
+) -> list[Modification]:
+    """The person's accessibility modifications (newest first), each with its steps so far."""
+    actors = step_actors(records, history)
     result = []
     for record in records:
         steps = [
@@ -109,10 +108,6 @@ def modifications(user: AnyUser, person: Person) -> list[Modification]:
     return result
 
 
-def care_history(user: AnyUser, person: Person) -> list[CustodialCare]:
-    return list(custodial_care(user).filter(person=person).order_by("-started_on", "-id"))
-
-
 @dataclass
 class Hardship:
     """Whether a certified child counts as a child in hardship today, and why."""
@@ -122,54 +117,36 @@ class Hardship:
     records: list[ChildCareRecord] = field(default_factory=list)
 
 
-def is_child(person: Person, on: date, ages: tuple[int, int] = CHILD_CARE_AGE) -> bool:
-    return ages[0] <= age_on(person.birth_date, on) <= ages[1]
-
-
-def hardship_of(user: AnyUser, person: Person, on: date) -> Hardship | None:
+def hardship_of(records: PersonRecords, person: Person, on: date) -> Hardship | None:
     """The hardship section of a certified child aged 0–17 on `on` (None for anyone else):
     the definition (`monitoring.populations.hardship_children`) for this one person, and
-    the care records in scope."""
-    if getattr(person, "certificate", None) is None or not is_child(person, on):
+    the care records in scope, both read in the page's one query."""
+    if not shows_hardship(person, on):
         return None
-    row = (
-        hardship_children(on)
-        .filter(pk=person.pk)
-        .values(*(hardship_field(key) for key, _ in HARDSHIP_REASONS))
-    )
-    flags: dict[str, Any] = next(iter(row), {})
+    flags: dict[str, Any] = records.hardship_flags or {}
     reasons = [label for key, label in HARDSHIP_REASONS if flags.get(hardship_field(key))]
-    records = list(
-        scoped(user, ChildCareRecord.objects.filter(person=person))
-        .select_related("recorded_by")
-        .order_by("-cared_on", "-id")
-    )
-    return Hardship(bool(reasons), reasons, records)
+    return Hardship(bool(reasons), reasons, records.of("p_child_care"))
 
 
-def education_plan_of(person: Person) -> EducationPlan | None:
-    """The person's plan, read once (the person was loaded in scope)."""
-    plan: QuerySet[EducationPlan] = EducationPlan.objects.filter(person=person).select_related(
-        "recorded_by"
-    )
-    return plan.first()
-
-
-def care_sections(user: AnyUser, person: Person) -> dict:
-    """The four sections' data for the person page (`person` was loaded in scope)."""
+def care_sections(user: AnyUser, person: Person, records: PersonRecords | None = None) -> dict:
+    """The four sections' data for the person page (`person` was loaded in scope), from
+    the page's one query (`person_records`; read here when not given)."""
     on = today()
+    if records is None:
+        records = person_records(user, person, household_id=None, on=on)
     education_age = is_child(person, on, EDUCATION_PLAN_AGE)
-    mods = modifications(user, person)
-    cares = care_history(user, person)
+    mods = modifications(records.of("p_mod"), records.of("p_step"))
+    cares: list[CustodialCare] = records.of("p_custodial")
+    plans: list[EducationPlan] = records.of("p_education")
     return {
         "care": {
             "modifications": mods,
             "can_apply": not any(mod.is_open for mod in mods),
             "custodial": cares,
             "current_care": next((care for care in cares if care.ended_on is None), None),
-            "hardship": hardship_of(user, person, on),
+            "hardship": hardship_of(records, person, on),
             "education_age": education_age,
             "education_ages": EDUCATION_PLAN_AGE,
-            "education_plan": education_plan_of(person) if education_age else None,
+            "education_plan": plans[0] if education_age and plans else None,
         }
     }

@@ -1,6 +1,10 @@
 """The person page's 就业 and 康复 sections: what is recorded now and before, read in the
 user's scope (`cases.selectors_casework`), and what the survey says until staff record
 their own (labour ability and willingness, rehabilitation needs).
+
+The page reads the sections' records in its one `UNION ALL` query
+(`staff.selectors.person_records`: one query for every table, not one per table); the
+per-table reads below serve the sections' forms.
 """
 
 from dataclasses import dataclass, field
@@ -27,11 +31,10 @@ from cases.selectors_casework import (
     family_doctor_contracts,
     labour_profiles,
     rehab_needs,
-    rehab_services,
-    trainings,
     welfare_posts,
 )
 from monitoring.models import EmploymentStatus, SurveyRecord
+from staff.selectors.person_records import PersonRecords, person_records
 
 SURVEY = "调查"
 STAFF = "工作人员登记"
@@ -249,30 +252,33 @@ def contracts_of(user: AnyUser, person: Person) -> list[FamilyDoctorContract]:
     return list(family_doctor_contracts(user).filter(person=person).order_by("-signed_on", "-id"))
 
 
-def employment_section(user: AnyUser, person: Person) -> Employment:
-    profile = labour_profile_of(user, person)
+def employment_section(records: PersonRecords, person: Person) -> Employment:
+    profile = next(iter(records.of("p_labour")), None)
     survey = getattr(person, "survey", None)
     return Employment(
         labour=labour_from_profile(profile) if profile else labour_from_survey(survey),
-        posts=list(posts_of(user, person)),
-        trainings=list(trainings(user).filter(person=person).order_by("-started_on", "-id")),
-        base_jobs=list(base_jobs_of(user, person)),
+        posts=records.of("p_post"),
+        trainings=records.of("p_training"),
+        base_jobs=records.of("p_base_job"),
     )
 
 
-def rehab_section(user: AnyUser, person: Person) -> Rehab:
+def rehab_section(records: PersonRecords, person: Person) -> Rehab:
     survey = getattr(person, "survey", None)
+    needs: list[RehabNeed] = records.of("p_need")
+    services: list[RehabService] = records.of("p_service")
+    # A service's need is the person's own (`casework.rehab_service_add`), read in the same
+    # query: link the instance so the page reads no more.
+    by_pk = {need.pk: need for need in needs}
+    for service in services:
+        if service.need_id is not None and service.need_id in by_pk:
+            service.need = by_pk[service.need_id]
     return Rehab(
-        needs=list(needs_of(user, person)),
+        needs=needs,
         survey_needs=survey_needs(survey),
         survey_on=survey.surveyed_on if survey is not None else None,
-        services=list(
-            rehab_services(user)
-            .filter(person=person)
-            .select_related("need")
-            .order_by("-served_on", "-id")
-        ),
-        contracts=contracts_of(user, person),
+        services=services,
+        contracts=records.of("p_contract"),
     )
 
 
@@ -282,9 +288,12 @@ def bases_for(user: AnyUser) -> QuerySet[EmploymentBase]:
     return employment_bases(user).order_by("township__code", "name")
 
 
-def work_sections(user: AnyUser, person: Person) -> dict:
-    """The context of `templates/staff/_person_work.html`."""
+def work_sections(user: AnyUser, person: Person, records: PersonRecords | None = None) -> dict:
+    """The context of `templates/staff/_person_work.html`, from the person page's one query
+    (`person_records`; read here when not given)."""
+    if records is None:
+        records = person_records(user, person, household_id=None)
     return {
-        "employment": employment_section(user, person),
-        "rehab": rehab_section(user, person),
+        "employment": employment_section(records, person),
+        "rehab": rehab_section(records, person),
     }

@@ -13,12 +13,10 @@ from typing import Any
 from django.db.models import (
     DateField,
     F,
-    Field,
     IntegerField,
     Model,
     Q,
     QuerySet,
-    TextField,
     Value,
 )
 from django.db.models.enums import Choices
@@ -36,26 +34,11 @@ from cases.models import (
 from cases.scope import AnyUser, scoped
 from monitoring.models import Finding
 from monitoring.rules import REGISTRY
+from staff.selectors.unions import TEXT
+from staff.selectors.unions import expression as _expression
+from staff.selectors.unions import none as _none
+from staff.selectors.unions import text_or_empty as _text_or_empty
 from subsidies.models import BenefitApplication, BenefitRecord, BenefitType
-
-TEXT = TextField()
-
-
-def _text(expression: Any) -> Coalesce:
-    return Coalesce(Cast(expression, TEXT), Value("", output_field=TEXT), output_field=TEXT)
-
-
-def _none(output_field: Field) -> Cast:
-    return Cast(Value(None), output_field)
-
-
-def _expression(value: Any) -> Any:
-    """A field name as `F()`; anything else is already an expression."""
-    return F(value) if isinstance(value, str) else value
-
-
-def _text_or_empty(value: Any) -> Any:
-    return _text(_expression(value)) if value is not None else Value("", output_field=TEXT)
 
 
 @dataclass(frozen=True)
@@ -297,6 +280,19 @@ def timeline(
 
     `person_ids` may be a list or a subquery of person ids. Each branch is scoped.
     """
+    first, *rest = timeline_branches(user, household_id=household_id, person_ids=person_ids)
+    combined = first.union(*rest, all=True).order_by(*TIMELINE_ORDER)[:limit]
+    return [Event(*row) for row in combined]
+
+
+TIMELINE_ORDER = ("-t_on", "t_kind", "-t_pk")
+
+
+def timeline_branches(
+    user: AnyUser, *, household_id: int | None, person_ids: Iterable[int] | QuerySet
+) -> list[QuerySet]:
+    """The scoped branches of `timeline` as rows of `TIMELINE_COLUMNS`, not yet united (the
+    person page unites them with its own records: `staff.selectors.person_records`)."""
     branches = []
     for branch in BRANCHES:
         condition = branch.reach(household_id, person_ids)
@@ -304,6 +300,4 @@ def timeline(
             branches.append(
                 branch.rows(scoped(user, branch.model._default_manager.filter(condition)))
             )
-    first, *rest = branches
-    combined = first.union(*rest, all=True).order_by("-t_on", "t_kind", "-t_pk")[:limit]
-    return [Event(*row) for row in combined]
+    return branches

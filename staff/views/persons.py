@@ -33,6 +33,7 @@ from staff.forms.casework import (
 from staff.forms.policy import BenefitRecordForm, BenefitStopForm
 from staff.selectors.households import household_members
 from staff.selectors.person_care import care_sections
+from staff.selectors.person_records import PersonRecords, person_records
 from staff.selectors.person_work import work_sections
 from staff.selectors.persons import (
     comparison,
@@ -41,7 +42,6 @@ from staff.selectors.persons import (
     person_page,
     survey_answers,
 )
-from staff.selectors.timeline import timeline
 from staff.views.common import (
     EXPORT_LIMIT,
     GET_POST,
@@ -199,7 +199,9 @@ def person(request, pk: int):
         if membership is not None and household_id is not None
         else []
     )
-    events = timeline(request.user, household_id=household_id, person_ids=[record.pk])
+    # The timeline, the benefits and every task-area section: one query (person_records).
+    records = person_records(request.user, record, household_id=household_id)
+    events = records.events
     audit_view(request, record)
     scope = scope_for(request.user)
     return render(
@@ -219,9 +221,9 @@ def person(request, pk: int):
             "can_write": can_write(scope),
             "can_visit": can_record_visits(scope),
             "nav": "persons",
-            "benefits": benefit_records(request.user, record),
-            **work_sections(request.user, record),
-            **care_sections(request.user, record),
+            "benefits": benefit_records(request.user, record, records),
+            **work_sections(request.user, record, records),
+            **care_sections(request.user, record, records),
         },
     )
 
@@ -291,8 +293,11 @@ def benefit_create(request, pk: int):
     )
 
 
-def benefit_records(user, person) -> list[BenefitRecord]:
-    """The person's benefit records (civil-affairs and staff-recorded), in the user's scope."""
+def benefit_records(user, person, records: PersonRecords | None = None) -> list[BenefitRecord]:
+    """The person's benefit records (civil-affairs and staff-recorded), in the user's scope,
+    newest start month first; from the person page's one query when given."""
+    if records is not None:
+        return records.of("p_benefit")
     return list(scoped(user, BenefitRecord.objects.filter(person=person)).order_by("-start_month"))
 
 
