@@ -10,6 +10,8 @@ from openpyxl import load_workbook
 from cases import audit as audit_api
 from cases.models import AuditEvent
 
+from .downloads import response_bytes
+
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "admin:cases_auditevent_changelist"
@@ -77,7 +79,7 @@ def test_xlsx_export_is_formula_safe_and_audited(client, county_admin, trail):
     before = AuditEvent.objects.count()
     response = _export(client, "export_xlsx")
     assert response.status_code == 200
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    sheet = load_workbook(io.BytesIO(response_bytes(response))).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "时间"
     labels = [row[7] for row in rows[1:]]

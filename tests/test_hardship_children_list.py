@@ -14,6 +14,7 @@ from cases.models import AuditEvent
 from staff.views import person_care
 
 from . import factories
+from .downloads import response_bytes
 from .test_hardship_children_definition import family
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +121,8 @@ def test_export_is_scoped_masked_and_audited(client, chengguan_user, children):
     client.force_login(chengguan_user)
     response = client.get(reverse(EXPORT), {"reason": "absent_parent"})
     assert response.status_code == 200
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    content = response_bytes(response)
+    sheet = load_workbook(io.BytesIO(content)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:2] == ("姓名", "公民身份号码（脱敏）")
     body = rows[1:]
@@ -128,5 +130,5 @@ def test_export_is_scoped_masked_and_audited(client, chengguan_user, children):
     assert [row[0] for row in body] == [left.name]
     assert body[0][1] == mask_id_number(left.id_number) and "********" in body[0][1]
     assert body[0][8] == "父母均不在户" and body[0][9] == "有"
-    assert left.id_number not in response.content.decode("latin-1")
+    assert left.id_number not in content.decode("latin-1")
     assert AuditEvent.objects.filter(action="export", actor=chengguan_user).exists()

@@ -13,6 +13,8 @@ from cases.models import AuditEvent, ChangeRecord
 from subsidies import referrals
 from subsidies.models import ReferralUnit
 
+from .downloads import response_bytes
+
 pytestmark = pytest.mark.django_db
 
 LIST = reverse("staff:referral_list")
@@ -109,7 +111,7 @@ def test_export_is_scoped_masked_and_audited(client, hekou_user, county):
     client.force_login(hekou_user)
     response = client.get(EXPORT, {"status": "all"})
     assert response.status_code == 200
-    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    sheet = load_workbook(io.BytesIO(response_bytes(response))).worksheets[0]
     rows = [list(row) for row in sheet.iter_rows(values_only=True)]
     text = "\n".join(str(cell) for row in rows for cell in row if cell is not None)
     assert rows[0][3] == "户主身份证号（脱敏）" and len(rows) == 4

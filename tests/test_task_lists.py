@@ -29,6 +29,7 @@ from staff.selectors.indicators import rehab_service_rate
 from staff.views.task_lists import TASK_LISTS
 
 from . import factories as f
+from .downloads import response_bytes
 
 pytestmark = pytest.mark.django_db
 AS_OF = date(2026, 6, 30)
@@ -54,7 +55,7 @@ def export_rows(client, key, **params):
     response = client.get(reverse(f"staff:task_{key}_export"), {**Q, **params})
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
-    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    sheet = load_workbook(io.BytesIO(response_bytes(response))).worksheets[0]
     return [list(row) for row in sheet.iter_rows(values_only=True)]
 
 

@@ -29,6 +29,7 @@ from monitoring.models import Finding
 from monitoring.rosters import write_pension_roster
 
 from . import factories
+from .downloads import response_bytes
 from .import_files import SURVEY_HEADER, survey_row, write_table
 from .test_import_report import report_for
 
@@ -60,7 +61,7 @@ def assert_clean(book):
 def book_of(response):
     assert response.status_code == 200
     assert response["Content-Type"] == XLSX
-    return load_workbook(io.BytesIO(response.content))
+    return load_workbook(io.BytesIO(response_bytes(response)))
 
 
 # --- the sanitiser ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from cases.identity import mask_id_number
 from cases.models import AuditEvent
 
 from . import factories
+from .downloads import response_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def workbook(response):
     assert response["Content-Type"] == XLSX
     assert "attachment" in response["Content-Disposition"]
     assert response["Cache-Control"] == "no-store"
-    book = load_workbook(io.BytesIO(response.content))
+    book = load_workbook(io.BytesIO(response_bytes(response)))
     sheet = book.worksheets[0]
     return [list(row) for row in sheet.iter_rows(values_only=True)], sheet
 
