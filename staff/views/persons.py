@@ -60,8 +60,9 @@ from subsidies.models import BenefitRecord
 PERSONS_PER_PAGE = 50
 
 
-def person_list_page(request, template: str, nav: str):
-    """The certified persons of the user's scope with search (home page and person list)."""
+def person_list_page(request, template: str, nav: str, **extra):
+    """The certified persons of the user's scope with search (home page and person list);
+    `extra` goes into the page's context."""
     scope = scope_for(request.user)
     filterset = PersonFilter(data=request.GET or None)
     query = (request.GET.get("q") or "").strip()
@@ -78,6 +79,7 @@ def person_list_page(request, template: str, nav: str):
         "search_max_length": SEARCH_MAX_LENGTH,
         "page": page,
         "nav": nav,
+        **extra,
     }
     return render(request, template, context)
 
