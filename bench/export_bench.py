@@ -72,7 +72,7 @@ def legacy_response(
     label="",
     filters=None,
 ):
-    """The export as it was built before streaming (cases/exports.py before issue 13)."""
+    """The export as it was built before streaming (openpyxl write-only into memory), for comparison."""
     from django.http import HttpResponse
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell

@@ -167,7 +167,7 @@ def school_age(as_of: date) -> Q:
     return age_between(as_of, *SCHOOL_AGE, BIRTH)
 
 
-# --- Rehabilitation priority groups (policy 四要; SPEC §7 "by priority group") ---
+# --- Rehabilitation priority groups (policy 四要; docs/RULES.md#indicators, rehabilitation rate) ---
 
 REHAB_PRIORITY_GROUPS: tuple[tuple[str, str], ...] = (
     ("low_income", "低收入"),
