@@ -10,7 +10,7 @@ per-table reads below serve the sections' forms.
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from cases.casework_base import today
 from cases.models import (
@@ -24,7 +24,7 @@ from cases.models import (
     Training,
     WelfarePostPlacement,
 )
-from cases.scope import AnyUser
+from cases.scope import AnyUser, scoped
 from cases.selectors_casework import (
     base_employees,
     employment_bases,
@@ -246,6 +246,13 @@ def needs_of(user: AnyUser, person: Person) -> QuerySet[RehabNeed]:
 
 def open_needs(user: AnyUser, person: Person) -> list[RehabNeed]:
     return list(needs_of(user, person).filter(closed_on__isnull=True))
+
+
+def needs_a_service_can_answer(user: AnyUser, person_id: int) -> list[RehabNeed]:
+    """The person's needs not closed by today (a closure dated later still counts): the
+    choices of the rehabilitation-service forms, on the person page and on a finding."""
+    open_today = Q(closed_on__isnull=True) | Q(closed_on__gt=today())
+    return list(scoped(user, RehabNeed.objects.filter(open_today, person_id=person_id)))
 
 
 def contracts_of(user: AnyUser, person: Person) -> list[FamilyDoctorContract]:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,8 +16,7 @@ from cases.audit import audit_list, audit_view
 from cases.casework_base import today
 from cases.exports import xlsx_response
 from cases.identity import mask_id_number
-from cases.models import RehabNeed
-from cases.scope import scope_for, scope_safe, scoped
+from cases.scope import scope_for, scope_safe
 from cases.selectors import parse_page_number
 from cases.services import ServiceError
 from monitoring.finding_actions import (
@@ -54,6 +52,7 @@ from staff.forms.findings import (
 )
 from staff.selectors.findings import finding_detail as finding_in_scope
 from staff.selectors.findings import finding_events, finding_queue, queue_page, rule_counts
+from staff.selectors.person_work import needs_a_service_can_answer
 from staff.selectors.places import places
 from staff.selectors.visits import days_since
 from staff.views.common import (
@@ -299,11 +298,6 @@ class FindingAction:
     act: Callable[..., object]
 
 
-def _open_needs(user, finding: Finding) -> list[RehabNeed]:
-    open_now = Q(closed_on__isnull=True) | Q(closed_on__gt=today())
-    return list(scoped(user, RehabNeed.objects.filter(open_now, person_id=finding.person_id)))
-
-
 FINDING_ACTIONS: dict[str, FindingAction] = {
     action.key: action
     for action in (
@@ -322,7 +316,9 @@ FINDING_ACTIONS: dict[str, FindingAction] = {
             "登记康复服务",
             lambda code: code.startswith("R"),
             lambda data, finding, user: RehabServiceForm(
-                data, initial={"served_on": today()}, needs=_open_needs(user, finding)
+                data,
+                initial={"served_on": today()},
+                needs=needs_a_service_can_answer(user, finding.person_id),
             ),
             finding_record_rehab_service,
         ),

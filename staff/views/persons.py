@@ -4,7 +4,6 @@ audited reveal of a full ID or phone number, and the person's case-work forms.
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
@@ -15,7 +14,7 @@ from cases.casework_base import today
 from cases.exports import xlsx_response
 from cases.http import no_store
 from cases.identity import age_on, mask_id_number, mask_phone
-from cases.models import RehabNeed, Role
+from cases.models import Role
 from cases.scope import get_in_scope_or_404, scope_for, scope_safe, scoped
 from cases.selectors import (
     SEARCH_MAX_LENGTH,
@@ -34,7 +33,7 @@ from staff.forms.policy import BenefitRecordForm, BenefitStopForm
 from staff.selectors.households import household_members
 from staff.selectors.person_care import care_sections
 from staff.selectors.person_records import PersonRecords, person_records
-from staff.selectors.person_work import work_sections
+from staff.selectors.person_work import needs_a_service_can_answer, work_sections
 from staff.selectors.persons import (
     comparison,
     household_link,
@@ -166,14 +165,7 @@ def education_plan(request, pk: int):
 def rehab_service_create(request, pk: int):
     person = person_page(request.user, pk)
     require_writer_role(request, visits=True)  # village members record services (ROLES.md)
-    needs = list(
-        scoped(
-            request.user,
-            RehabNeed.objects.filter(person=person).filter(
-                Q(closed_on__isnull=True) | Q(closed_on__gt=today())
-            ),
-        )
-    )
+    needs = needs_a_service_can_answer(request.user, person.pk)
     form = RehabServiceForm(form_data(request), initial={"served_on": today()}, needs=needs)
     return record_form_page(
         request,
