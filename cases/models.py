@@ -714,6 +714,30 @@ class TrackingVisit(TimeStamped):
     separated_children_situation = models.TextField("分户子女家庭情况", blank=True)
     notes = models.TextField("走访情况及发现问题", blank=True)
     next_due = models.DateField("下次访视日期", null=True, blank=True, db_index=True)
+    # Income from its parts (docs/RULES.md, the national monitoring standard): the visit form
+    # computes annual_income and income_per_capita from these when they are given.
+    wage_income = models.DecimalField(
+        "工资性收入（元）", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    business_income = models.DecimalField(
+        "生产经营性收入（元）", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    business_costs = models.DecimalField(
+        "生产经营性支出（元）", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    property_income = models.DecimalField(
+        "财产性收入（元）", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    transfer_income = models.DecimalField(
+        "转移性收入（元）", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    deductible_expenses = models.DecimalField(
+        "可扣除的其他支出（元）", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    household_size = models.PositiveSmallIntegerField("家庭人口数", null=True, blank=True)
+    # A visit recorded offline carries the key its phone made; the server keeps it so a
+    # second sync of the same visit finds the first instead of writing it twice.
+    offline_key = models.UUIDField("离线记录标识", null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-visited_on", "-id"]
@@ -737,6 +761,79 @@ class TrackingVisit(TimeStamped):
             for field, label in self.CHECK_FIELDS.items()
             if getattr(self, field) == self.Check.PROBLEM
         ]
+
+
+class EvidencePhoto(TimeStamped):
+    """A photo kept as evidence of a visit, an assistance measure or an accessibility step.
+
+    Exactly one of the three owners is set. The stored image is re-encoded with its EXIF
+    (GPS included) removed; the file is only ever served through a scoped, audited view.
+    """
+
+    class Stage(models.TextChoices):
+        NONE = "", "—"
+        CONSTRUCTION = "construction", "施工"
+        ACCEPTED = "accepted", "验收"
+
+    visit = models.ForeignKey(
+        TrackingVisit,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="photos",
+        verbose_name="走访",
+    )
+    measure = models.ForeignKey(
+        AssistanceMeasure,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="photos",
+        verbose_name="帮扶措施",
+    )
+    accessibility = models.ForeignKey(
+        "AccessibilityModification",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="photos",
+        verbose_name="无障碍改造",
+    )
+    stage = models.CharField("阶段", max_length=12, choices=Stage.choices, blank=True)
+    image = models.FileField("照片", upload_to="evidence/%Y/%m/", max_length=300)
+    thumbnail = models.FileField("缩略图", upload_to="evidence/%Y/%m/thumbs/", max_length=300)
+    original_name = models.CharField("原文件名", max_length=255, blank=True)
+    content_type = models.CharField("格式", max_length=32)
+    width = models.PositiveIntegerField("宽")
+    height = models.PositiveIntegerField("高")
+    size_bytes = models.PositiveIntegerField("大小（字节）")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="上传人",
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = verbose_name_plural = "照片证据"
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(visit__isnull=False, measure__isnull=True, accessibility__isnull=True)
+                    | Q(visit__isnull=True, measure__isnull=False, accessibility__isnull=True)
+                    | Q(visit__isnull=True, measure__isnull=True, accessibility__isnull=False)
+                ),
+                name="evidence_photo_one_owner",
+                violation_error_message="照片必须且只能属于一条记录",
+            )
+        ]
+
+    def __str__(self):
+        return f"照片 {self.original_name or self.pk}"
 
 
 # Employment (就业)

@@ -43,6 +43,7 @@ class ImportBatch(TimeStamped):
     skip_invalid = models.BooleanField("跳过错误行", default=False)
     original_name = models.CharField("原文件名", max_length=255)
     file = models.FileField("原文件", upload_to="imports/%Y/%m/", max_length=300)
+    sheet_name = models.CharField("工作表", max_length=100, blank=True)
     sha256 = models.CharField("文件SHA-256", max_length=64, db_index=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -172,6 +173,9 @@ class SurveyRecord(TimeStamped):
         "存活状态", max_length=10, choices=SurvivalStatus.choices, blank=True
     )
     surveyed_on = models.DateField("调查日期", null=True, blank=True)
+    # Where the answers came from: the row of `batch`'s file (as a spreadsheet numbers it,
+    # the header row included), shown as a finding's evidence.
+    source_row = models.PositiveIntegerField("来源行号", null=True, blank=True)
 
     class Meta:
         ordering = ["person_id"]
@@ -249,6 +253,8 @@ class RosterHousehold(TimeStamped):
     batch = models.ForeignKey(
         ImportBatch, on_delete=models.PROTECT, related_name="+", verbose_name="最近导入批次"
     )
+    # The member row whose household-level values were kept (as a spreadsheet numbers it).
+    source_row = models.PositiveIntegerField("来源行号", null=True, blank=True)
 
     class Meta:
         ordering = ["township__code", "village__name", "household_number"]
@@ -283,6 +289,7 @@ class RosterMember(TimeStamped):
     batch = models.ForeignKey(
         ImportBatch, on_delete=models.PROTECT, related_name="+", verbose_name="最近导入批次"
     )
+    source_row = models.PositiveIntegerField("来源行号", null=True, blank=True)
 
     class Meta:
         ordering = ["household_id", "id"]
@@ -408,6 +415,15 @@ class Finding(TimeStamped):
     )
     opened_at = models.DateTimeField("发现时间")
     cleared_at = models.DateTimeField("消除时间", null=True, blank=True)
+    # What tripped the rule at its latest run (docs/CROSSCHECK.md#evidence): a list of
+    # {"source", "batch", "file", "sheet", "row", "column", "value"} items, "source" being
+    # survey / roster / policy / record; policy items carry no batch, file or row.
+    evidence = models.JSONField(
+        "依据",
+        default=list,
+        db_default=models.Value([], output_field=models.JSONField()),
+        blank=True,
+    )
 
     class Meta:
         ordering = ["-opened_at", "id"]
@@ -456,3 +472,42 @@ class FindingEvent(models.Model):
 
     def __str__(self):
         return f"{self.finding}: {self.from_status} → {self.to_status}"
+
+
+class WhatIfRun(TimeStamped):
+    """A policy trial (政策测算): the rules run on trial parameters, writing no finding.
+
+    The result keeps, per rule and township, how many persons and households the trial
+    parameters would add and clear compared with the current open findings.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "排队中"
+        RUNNING = "running", "测算中"
+        DONE = "done", "已完成"
+        FAILED = "failed", "失败"
+
+    year = models.PositiveSmallIntegerField("政策年度")
+    parameters = models.JSONField("试算参数", default=dict)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField("进度（%）", default=0)
+    result = models.JSONField("测算结果", default=dict, blank=True)
+    message = models.CharField("说明", max_length=500, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="发起人",
+    )
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+    heartbeat_at = models.DateTimeField("最近心跳", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = verbose_name_plural = "政策测算"
+
+    def __str__(self):
+        return f"政策测算#{self.pk} {self.year}"
