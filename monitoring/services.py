@@ -53,6 +53,7 @@ from cases.scope import AnyUser
 from cases.text import clean_text
 
 from .importing import engine, writer
+from .importing.bulk import copy_pipe
 from .importing.engine import ValidationResult
 from .importing.gcpause import gc_paused
 from .importing.report import report_name, write_error_report
@@ -322,6 +323,8 @@ def _run(batch: ImportBatch, path: Path, tracker: _Progress) -> None:
     )
     _release_memory()
     batch.rows = result.data_rows
+    # The sheet the header was found on; a CSV file has none (its "sheet" is the file name).
+    batch.sheet_name = "" if result.kind == "csv" else result.sheet_name[:100]
     batch.errors = [error.as_dict() for error in result.errors[:ERROR_LIMIT]]
     batch.household_conflicts = [warning.as_dict() for warning in result.warnings[:ERROR_LIMIT]]
     notes = []
@@ -407,20 +410,35 @@ def _write(batch: ImportBatch, result: ValidationResult, tracker: _Progress) -> 
         # saves seconds on a big import.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            # Foreign keys checked as each COPY ends (every table is written after the
+            # tables it points to), while Python prepares the next one (bulk.CopyPipe),
+            # instead of all at once at commit while nothing else can run.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     out = writer.Writer(batch, user=batch.uploaded_by, progress=write_progress)
     rows = result.valid_rows
-    if batch.source == Source.SURVEY:
-        return writer.write_survey(rows, out)
-    if batch.source == Source.ROSTER:
-        return writer.write_roster(
-            rows,
-            out,
-            townships=result.townships,
-            seen_ids=result.seen_ids,
-            seen_households=result.seen_households,
-            conflicts=result.warnings,
-        )
-    return writer.write_civil(rows, out, townships=result.townships, seen_keys=result.seen_keys)
+    # PostgreSQL takes in one table's rows while Python prepares the next (bulk.CopyPipe).
+    with copy_pipe():
+        if batch.source == Source.SURVEY:
+            counts = writer.write_survey(rows, out)
+        elif batch.source == Source.ROSTER:
+            counts = writer.write_roster(
+                rows,
+                out,
+                townships=result.townships,
+                seen_ids=result.seen_ids,
+                seen_households=result.seen_households,
+                conflicts=result.warnings,
+            )
+        else:
+            counts = writer.write_civil(
+                rows, out, townships=result.townships, seen_keys=result.seen_keys
+            )
+    if connection.vendor == "postgresql":
+        # Back to the schema's setting (every deferrable constraint here is a foreign key,
+        # initially deferred) in case a caller's transaction goes on after the import.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    return counts
 
 
 def _save_report(batch: ImportBatch, path: Path, result: ValidationResult) -> None:

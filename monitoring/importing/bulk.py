@@ -18,7 +18,10 @@ row leaves out get the field's default; `created_at`/`updated_at` get `now`.
 
 import io
 import json
-from collections.abc import Callable, Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +32,98 @@ from cases.dbcopy import NULL, copy_escape
 PG_ROWS_PER_STATEMENT = 1000
 COPY_ROWS = 20000
 KEY_CHUNK = 900
+COPY_READ = 1 << 22  # bytes psycopg2 reads from a COPY payload at a time
+
+
+class CopyPipe:
+    """Send COPY data from a second thread while this one prepares the next rows.
+
+    The database parses, checks and indexes a COPY's rows while Python builds the
+    next table's rows and history (psycopg2 releases the GIL while it waits on the
+    socket), instead of each waiting for the other. Both threads use the one
+    connection, so the import stays one transaction; they never use it at the same
+    time: every statement this thread runs first waits until the queued COPYs are
+    done (`barrier`, installed as an execute wrapper by `copy_pipe`), so a query
+    also sees every row sent before it. A failed COPY is raised in this thread at
+    the next statement or at the end, and the transaction rolls back as before.
+    """
+
+    def __init__(self, raw_connection: Any) -> None:
+        self.cursor = raw_connection.cursor()
+        # One COPY payload (COPY_ROWS rows) may wait while one is sent: bounded memory.
+        self.queue: queue.Queue[tuple[str, io.BytesIO] | None] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.abandoned = False
+        self.thread = threading.Thread(target=self._work, name="import-copy", daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self.queue.get()
+            try:
+                if item is None:
+                    return
+                # After a failure, or when the import has failed, the rest is dropped.
+                if self.error is None and not self.abandoned:
+                    # Few large reads: psycopg2 takes the GIL for each piece it reads, and
+                    # each wait for the GIL can last a switch interval.
+                    self.cursor.copy_expert(*item, size=COPY_READ)
+            except BaseException as error:  # handed to the importing thread
+                self.error = error
+            finally:
+                self.queue.task_done()
+
+    def send(self, sql: str, data: io.BytesIO) -> None:
+        self._raise()
+        self.queue.put((sql, data))
+
+    def drain(self) -> None:
+        self.queue.join()
+        self._raise()
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        self.cursor.close()
+
+    def _raise(self) -> None:
+        # Stays set: later COPYs are dropped and later statements raise it too.
+        if self.error is not None:
+            raise self.error
+
+    def barrier(self, execute: Callable, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.drain()
+        return execute(sql, params, many, context)
+
+
+_pipes: dict[int, CopyPipe] = {}
+
+
+@contextmanager
+def copy_pipe() -> Iterator[CopyPipe | None]:
+    """While open, PostgreSQL COPYs of this thread's connection go through a `CopyPipe`.
+
+    On leaving (normally or by an error) every queued COPY has finished, so the
+    transaction around it commits or rolls back only what was sent. Elsewhere (SQLite)
+    it does nothing.
+    """
+    if connection.vendor != "postgresql":
+        yield None
+        return
+    connection.ensure_connection()
+    pipe = CopyPipe(connection.connection)
+    key = threading.get_ident()
+    _pipes[key] = pipe
+    try:
+        with connection.execute_wrapper(pipe.barrier):
+            yield pipe
+            pipe.drain()
+    except BaseException:
+        pipe.abandoned = True
+        raise
+    finally:
+        del _pipes[key]
+        pipe.close()
 
 
 def _column(field: models.Field) -> str:
@@ -136,7 +231,15 @@ class BulkTable:
                             cells.append(default)
                     lines.append("\t".join(cells))
                 lines.append("")
-                cursor.copy_expert(sql, io.StringIO("\n".join(lines)))
+                # UTF-8 bytes (the connection's encoding): a third of a StringIO's memory
+                # while a payload waits in the pipe.
+                data = io.BytesIO("\n".join(lines).encode())
+                del lines
+                pipe = _pipes.get(threading.get_ident())
+                if pipe is not None:
+                    pipe.send(sql, data)
+                else:
+                    cursor.copy_expert(sql, data)
         return ids
 
     @staticmethod

@@ -82,8 +82,9 @@ def cached(parse: Callable, size: int = 20000) -> Callable:
     memory: dict = {}
 
     def wrapper(raw: Cell) -> Any:
+        # Text, most cells, is its own key (no cell of another type equals a str).
+        key = raw if type(raw) is str else (type(raw), raw)
         try:
-            key = (type(raw), raw)
             outcome = memory.get(key)
         except TypeError:  # unhashable: parse directly
             return parse(raw)

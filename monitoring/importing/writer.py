@@ -108,6 +108,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Source-data records name the file row their values were taken from (with `batch`).
+SOURCE_ROW = frozenset({"source_row"})
+
 # Source-data tables keep the batch that created or last changed each row, so their
 # creation needs no history row; their changes (and snapshot flags) get one.
 CREATE_HISTORY = frozenset({Person, Village, Certificate, Household, HouseholdMember})
@@ -188,6 +191,7 @@ class Writer:
         on_create: dict | None = None,
         on_change: dict | None = None,
         quiet: frozenset[str] = frozenset(),
+        along: frozenset[str] = frozenset(),
     ) -> Upserted:
         """Create missing rows and update changed ones; `wanted` is {key: {field: value}}.
 
@@ -195,8 +199,13 @@ class Writer:
         on new and changed rows (e.g. the batch) without counting as a change. `quiet`
         fields are written when they differ, but a difference there alone neither
         counts as a change nor gets history: they note something about the file, not
-        a value of the row. The wanted dicts of new rows are reused as the rows to
-        insert (modified in place).
+        a value of the row. `along` fields (the file row a record came from) are
+        written with every new or changed row, together with `on_change`, but never
+        count as a change or get history, so `batch` and `source_row` always name the
+        file and row the stored values were last taken from; a stored row that has no
+        value there yet (imported before rows were recorded) gets them filled in
+        without counting as changed. The wanted dicts of new rows are reused as the
+        rows to insert (modified in place).
         """
         fields = sorted({name for want in wanted.values() for name in want})
         existing = self.load(
@@ -225,7 +234,11 @@ class Writer:
             changes: dict[str, Any] = {}
             diff: dict[str, list] = {}
             noted: dict[str, Any] = {}
+            carried: dict[str, Any] = {}
             for name, value in want.items():
+                if name in along:
+                    carried[name] = value
+                    continue
                 if value.__class__ is Force:
                     value = value.value
                 elif value is None or value == "" or value == []:
@@ -240,9 +253,15 @@ class Writer:
             if changes:
                 changes.update(on_change or {})
                 changes.update(noted)
+                changes.update(carried)
                 updates.append((stored.pk, changes))
                 history.append((stored.pk, "update", diff))
                 changed.add(k)
+            elif carried and any(
+                getattr(stored, name) is None and value is not None
+                for name, value in carried.items()
+            ):
+                updates.append((stored.pk, {**noted, **(on_change or {}), **carried}))
             elif noted:
                 updates.append((stored.pk, noted))
         table = self.table(model)
@@ -253,7 +272,7 @@ class Writer:
         del existing
         pks.update(zip(create_keys, new_ids, strict=True))
         if model in CREATE_HISTORY:
-            skip = set(on_change or ()) | quiet
+            skip = set(on_change or ()) | quiet | along
             convert = _plain_fields(model)
             for pk, row in zip(new_ids, creates, strict=True):
                 snapshot = {
@@ -487,11 +506,16 @@ def write_survey(rows: list, writer: Writer) -> WriteCounts:
         person_pk[row.id_number]: {
             "household_id": households.pks[heads[index]] if heads[index] else None,
             **_stored(row, SURVEY_RECORD_FIELDS),
+            "source_row": row.row,
         }
         for index, row in enumerate(rows)
     }
     records = writer.upsert(
-        SurveyRecord, ("person_id",), wanted, on_change={"batch_id": writer.batch.pk}
+        SurveyRecord,
+        ("person_id",),
+        wanted,
+        on_change={"batch_id": writer.batch.pk},
+        along=SOURCE_ROW,
     )
     del wanted
     _mark_rows(states, row_persons, records)
@@ -588,6 +612,8 @@ def write_roster(
             want["clear_method"] = Force("")
         # Forced: a household whose rows agree now loses the note of an earlier file.
         want["conflicts"] = Force(noted.get(number, []))
+        # The row whose household values come first (the head's, else the first row).
+        want["source_row"] = first.row
         wanted[number] = want
     households = writer.upsert(
         RosterHousehold,
@@ -595,6 +621,7 @@ def write_roster(
         wanted,
         on_change={"batch_id": writer.batch.pk},
         quiet=frozenset({"conflicts"}),
+        along=SOURCE_ROW,
     )
     del wanted
     for number in households.changed:
@@ -607,11 +634,16 @@ def write_roster(
             "household_id": households.pks[row.household_number],
             "is_current": Force(True),
             **_stored(row, MEMBER_STORED),
+            "source_row": row.row,
         }
         for row in rows
     }
     members = writer.upsert(
-        RosterMember, ("person_id",), member_wanted, on_change={"batch_id": writer.batch.pk}
+        RosterMember,
+        ("person_id",),
+        member_wanted,
+        on_change={"batch_id": writer.batch.pk},
+        along=SOURCE_ROW,
     )
     del member_wanted
     _mark_rows(states, (person_pk[row.id_number] for row in rows), members)
