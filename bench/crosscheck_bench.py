@@ -91,9 +91,27 @@ def phase_generate(persons: int) -> dict:
     started = time.perf_counter()
     empty_tables()
     counts = build(persons)
+    number_source_rows()
     generated = time.perf_counter() - started
     settle = vacuum_analyze()
     return {"generate_s": round(generated, 1), "vacuum_analyze_s": settle, "rows": counts}
+
+
+def number_source_rows() -> None:
+    """Give the generated rows the file row numbers and sheet the importer records, so the
+    findings carry full evidence (docs/CROSSCHECK.md#evidence) as in production."""
+    from django.db import connection
+
+    from monitoring.models import ImportBatch, RosterHousehold, RosterMember, SurveyRecord
+
+    with connection.cursor() as cursor:
+        for model in (SurveyRecord, RosterMember, RosterHousehold):
+            table = connection.ops.quote_name(model._meta.db_table)
+            cursor.execute(
+                f"UPDATE {table} SET source_row = id - (SELECT MIN(id) FROM {table}) + 2 "  # noqa: S608 (identifiers from _meta)
+                "WHERE source_row IS NULL"
+            )
+    ImportBatch.objects.filter(sheet_name="").update(sheet_name="Sheet1")
 
 
 def vacuum_analyze() -> float | None:
@@ -124,6 +142,7 @@ def phase_reset() -> dict:
         else:
             for model in (FindingEvent, Finding, CrosscheckRun):
                 model.objects.all()._raw_delete(model.objects.db)
+    number_source_rows()  # a county generated before the rows were numbered
     return {"persons_in_db": SurveyRecord.objects.count()}
 
 

@@ -34,6 +34,7 @@ all findings, so an open finding not written by the latest run was confirmed by 
 """
 
 import io
+import json
 import logging
 import os
 import socket
@@ -48,8 +49,10 @@ from typing import TypeAlias
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Manager, Max, Q, QuerySet
+from django.db.models import Manager, Max, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
+from psycopg2.extras import execute_values  # type: ignore[import-untyped]
 
 from cases.audit import audit_crosscheck_run
 from cases.dbcopy import copy_text
@@ -85,6 +88,7 @@ from .populations import (
     rehab_services,
 )
 from .rules import Subject, rules
+from .rules import evidence as ev
 from .rules.records import (
     DECEASED,
     Certified,
@@ -103,14 +107,17 @@ ALL = "all"  # partition key: the whole county in one pass
 PartitionKey: TypeAlias = int | str | None
 BATCH_SIZE = 2000
 READ_CHUNK = 10000  # rows per fetch of a streamed (server-side cursor) read
+COPY_CHUNK = 10000  # new findings per COPY
 LOCK_KEY = "huoqiu:crosscheck:lock"
 LOCK_TIMEOUT = 3600  # seconds; also how long a crashed run blocks the next one at most
 RUNNER_LOCK = "crosscheck-runner"  # cases.locks process lock of in-process runs
 IN_PROCESS_MARK = "进程内运行 pid "  # message of a RUNNING in-process run (see begin_run)
 
-# (rule, person_id, reason, household_id, township_id, village_id): plain and JSON-safe,
-# so partition results travel through the Celery result backend unchanged.
-Hit = tuple[str, int, str, int | None, int | None, int | None]
+# (rule, person_id, reason, household_id, township_id, village_id, evidence): plain and
+# JSON-safe, so partition results travel through the Celery result backend unchanged.
+# Evidence is the finding's evidence list already as JSON text (`monitoring.rules.evidence`,
+# docs/CROSSCHECK.md#evidence).
+Hit = tuple[str, int, str, int | None, int | None, int | None, str]
 COUNT_KEYS = ("new", "still_open", "cleared", "reopened")
 
 
@@ -161,6 +168,7 @@ def _belongs(township_id: int | None, key: PartitionKey) -> bool:
     return key == ALL or township_id == key
 
 
+REHAB_NEEDS_TEXT = "rehab_needs_text"
 SURVEY_FIELDS = (
     "person_id",
     "person__id_number",
@@ -177,7 +185,9 @@ SURVEY_FIELDS = (
     "water_safe",
     "in_school",
     "employment_status",
-    "rehab_needs",
+    # As its JSON text, decoded only when not empty (`_certified`): decoding every row's
+    # list cost about as much as running the rules (docs/CROSSCHECK.md, "Speed").
+    REHAB_NEEDS_TEXT,
     "rehab_received",
     # Receipt and alive are not computed here: `with_receipt` annotates them with the
     # conditions the coverage indicators, gap lists and rosters use, so the S rules and
@@ -191,6 +201,9 @@ SURVEY_FIELDS = (
     "survival_status",
     ALIVE_FIELD,
     CIVIL_FIELD,
+    # Where the answers came from, for the findings' evidence (docs/CROSSCHECK.md#evidence).
+    "batch_id",
+    "source_row",
 )
 MEMBER_FIELDS = (
     "person_id",
@@ -202,6 +215,8 @@ MEMBER_FIELDS = (
     "disability_category",
     "disability_grade",
     "status",
+    "batch_id",
+    "source_row",
     "household_id",
     "household__household_number",
     "household__township_id",
@@ -211,6 +226,8 @@ MEMBER_FIELDS = (
     "household__identified_on",
     "household__cleared_on",
     MONITORED_FIELD,  # `populations.roster_monitored`, read as RosterHousehold.monitored
+    "household__batch_id",
+    "household__source_row",
     "person__survey__id",
     "person__survey__survival_status",
     "person__certificate__id",
@@ -235,8 +252,14 @@ def load_dataset(
         township_names = dict(Township.objects.values_list("id", "name"))
     in_partition = _in_partition(key)
 
-    members = RosterMember.objects.filter(is_current=True, household__is_current=True).annotate(
-        **{MONITORED_FIELD: monitored_flag()}
+    # Only the members a rule can read: persons in the survey (their roster row, and their
+    # household's aggregates, which count surveyed members only) and members the roster
+    # calls disabled (D05's leads). The rest — most of the roster — no rule reads, and
+    # skipping them in SQL leaves about a third of the rows (docs/CROSSCHECK.md, "Speed").
+    members = (
+        RosterMember.objects.filter(is_current=True, household__is_current=True)
+        .filter(Q(person__survey__isnull=False) | Q(is_disabled=True))
+        .annotate(**{MONITORED_FIELD: monitored_flag()})
     )
     if key != ALL:
         # The roster households of the partition's persons, with all their members (a
@@ -276,9 +299,11 @@ def load_dataset(
         ),
         township_names=township_names,
         household_visits=household_visits(as_of, households),
+        batches=ev.quoted_batches(batch_names()),
     )
     survey_rows = (
         with_receipt(survey, civil)
+        .annotate(**{REHAB_NEEDS_TEXT: Cast("rehab_needs", TextField())})
         .order_by()
         .values_list(*SURVEY_FIELDS)
         .iterator(chunk_size=READ_CHUNK)
@@ -311,6 +336,8 @@ def _assemble_roster(
         category,
         grade,
         status,
+        batch_id,
+        source_row,
         *household_values,
         survey_id,
         survival_status,
@@ -321,7 +348,9 @@ def _assemble_roster(
         if household is None:
             household = RosterHousehold(*household_values)
             households[household.id] = household
-        link = RosterLink(name, is_disabled, category, grade, status or "", household)
+        link = RosterLink(
+            name, is_disabled, category, grade, status or "", household, batch_id, source_row
+        )
         links[person_id] = link
         alive = status != DECEASED and survival_status != DECEASED
         if survey_id is not None:
@@ -343,6 +372,9 @@ def _assemble_roster(
                 )
             )
     return links, roster_only
+
+
+NO_NEEDS = (None, "", "[]", "null")
 
 
 def _certified(row: tuple, as_of: date, link: RosterLink | None) -> Certified:
@@ -373,6 +405,8 @@ def _certified(row: tuple, as_of: date, link: RosterLink | None) -> Certified:
         survival_status,
         alive,
         from_civil,
+        survey_batch_id,
+        survey_row,
     ) = row
     return Certified(
         person_id=person_id,
@@ -391,7 +425,7 @@ def _certified(row: tuple, as_of: date, link: RosterLink | None) -> Certified:
         water_safe=water_safe,
         in_school=in_school or "",
         employment_status=employment_status or "",
-        rehab_needs=tuple(rehab_needs or ()),
+        rehab_needs=tuple(json.loads(rehab_needs)) if rehab_needs not in NO_NEEDS else (),
         rehab_received=rehab_received,
         medical_insured=medical_insured,
         pension_insured=pension_insured,
@@ -404,6 +438,8 @@ def _certified(row: tuple, as_of: date, link: RosterLink | None) -> Certified:
         roster=link,
         alive=alive,
         monitored=link is not None and link.household.monitored,
+        survey_batch_id=survey_batch_id,
+        survey_row=survey_row,
     )
 
 
@@ -426,9 +462,10 @@ def _check_records(
 ) -> None:
     """Append the hits of the subject's rules over its records; alive-only rules skip the dead."""
     add = hits.append
-    subject_rules = [(r.code, r.check, r.alive_only) for r in rules(subject)]
+    collect = ev.collect
+    subject_rules = [(r.code, r.check, r.alive_only, r.evidence) for r in rules(subject)]
     for record in records:
-        for code, check, alive_only in subject_rules:
+        for code, check, alive_only, facts in subject_rules:
             if alive_only and not record.alive:
                 continue
             reason = check(record, ctx)
@@ -441,8 +478,17 @@ def _check_records(
                         record.household_id,
                         record.township_id,
                         record.village_id,
+                        collect(facts, record, ctx),
                     )
                 )
+
+
+def normalise_hit(hit: Iterable) -> Hit:
+    """A hit that went through JSON (a partition task's result) as the tuple `evaluate` makes
+    (a hit queued before findings kept evidence has none)."""
+    code, person_id, reason, household_id, township_id, village_id, *rest = hit
+    evidence = rest[0] if rest else ev.EMPTY
+    return (code, person_id, reason, household_id, township_id, village_id, evidence)
 
 
 def evaluate_partition(as_of: date, key: PartitionKey, policy: Policy | None = None) -> list[Hit]:
@@ -451,11 +497,29 @@ def evaluate_partition(as_of: date, key: PartitionKey, policy: Policy | None = N
     return evaluate(load_dataset(as_of, policy, key))
 
 
+def hits_for_policy(as_of: date, policy: Policy, key: PartitionKey = ALL) -> list[Hit]:
+    """The hits the nightly job would find on `as_of` under `policy` (any parameters, e.g. a
+    proposed line), over the same loader and rules, writing nothing: what a policy trial
+    run compares with today's findings. Each hit's evidence names the parameters it used."""
+    return evaluate_partition(as_of, key, policy)
+
+
 # --- findings diff and bulk writer --------------------------------------------------------
 
 
 def empty_counts() -> dict[str, Counter]:
     return {r.code: Counter(dict.fromkeys(COUNT_KEYS, 0)) for r in rules()}
+
+
+def batch_names() -> dict[int, tuple[str, str]]:
+    """{batch id: (file name, sheet)} of every import batch: the evidence's file and sheet
+    (one small query; batches are never edited, so a stored name never goes stale)."""
+    return {
+        pk: (name or "", sheet or "")
+        for pk, name, sheet in ImportBatch.objects.order_by().values_list(
+            "id", "original_name", "sheet_name"
+        )
+    }
 
 
 @transaction.atomic
@@ -466,7 +530,8 @@ def write_findings(
 
     The partition's existing findings are those of its persons (by the person's current
     township, so a person who moved is diffed where they are now). Unchanged findings
-    are not written.
+    (reason, places and evidence) are not written; the evidence is compared as text
+    (`monitoring.rules.evidence.as_text`), decoded only when the texts differ.
     """
     codes = [r.code for r in rules()]
     counts = empty_counts()
@@ -475,6 +540,7 @@ def write_findings(
     existing = (
         Finding.objects.filter(_in_partition(key), rule__in=codes)
         .order_by()
+        .annotate(evidence_text=Cast("evidence", TextField()))
         .values_list(
             "id",
             "rule",
@@ -484,9 +550,10 @@ def write_findings(
             "household_id",
             "township_id",
             "village_id",
+            "evidence_text",
         )
     )
-    refreshed: list[Finding] = []
+    refreshed: list[tuple] = []
     cleared: list[Finding] = []
     reopened: list[Finding] = []
     events: list[FindingEvent] = []
@@ -499,6 +566,7 @@ def write_findings(
         household_id,
         township_id,
         village_id,
+        stored_evidence,
     ) in existing.iterator(chunk_size=READ_CHUNK):
         hit = desired.pop((code, person_id), None)
         if hit is None:
@@ -509,7 +577,6 @@ def write_findings(
                 events.append(_event(fid, run, status, Finding.Status.CLEARED, "比对条件已不成立"))
                 counts[code]["cleared"] += 1
             continue
-        _, _, new_reason, new_household, new_township, new_village = hit
         if status == Finding.Status.CLEARED:
             reopened.append(_reopened(fid, hit, run, now))
             events.append(_event(fid, run, status, Finding.Status.OPEN, "比对条件再次成立"))
@@ -518,22 +585,16 @@ def write_findings(
             continue
         if status == Finding.Status.OPEN:
             counts[code]["still_open"] += 1
-        if (reason, household_id, township_id, village_id) != hit[2:]:
-            refreshed.append(
-                Finding(
-                    id=fid,
-                    reason=new_reason,
-                    household_id=new_household,
-                    township_id=new_township,
-                    village_id=new_village,
-                    last_run=run,
-                )
-            )
+        text = hit[6]
+        if (reason, household_id, township_id, village_id) != hit[2:6] or not (
+            stored_evidence == text or ev.same_as_stored(text, stored_evidence)
+        ):
+            refreshed.append((fid, *hit[2:]))
     for code, *_ in desired.values():
         counts[code]["new"] += 1
     insert_new_findings(run, desired.values(), now)
+    refresh_findings(run, refreshed, now)
     for objects, fields in (
-        (refreshed, ["reason", "household_id", "township_id", "village_id", "last_run"]),
         (cleared, ["status", "cleared_at", "last_run"]),
         (reopened, [*REOPEN_FIELDS]),
     ):
@@ -545,6 +606,42 @@ def write_findings(
     return counts
 
 
+REFRESH_COLUMNS = ("reason", "household_id", "township_id", "village_id", "evidence")
+
+
+def refresh_findings(run: CrosscheckRun, rows: list[tuple], now: datetime) -> None:
+    """Write the refreshed values of still-firing findings: `rows` of (id, reason,
+    household_id, township_id, village_id, evidence text).
+
+    PostgreSQL: one `UPDATE … FROM (VALUES …)` per chunk of 5,000; elsewhere one UPDATE
+    per finding (executemany). Evidence goes in as the hit's text, so the next
+    run compares it as text.
+    """
+    if not rows:
+        return
+    table = connection.ops.quote_name(Finding._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            execute_values(
+                cursor.cursor,  # the driver's cursor: execute_values builds the VALUES list
+                f"UPDATE {table} AS f SET reason = v.reason, "  # noqa: S608 (identifiers from _meta)
+                "household_id = v.household_id::bigint, township_id = v.township_id::bigint, "
+                "village_id = v.village_id::bigint, evidence = v.evidence::jsonb, "
+                "last_run_id = v.last_run_id::bigint, updated_at = v.updated_at::timestamptz "
+                "FROM (VALUES %s) AS v (id, reason, household_id, township_id, village_id, "
+                "evidence, last_run_id, updated_at) WHERE f.id = v.id",
+                [(*row, run.pk, now) for row in rows],
+                page_size=5000,
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET reason = %s, household_id = %s, township_id = %s, "  # noqa: S608
+                "village_id = %s, evidence = %s, last_run_id = %s, updated_at = %s WHERE id = %s",
+                [(*row[1:], run.pk, stamp, row[0]) for row in rows],
+            )
+
+
 NEW_FINDING_FIELDS = (
     "rule",
     "person",
@@ -552,6 +649,7 @@ NEW_FINDING_FIELDS = (
     "household",
     "township",
     "village",
+    "evidence",
     "status",
     "action_taken",
     "dismiss_reason",
@@ -577,8 +675,8 @@ def insert_new_findings(run: CrosscheckRun, hits: Iterable[Hit], now: datetime) 
     """
     stamp = connection.ops.adapt_datetimefield_value(now)
     fixed = (Finding.Status.OPEN.value, "", "", run.pk, run.pk, stamp, stamp, stamp)
-    rows = [(code, pid, reason, hh, tw, vil, *fixed) for code, pid, reason, hh, tw, vil in hits]
-    if not rows:
+    hits = list(hits)
+    if not hits:
         return
     meta, event_meta = Finding._meta, FindingEvent._meta
     quote = connection.ops.quote_name
@@ -588,20 +686,23 @@ def insert_new_findings(run: CrosscheckRun, hits: Iterable[Hit], now: datetime) 
     with connection.cursor() as cursor:
         raw = getattr(cursor, "cursor", None)
         if connection.vendor == "postgresql" and hasattr(raw, "copy_expert"):
+            # Chunks of 10,000: the COPY text of a chunk (evidence included, ~1 KB a
+            # finding) is the only copy of the rows in memory besides the hits.
             suffix = "\t" + "\t".join(copy_text(value) for value in fixed) + "\n"
-            for start in range(0, len(rows), 50000):
+            for start in range(0, len(hits), COPY_CHUNK):
                 text = "".join(
-                    f"{row[0]}\t{row[1]}\t{copy_text(row[2])}\t{copy_text(row[3])}"
-                    f"\t{copy_text(row[4])}\t{copy_text(row[5])}{suffix}"
-                    for row in rows[start : start + 50000]
+                    f"{hit[0]}\t{hit[1]}\t{copy_text(hit[2])}\t{copy_text(hit[3])}"
+                    f"\t{copy_text(hit[4])}\t{copy_text(hit[5])}\t{copy_text(hit[6])}{suffix}"
+                    for hit in hits[start : start + COPY_CHUNK]
                 )
                 cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.StringIO(text))
+                del text
         else:
             marks = ", ".join(["%s"] * len(NEW_FINDING_FIELDS))
-            for start in range(0, len(rows), BATCH_SIZE):
+            for start in range(0, len(hits), BATCH_SIZE):
                 cursor.executemany(
                     f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608
-                    rows[start : start + BATCH_SIZE],
+                    [(*hit, *fixed) for hit in hits[start : start + BATCH_SIZE]],
                 )
         events = quote(event_meta.db_table)
         event_columns = ", ".join(
@@ -622,6 +723,7 @@ REOPEN_FIELDS = (
     "household_id",
     "township_id",
     "village_id",
+    "evidence",
     "cleared_at",
     "opened_at",
     "action_taken",
@@ -633,7 +735,7 @@ REOPEN_FIELDS = (
 
 
 def _reopened(fid: int, hit: Hit, run: CrosscheckRun, now: datetime) -> Finding:
-    _, _, reason, household_id, township_id, village_id = hit
+    _, _, reason, household_id, township_id, village_id, evidence = hit
     return Finding(
         id=fid,
         status=Finding.Status.OPEN,
@@ -641,6 +743,7 @@ def _reopened(fid: int, hit: Hit, run: CrosscheckRun, now: datetime) -> Finding:
         household_id=household_id,
         township_id=township_id,
         village_id=village_id,
+        evidence=json.loads(evidence),
         cleared_at=None,
         opened_at=now,
         action_taken="",
@@ -883,7 +986,7 @@ def merge_partitions(run_id: int, token: str, results: list) -> CrosscheckRun:
         counts = empty_counts()
         with transaction.atomic():  # all partitions or none: a retry starts clean
             for key, hits in results:
-                add_counts(counts, write_findings(run, [tuple(hit) for hit in hits], key))
+                add_counts(counts, write_findings(run, [normalise_hit(hit) for hit in hits], key))
             finish_run(run, counts, policy)
     except (OperationalError, InterfaceError):
         # Transient database trouble: the task retries; the run stays RUNNING under the

@@ -41,7 +41,7 @@ def monitoring_lines(years: set[int]) -> dict[int, Decimal]:
 
 
 def _record(row: tuple, lines: dict[int, Decimal]) -> HouseholdVisit:
-    household_id, visited_on, income, housing, water, education, monitored = row
+    household_id, visited_on, income, housing, water, education, monitored, *visit_id = row
     return HouseholdVisit(
         household_id=household_id,
         visited_on=visited_on,
@@ -51,6 +51,7 @@ def _record(row: tuple, lines: dict[int, Decimal]) -> HouseholdVisit:
         education=education or "",
         monitoring_line=lines.get(visited_on.year),
         monitored=monitored,
+        visit_id=visit_id[0] if visit_id else None,  # named in V01's evidence
     )
 
 
@@ -63,7 +64,7 @@ def household_visits(as_of: date, households: QuerySet | None = None) -> dict[in
     rows = list(
         visits.annotate(**{MONITORED: _monitored_flag()})
         .order_by()
-        .values_list(*VISIT_FIELDS, MONITORED)
+        .values_list(*VISIT_FIELDS, MONITORED, "id")
     )
     lines = monitoring_lines({row[1].year for row in rows})
     return {row[0]: _record(row, lines) for row in rows}

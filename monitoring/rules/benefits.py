@@ -13,6 +13,7 @@ unknown and never fires a "not receiving" rule.
 
 from subsidies.models import BenefitType
 
+from . import evidence as ev
 from .records import EMPLOYMENT_NAMES, Certified, Context, disability_label, yuan
 from .registry import Area, rule
 
@@ -25,12 +26,42 @@ def severe(p: Certified) -> bool:
     return p.grade in (1, 2)
 
 
+def receipt_facts(column: str, attr: str, *, civil: bool = True) -> tuple[ev.Fact, ...]:
+    """Evidence of one benefit's receipt: the survey column, or — where the civil-affairs
+    roster decides (`benefits_from_civil`, only for 低保, 特困 and the two subsidies) — that
+    roster's rows, named as a record."""
+
+    def from_civil(p: Certified) -> bool:
+        return civil and p.benefits_from_civil
+
+    def survey_value(p: Certified, ctx: Context) -> str | None:
+        return None if from_civil(p) else ev.yes_no(getattr(p, attr))
+
+    def civil_value(p: Certified, ctx: Context) -> str | None:
+        if not from_civil(p):
+            return None
+        return "在保" if getattr(p, attr) else "无在保记录"
+
+    survey = ev.Fact(ev.SURVEY, column, survey_value)
+    if not civil:
+        return (survey,)
+    return (survey, ev.Fact(ev.RECORD, f"民政名册·{column}", civil_value))
+
+
+EMPLOYMENT = ev.Fact(ev.SURVEY, "就业状况", lambda p, ctx: ev.employment(p.employment_status))
+
+
 @rule(
     "S01",
     "应补未补·重度残疾人护理补贴",
     area=Area.SAFETY_NET,
     urgency=10,
     benefit=BenefitType.CARE_SUBSIDY,
+    evidence=(
+        ev.SURVEY_CATEGORY,
+        ev.SURVEY_GRADE,
+        *receipt_facts("重度残疾人护理补贴", "receives_care_subsidy"),
+    ),
 )
 def s01(p: Certified, ctx: Context) -> str | None:
     """Grade 1–2 — and grade 3 智力/精神 when the county turns that on for the year
@@ -51,6 +82,10 @@ def s01(p: Certified, ctx: Context) -> str | None:
     area=Area.SAFETY_NET,
     urgency=11,
     benefit=BenefitType.LIVING_SUBSIDY,
+    evidence=(
+        *receipt_facts("享受低保", "receives_dibao"),
+        *receipt_facts("困难残疾人生活补贴", "receives_living_subsidy"),
+    ),
 )
 def s02(p: Certified, ctx: Context) -> str | None:
     """Receives 低保 and does not receive the living subsidy (困难残疾人生活补贴)."""
@@ -65,6 +100,16 @@ def s02(p: Certified, ctx: Context) -> str | None:
     area=Area.SAFETY_NET,
     urgency=8,
     benefit=BenefitType.DIBAO,
+    evidence=(
+        ev.AGE,
+        ev.SURVEY_CATEGORY,
+        ev.SURVEY_GRADE,
+        EMPLOYMENT,
+        ev.INCOME,
+        ev.LINE,
+        *receipt_facts("享受低保", "receives_dibao"),
+        *receipt_facts("特困供养", "receives_tekun"),
+    ),
 )
 def s03(p: Certified, ctx: Context) -> str | None:
     """18 or older, grade 1–2, 就业状况 未就业 or 无劳动能力, survey income per person < L,
@@ -90,6 +135,11 @@ def s03(p: Certified, ctx: Context) -> str | None:
     area=Area.SAFETY_NET,
     urgency=12,
     benefit=BenefitType.PENSION_INSURANCE,
+    evidence=(
+        ev.AGE,
+        ev.SURVEY_GRADE,
+        *receipt_facts("城乡居民养老保险", "pension_insured", civil=False),
+    ),
 )
 def s04(p: Certified, ctx: Context) -> str | None:
     """Grade 1–2, aged 16–59 (whole years on the as-of date), and not insured by the
@@ -110,6 +160,7 @@ def s04(p: Certified, ctx: Context) -> str | None:
     area=Area.SAFETY_NET,
     urgency=13,
     benefit=BenefitType.MEDICAL_INSURANCE,
+    evidence=receipt_facts("基本医疗保险", "medical_insured", civil=False),
 )
 def s05(p: Certified, ctx: Context) -> str | None:
     """Not in basic medical insurance (基本医疗保险 否). Blank is unknown and never fires."""

@@ -2,6 +2,7 @@
 
 import unicodedata
 
+from . import evidence as ev
 from .records import (
     ALIVE,
     CATEGORY_NAMES,
@@ -13,13 +14,24 @@ from .records import (
 )
 from .registry import Area, Subject, rule
 
+ROSTER_CATEGORY = ev.Fact(ev.ROSTER, "残疾类别", lambda p, ctx: ev.category(p.roster.category))
+
 
 def normalise_name(name: str) -> str:
     """Full-width to half-width (NFKC) and every space removed."""
     return "".join(unicodedata.normalize("NFKC", name or "").split())
 
 
-@rule("D01", "姓名不一致", area=Area.MONITORING, urgency=18)
+@rule(
+    "D01",
+    "姓名不一致",
+    area=Area.MONITORING,
+    urgency=18,
+    evidence=(
+        ev.Fact(ev.SURVEY, "姓名", lambda p, ctx: p.name),
+        ev.Fact(ev.ROSTER, "成员姓名", lambda p, ctx: p.roster.name),
+    ),
+)
 def d01(p: Certified, ctx: Context) -> str | None:
     """Same ID number, different names in the survey and the current roster, compared
     after normalising width and removing spaces (" 赵春平 " equals "赵春平").
@@ -32,7 +44,23 @@ def d01(p: Certified, ctx: Context) -> str | None:
     return f"调查姓名“{survey}”与监测名单姓名“{roster}”不一致"
 
 
-@rule("D02", "乡镇不一致", area=Area.MONITORING, urgency=19)
+@rule(
+    "D02",
+    "乡镇不一致",
+    area=Area.MONITORING,
+    urgency=19,
+    evidence=(
+        ev.Fact(
+            ev.SURVEY, "乡镇（街道）", lambda p, ctx: ctx.township_names.get(p.township_id, "")
+        ),
+        ev.HOUSEHOLD_NUMBER,
+        ev.Fact(
+            ev.HOUSEHOLD,
+            "乡镇",
+            lambda p, ctx: ctx.township_names.get(p.roster.household.township_id, ""),
+        ),
+    ),
+)
 def d02(p: Certified, ctx: Context) -> str | None:
     """Same ID number, the survey's township differs from the current roster household's
     township. Townships are compared as registry rows, so 河口 and 河口镇 are the same.
@@ -49,7 +77,18 @@ def d02(p: Certified, ctx: Context) -> str | None:
     )
 
 
-@rule("D03", "残疾信息不一致", area=Area.MONITORING, urgency=20)
+@rule(
+    "D03",
+    "残疾信息不一致",
+    area=Area.MONITORING,
+    urgency=20,
+    evidence=(
+        ev.SURVEY_CATEGORY,
+        ev.SURVEY_GRADE,
+        ROSTER_CATEGORY,
+        ev.Fact(ev.ROSTER, "残疾等级", lambda p, ctx: ev.grade(p.roster.grade)),
+    ),
+)
 def d03(p: Certified, ctx: Context) -> str | None:
     """The roster records a disability category or grade that differs from the survey's
     (the certificate's). Only what the roster actually records is compared: a blank
@@ -69,7 +108,17 @@ def d03(p: Certified, ctx: Context) -> str | None:
     )
 
 
-@rule("D04", "死亡状态冲突", area=Area.MONITORING, urgency=16, alive_only=False)
+@rule(
+    "D04",
+    "死亡状态冲突",
+    area=Area.MONITORING,
+    urgency=16,
+    alive_only=False,
+    evidence=(
+        ev.Fact(ev.SURVEY, "存活状态", lambda p, ctx: ev.status(p.survival_status)),
+        ev.Fact(ev.ROSTER, "人员状态", lambda p, ctx: ev.status(p.roster.status)),
+    ),
+)
 def d04(p: Certified, ctx: Context) -> str | None:
     """One source says 死亡 while the other lists the person as 正常 — checked for everyone,
     alive or not. The sources with a survival status are the survey (存活状态) and the
@@ -84,7 +133,19 @@ def d04(p: Certified, ctx: Context) -> str | None:
     return f"调查存活状态为{label[survey]}，监测名单人员状态为{label[roster]}"
 
 
-@rule("D05", "疑似未办证残疾人", area=Area.MONITORING, urgency=17, subject=Subject.ROSTER_ONLY)
+@rule(
+    "D05",
+    "疑似未办证残疾人",
+    area=Area.MONITORING,
+    urgency=17,
+    subject=Subject.ROSTER_ONLY,
+    evidence=(
+        ev.HOUSEHOLD_NUMBER,
+        ev.Fact(ev.ROSTER, "是否残疾", lambda p, ctx: ev.yes_no(p.roster.is_disabled)),
+        ROSTER_CATEGORY,
+        ev.Fact(ev.SURVEY, "持证残疾人调查", lambda p, ctx: "无此公民身份号码"),
+    ),
+)
 def d05(m: RosterOnly, ctx: Context) -> str | None:
     """The current roster says 是否残疾 是 but the ID number is not in the survey — a lead
     for certification. The finding names the roster member; a person who already holds

@@ -1,5 +1,6 @@
 """M rules: dynamic monitoring, 应纳尽纳 (policy task area 1; docs/RULES.md, M01–M05)."""
 
+from . import evidence as ev
 from .records import Certified, Context, school_age, yuan
 from .registry import Area, rule
 
@@ -35,7 +36,14 @@ def basic_needs_gaps(p: Certified) -> list[str]:
     return gaps
 
 
-@rule("M01", "应纳未纳·收入低于监测线", area=Area.MONITORING, urgency=2, opens_case=True)
+@rule(
+    "M01",
+    "应纳未纳·收入低于监测线",
+    area=Area.MONITORING,
+    urgency=2,
+    opens_case=True,
+    evidence=(ev.INCOME, ev.LINE, *ev.NOT_MONITORED),
+)
 def m01(p: Certified, ctx: Context) -> str | None:
     """Survey income per person < L (the as-of year's monitoring line), and not monitored.
 
@@ -48,7 +56,14 @@ def m01(p: Certified, ctx: Context) -> str | None:
     return f"{income_text(p, ctx)}，{NOT_MONITORED}"
 
 
-@rule("M02", "应纳未纳·住房/饮水/义务教育", area=Area.MONITORING, urgency=3, opens_case=True)
+@rule(
+    "M02",
+    "应纳未纳·住房/饮水/义务教育",
+    area=Area.MONITORING,
+    urgency=3,
+    opens_case=True,
+    evidence=(ev.HOUSING_UNSAFE, ev.WATER_UNSAFE, *ev.OUT_OF_SCHOOL, *ev.NOT_MONITORED),
+)
 def m02(p: Certified, ctx: Context) -> str | None:
     """Survey says housing unsafe, or drinking water unsafe, or the person is 6–15 (whole
     years on the as-of date) and 在校情况 is 否; and not monitored.
@@ -63,7 +78,22 @@ def m02(p: Certified, ctx: Context) -> str | None:
     return f"调查显示{'、'.join(gaps)}，{NOT_MONITORED}"
 
 
-@rule("M03", "风险消除存疑", area=Area.MONITORING, urgency=4, opens_case=True)
+@rule(
+    "M03",
+    "风险消除存疑",
+    area=Area.MONITORING,
+    urgency=4,
+    opens_case=True,
+    evidence=(
+        ev.RISK_CLEARED,
+        ev.CLEARED_ON,
+        ev.INCOME_BELOW_LINE,
+        ev.LINE_IF_BELOW,
+        ev.HOUSING_UNSAFE,
+        ev.WATER_UNSAFE,
+        *ev.OUT_OF_SCHOOL,
+    ),
+)
 def m03(p: Certified, ctx: Context) -> str | None:
     """The current roster says the person's household risk is cleared (风险是否消除 是),
     but the survey shows income per person < L or an M02 condition (housing unsafe,
@@ -82,7 +112,33 @@ def m03(p: Certified, ctx: Context) -> str | None:
     return f"监测名单显示该户风险{when}消除，但{'；'.join(problems)}"
 
 
-@rule("M04", "脱贫不稳定风险", area=Area.MONITORING, urgency=5, opens_case=True)
+@rule(
+    "M04",
+    "脱贫不稳定风险",
+    area=Area.MONITORING,
+    urgency=5,
+    opens_case=True,
+    evidence=(
+        ev.HOUSEHOLD_TYPE,
+        ev.HOUSEHOLD_NUMBER,
+        ev.Fact(
+            ev.HOUSEHOLD,
+            "户内在世持证残疾人",
+            lambda p, ctx: f"{p.roster.household.living_certified}人",
+        ),
+        ev.Fact(
+            ev.HOUSEHOLD,
+            "其中一、二级",
+            lambda p, ctx: f"{p.roster.household.living_severe}人",
+        ),
+        ev.INCOME,
+        ev.Fact(
+            ev.POLICY,
+            "{year}年监测线的1.5倍",
+            lambda p, ctx: yuan(ctx.policy.monitoring_line * 3 / 2),
+        ),
+    ),
+)
 def m04(p: Certified, ctx: Context) -> str | None:
     """The person's current roster household is a 脱贫户 (so not monitored) that has two or
     more living certified disabled members, or a living grade 1–2 member; and the
@@ -111,7 +167,20 @@ def m04(p: Certified, ctx: Context) -> str | None:
     return f"脱贫户家中有{'、'.join(members)}，调查家庭年人均收入{yuan(p.income)}，低于监测线的1.5倍{yuan(limit)}"
 
 
-@rule("M05", "突发严重困难", area=Area.MONITORING, urgency=1, opens_case=True)
+@rule(
+    "M05",
+    "突发严重困难",
+    area=Area.MONITORING,
+    urgency=1,
+    opens_case=True,
+    evidence=(
+        ev.Fact(ev.SURVEY, "大额刚性支出", lambda p, ctx: ev.money(p.rigid_expenditure)),
+        ev.Fact(
+            ev.POLICY, "{year}年大额刚性支出阈值", lambda p, ctx: yuan(ctx.policy.rigid_threshold)
+        ),
+        *ev.NOT_MONITORED,
+    ),
+)
 def m05(p: Certified, ctx: Context) -> str | None:
     """Survey 大额刚性支出 ≥ the as-of year's rigid-expenditure threshold (policy parameter,
     default 20,000 yuan), and not monitored. Blank expenditure never fires.

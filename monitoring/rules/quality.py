@@ -2,6 +2,7 @@
 
 from dateutil.relativedelta import relativedelta
 
+from . import evidence as ev
 from .records import Certified, Context
 from .registry import Area, rule
 
@@ -9,7 +10,17 @@ ASSISTANCE_DUE_DAYS = 30
 MIN_MONITORED_MONTHS = 6
 
 
-@rule("Q01", "监测后未落实帮扶", area=Area.MONITORING, urgency=6)
+@rule(
+    "Q01",
+    "监测后未落实帮扶",
+    area=Area.MONITORING,
+    urgency=6,
+    evidence=(
+        ev.HOUSEHOLD_NUMBER,
+        ev.IDENTIFIED_ON,
+        ev.Fact(ev.RECORD, "帮扶措施", lambda p, ctx: "未录入"),
+    ),
+)
 def q01(p: Certified, ctx: Context) -> str | None:
     """Monitored, 识别监测时间 (identified_on) at least 30 days before the as-of date, and
     no assistance measure (cases.AssistanceMeasure started on or before the as-of date)
@@ -26,7 +37,13 @@ def q01(p: Certified, ctx: Context) -> str | None:
     return f"{identified:%Y-%m-%d}识别纳入监测，已{days}天，未录入帮扶措施"
 
 
-@rule("Q02", "风险消除过快", area=Area.MONITORING, urgency=15)
+@rule(
+    "Q02",
+    "风险消除过快",
+    area=Area.MONITORING,
+    urgency=15,
+    evidence=(ev.HOUSEHOLD_NUMBER, ev.IDENTIFIED_ON, ev.CLEARED_ON),
+)
 def q02(p: Certified, ctx: Context) -> str | None:
     """The current roster says the household's risk was cleared less than 6 calendar months
     after 识别监测时间 (风险消除时间 < 识别监测时间 + 6 months). Both dates must be known.

@@ -65,6 +65,10 @@ class RosterHousehold:
     # loader reads it from `monitoring.populations.roster_monitored`, the condition the
     # indicators count monitored households with, so the two cannot disagree.
     monitored: bool
+    # Where the household's values came from (docs/CROSSCHECK.md#evidence): the import
+    # batch and the member row whose household values were kept.
+    batch_id: int | None = None
+    source_row: int | None = None
     # Living certified (surveyed) members, and how many of them are grade 1–2.
     living_certified: int = 0
     living_severe: int = 0
@@ -80,6 +84,8 @@ class RosterLink:
     grade: int | None
     status: str  # alive / deceased / moved_out / ""
     household: RosterHousehold
+    batch_id: int | None = None  # the member's row in its import (evidence)
+    source_row: int | None = None
 
 
 @dataclass(slots=True)
@@ -116,6 +122,9 @@ class Certified:
     roster: RosterLink | None = None
     alive: bool = True
     monitored: bool = False
+    # The survey row the answers came from (docs/CROSSCHECK.md#evidence).
+    survey_batch_id: int | None = None
+    survey_row: int | None = None
 
 
 @dataclass(slots=True)
@@ -150,6 +159,8 @@ class Context:
     township_names: dict[int, str] = field(default_factory=dict)
     # Each survey household's latest visit on or before the as-of date (V01).
     household_visits: "dict[int, HouseholdVisit]" = field(default_factory=dict)
+    # {import batch id: its file and sheet as evidence JSON} (`rules.evidence.quoted_batches`).
+    batches: dict[int, str] = field(default_factory=dict)
 
 
 def yuan(amount: Decimal | int | float) -> str:
@@ -192,3 +203,4 @@ class HouseholdVisit:
     monitoring_line: Decimal | None
     # `monitoring.populations.monitored_household`, read by the loader.
     monitored: bool
+    visit_id: int | None = None  # the TrackingVisit, named in V01's evidence

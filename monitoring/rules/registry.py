@@ -54,6 +54,9 @@ class Rule:
     benefit: str = ""
     # Whether handling a finding of this rule may open a monitoring case for the household.
     opens_case: bool = False
+    # The facts the rule reads, kept on each finding as its evidence
+    # (`monitoring.rules.evidence`, docs/CROSSCHECK.md#evidence).
+    evidence: tuple = ()
 
     @property
     def explanation(self) -> str:
@@ -74,11 +77,13 @@ def rule(
     alive_only: bool = True,
     benefit: str = "",
     opens_case: bool = False,
+    evidence: tuple = (),
 ) -> Callable[[Callable], Callable]:
     """Register a rule function under its code.
 
     `alive_only` (the default: rules concern alive persons only, docs/RULES.md#terms) makes the
-    engine skip records of persons some source reports as 死亡.
+    engine skip records of persons some source reports as 死亡. `evidence` lists the facts
+    the rule reads (`monitoring.rules.evidence.Fact`), in the order a finding shows them.
     """
 
     def register(check: Callable) -> Callable:
@@ -99,6 +104,7 @@ def rule(
             urgency,
             benefit=benefit,
             opens_case=opens_case,
+            evidence=tuple(evidence),
         )
         return check
 

@@ -10,15 +10,17 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
-from cases.audit import audit_list, audit_view
+from cases.audit import Action, audit, audit_list, audit_view
 from cases.casework_base import today
 from cases.exports import xlsx_response
 from cases.identity import mask_id_number
 from cases.scope import scope_for, scope_safe
 from cases.selectors import parse_page_number
 from cases.services import ServiceError
+from cases.text import clean_text
 from monitoring.finding_actions import (
     finding_open_benefit_application,
     finding_open_case,
@@ -34,8 +36,10 @@ from monitoring.findings import (
     findings_dismiss_bulk,
     findings_handle_bulk,
 )
-from monitoring.models import Finding
+from monitoring.import_selectors import batch_file_response, can_download_batch_files
+from monitoring.models import Finding, ImportBatch
 from monitoring.rules import REGISTRY, benefit_of, case_opening_codes
+from monitoring.rules import evidence as ev
 from staff.forms.casework import (
     AssistanceForm,
     EducationPlanForm,
@@ -116,6 +120,7 @@ def finding_export(request):
     def rows():
         for finding in rows_qs[:EXPORT_LIMIT].iterator(chunk_size=2000):
             rule = REGISTRY.get(finding.rule)
+            evidence = ev.shown(finding.evidence)
             yield (
                 finding.rule,
                 rule.name if rule else "",
@@ -128,6 +133,10 @@ def finding_export(request):
                 finding.opened_at,
                 days_since(finding.opened_at),
                 finding.action_taken or finding.dismiss_reason,
+                # One item per line, in the same order in all three columns.
+                "\n".join(item.source for item in evidence),
+                "\n".join(item.place or "—" for item in evidence),
+                "\n".join(item.fact for item in evidence),
             )
 
     return xlsx_response(
@@ -144,14 +153,31 @@ def finding_export(request):
             "发现时间",
             "已发现天数",
             "处理措施/不予处理原因",
+            *EVIDENCE_HEADERS,
         ),
         rows(),
         sheet_title="比对发现",
         text_columns=(3,),
-        widths=(8, 24, 10, 22, 12, 14, 8, 60, 18, 10, 30),
+        widths=(8, 24, 10, 22, 12, 14, 8, 60, 18, 10, 30, 14, 40, 40),
         request=request,
         label="monitoring.finding",
     )
+
+
+# The export's evidence columns (docs/CROSSCHECK.md#evidence): one line per item.
+EVIDENCE_HEADERS = ("依据·数据来源", "依据·文件与行号", "依据·字段与取值")
+
+
+def evidence_context(user, finding: Finding) -> dict:
+    """The finding page's 依据 block: the items, and the import files they name (with a
+    download link for the roles that may have the original files)."""
+    items = ev.shown(finding.evidence)
+    files = {item.batch: item.file for item in items if item.batch is not None}
+    return {
+        "evidence": items,
+        "evidence_files": sorted(files.items()),
+        "can_download_files": can_download_batch_files(user),
+    }
 
 
 def _detail(request, finding, *, status=200, **forms):
@@ -173,6 +199,7 @@ def _detail(request, finding, *, status=200, **forms):
         "can_write": writer,
         "nav": "findings",
         "next": next_url(request, ""),
+        **evidence_context(request.user, finding),
     }
     if writer and decidable:
         context["handle_form"] = forms.get("handle_form") or FindingHandleForm()
@@ -200,6 +227,45 @@ def finding_detail(request, pk: int):
     finding = finding_in_scope(request.user, pk)
     audit_view(request, finding)
     return _detail(request, finding)
+
+
+@scope_safe(
+    how="finding via selectors_findings.finding_detail (get_in_scope_or_404); the batch must "
+    "be named by its evidence; county admins only (can_download_batch_files)"
+)
+@login_required
+@require_GET
+def finding_evidence_file(request, pk: int, batch_id: int):
+    """The original import file a finding's evidence names, for a county admin.
+
+    Outside the user's scope, or a batch the finding does not cite: 404. Any other role:
+    403 (audited as denied by the audit middleware). The file holds every row's full ID
+    numbers, hence the county-admin rule of `import_selectors.can_download_batch_files`.
+    Audited as a download of the batch, naming the finding.
+    """
+    finding = finding_in_scope(request.user, pk)
+    if batch_id not in ev.batch_ids(finding.evidence):
+        raise Http404("该比对发现的依据中没有这个导入文件")
+    if not can_download_batch_files(request.user):
+        raise PermissionDenied("只有县残联管理员可以下载导入的原文件（含完整身份证号）")
+    batch = ImportBatch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        raise Http404("导入批次已不存在")
+    response = batch_file_response(batch, "original")
+    # The uploader's file name, without control or bidi characters, quotes or slashes.
+    name = "".join(
+        ch for ch in clean_text(batch.original_name) if ch.isprintable() and ch not in '"\\/'
+    )
+    response["Content-Disposition"] = content_disposition_header(
+        True, name.strip() or f"batch-{batch.pk}"
+    )
+    audit(
+        request,
+        Action.DOWNLOAD,
+        target=batch,
+        details={"file": name, "batch": batch.pk, "finding": finding.pk},
+    )
+    return response
 
 
 def _done(request, text: str):
