@@ -15,10 +15,14 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
+PRIVATE_NO_STORE = "private, no-store"
+
 
 def no_store(response: HttpResponseBase) -> HttpResponseBase:
-    """Keep a response with personal data or live progress out of every cache."""
-    response["Cache-Control"] = "no-store"
+    """Keep a response with personal data or live progress out of every cache (a stored
+    photo's `private, no-store`, staff/views/photos.py, says the same and is kept)."""
+    if response.get("Cache-Control") != PRIVATE_NO_STORE:
+        response["Cache-Control"] = "no-store"
     # HTTP/1.0 caches and old proxies read only Pragma.
     response["Pragma"] = "no-cache"
     return response

@@ -28,8 +28,9 @@ from django.http import Http404
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
-from cases import casework
+from cases import casework, photos
 from cases import selectors as case_selectors
 from cases.admin_base import county_admin_only
 from cases.models import Household, Person, Township, Village
@@ -47,6 +48,13 @@ except ImportError:  # pragma: no cover - only before subsidies/referrals.py lan
     referrals = None
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    """Photos the rows store land in a temporary folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "ROLES.md"
 
@@ -69,6 +77,8 @@ MATRIX: dict[str, tuple[str, str, str, str]] = {
     "一人一案": WRITE_IN_TOWNSHIP,
     "监测对象决定（建立、纳入、不予纳入、消除）": WRITE_IN_TOWNSHIP,
     "帮扶措施": WRITE_IN_TOWNSHIP,
+    "走访照片": RECORD_WORK_DONE,
+    "帮扶措施、无障碍改造照片": WRITE_IN_TOWNSHIP,
     "结对帮扶": WRITE_IN_TOWNSHIP,
     "救助补贴申请（申请、审核、批准、落实）": WRITE_IN_TOWNSHIP,
     "救助补贴记录（登记、停保）": WRITE_IN_TOWNSHIP,
@@ -79,6 +89,7 @@ MATRIX: dict[str, tuple[str, str, str, str]] = {
     "导入": COUNTY_ADMIN_ONLY,
     "比对运行": COUNTY_ADMIN_ONLY,
     "政策参数": COUNTY_ADMIN_ONLY,
+    "政策测算": COUNTY_ADMIN_ONLY,
     "账号锁定": COUNTY_ADMIN_ONLY,
     "管理后台": COUNTY_ADMIN_ONLY,
 }
@@ -263,6 +274,40 @@ def modification_applied(admin, place):
     return casework.accessibility_apply(admin, person, applied_on=days_ago(40))
 
 
+def visit_of(admin, place):
+    return casework.visit_record(admin, household_of(admin, place), visited_on=DAY)
+
+
+def modification_in_construction(admin, place):
+    modification = modification_applied(admin, place)
+    modification = casework.accessibility_advance(
+        admin, modification, "assessed", on=days_ago(35), assessment="需改造卫生间"
+    )
+    return casework.accessibility_advance(
+        admin,
+        modification,
+        "construction",
+        on=days_ago(30),
+        items="卫生间扶手",
+        contractor="县建筑公司",
+    )
+
+
+def jpeg() -> BytesIO:
+    """A new small photo each call (the same photo twice on one record is refused)."""
+    image = Image.new("RGB", (40, 30), (next(_names) % 256, 90, 40))
+    buffer = BytesIO()
+    image.save(buffer, "JPEG")
+    buffer.seek(0)
+    buffer.name = "现场.jpg"
+    return buffer
+
+
+def add_then_remove_photo(user, owner, stage=""):
+    photo = photos.photo_add(user, owner, jpeg(), stage=stage)
+    photos.photo_remove(user, photo)
+
+
 def admin_site(user, _prepared):
     user.is_staff = True  # the role decides, not the flag
     user.save(update_fields=["is_staff"])
@@ -382,6 +427,14 @@ ROWS: dict[str, list[Step]] = {
             ),
         )
     ],
+    "走访照片": [Step(visit_of, add_then_remove_photo)],
+    "帮扶措施、无障碍改造照片": [
+        Step(measure_of, add_then_remove_photo),
+        Step(
+            modification_in_construction,
+            lambda u, modification: add_then_remove_photo(u, modification, stage="construction"),
+        ),
+    ],
     "结对帮扶": [
         Step(
             household_of,
@@ -470,6 +523,7 @@ ROWS: dict[str, list[Step]] = {
     "导入": [Step(nothing, importer)],
     "比对运行": [Step(nothing, lambda u, _: page(u, "get", reverse("staff:run_list")))],
     "政策参数": [Step(nothing, lambda u, _: page(u, "get", reverse("staff:policy_list")))],
+    "政策测算": [Step(nothing, lambda u, _: page(u, "get", reverse("staff:whatif_create")))],
     "账号锁定": [Step(nothing, lambda u, _: page(u, "get", reverse("staff:lock_list")))],
     "管理后台": [Step(nothing, admin_site)],
 }

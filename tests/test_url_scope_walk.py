@@ -27,9 +27,11 @@ from datetime import date
 
 import pytest
 from django.apps import apps
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import NoReverseMatch, reverse
 from openpyxl import load_workbook
 
+from cases import casework, photos
 from cases.identity import mask_id_number
 from cases.models import (
     AccessibilityModification,
@@ -45,6 +47,11 @@ from .test_scope import iter_url_views
 
 pytestmark = pytest.mark.django_db
 
+# A 1×1 PNG: the photo of the fixture's visit.
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
+    "0000000c4944415408d763f8cfc000000301010018dd8db00000000049454e44ae426082"
+)
 # Candidate values of string parameters, by parameter name.
 STRING_PARAMS = {
     "field": ["id_number", "phone"],
@@ -81,8 +88,9 @@ def params_of(route: str) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def elsewhere(hekou_user):
+def elsewhere(hekou_user, settings, tmp_path):
     """Personal data in 河口镇 only, of every kind a page may show."""
+    settings.MEDIA_ROOT = tmp_path / "media"  # the photo evidence below
     record = factories.certified_person(
         township="河口镇", village_name="界外村", name="界外甲", household=True
     )
@@ -130,6 +138,11 @@ def elsewhere(hekou_user):
     ChildCareRecord.objects.create(
         person=person, kind="visit", cared_on=date(2026, 3, 1), provider="甲", content="探访"
     )
+    # A visit with a stored photo (staff/views/photos.py).
+    visit = casework.visit_record(
+        hekou_user, household, visited_on=date(2026, 3, 3), notes="界外走访"
+    )
+    photos.photo_add(hekou_user, visit, SimpleUploadedFile("界外照片.png", PNG_1PX))
     markers = [
         "界外甲",
         person.id_number,
