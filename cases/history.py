@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
+from uuid import UUID
 
 from django.db.models import Model
 
@@ -35,7 +36,7 @@ def _plain(value):
     """JSON-safe value for the changes field."""
     if isinstance(value, Model):
         return value.pk
-    if isinstance(value, Decimal):
+    if isinstance(value, Decimal | UUID):  # UUID: a visit's offline key (docs/FIELDWORK.md)
         return str(value)
     if isinstance(value, date | datetime):
         return value.isoformat()
