@@ -26,6 +26,7 @@ from .admin_base import (
     ViewOnlyAdmin,
 )
 from .casework_base import CaseworkError
+from .income import PART_NAMES
 from .models import (
     AccessibilityModification,
     AssistanceMeasure,
@@ -165,6 +166,10 @@ class TrackingVisitAdmin(HouseholdRecordMixin, TaskAreaAdmin):
             "收入支出",
             {
                 "fields": (
+                    # The parts first: when any is given the service computes the two totals
+                    # from them (docs/INCOME.md).
+                    *PART_NAMES,
+                    "household_size",
                     "annual_income",
                     "income_per_capita",
                     "annual_expenditure",

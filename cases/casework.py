@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
+from uuid import UUID
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 from .casework_base import (
@@ -44,6 +45,7 @@ from .casework_base import (
     today,
 )
 from .identity import age_on
+from .income import INCOME_PARTS, PART_NAMES, IncomeError, has_parts, household_net_income
 from .models import (
     RISK_TYPES,
     AccessibilityModification,
@@ -331,6 +333,8 @@ VISIT_EDITABLE = (
     "income_per_capita",
     "annual_expenditure",
     "rigid_expenditure",
+    *PART_NAMES,
+    "household_size",
     "members_situation",
     "separated_children_situation",
     "notes",
@@ -341,6 +345,7 @@ _MONEY_FIELDS = {
     "income_per_capita": "家庭年人均纯收入",
     "annual_expenditure": "家庭年支出",
     "rigid_expenditure": "大额刚性支出",
+    **{name: label for name, _sign, label in INCOME_PARTS},
 }
 
 
@@ -372,6 +377,8 @@ def _visit_values(fields: dict, visited_on: date) -> dict:
             value = required_text(value, "走访人", "visitor_name", 64)
         elif name == "visited_on":
             value = required_date(value, "走访日期", "visited_on")
+        elif name == "household_size":
+            value = _household_size(value)
         cleaned[name] = value
     next_due = cleaned.get("next_due")
     visited = cleaned.get("visited_on", visited_on)
@@ -380,17 +387,61 @@ def _visit_values(fields: dict, visited_on: date) -> dict:
     return cleaned
 
 
+def _household_size(value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        size = int(str(value).strip())
+    except ValueError:
+        raise CaseworkError(f"家庭人口数应为整数，实际为“{value}”", "household_size") from None
+    if size < 1:
+        raise CaseworkError("家庭人口数至少为1", "household_size")
+    return size
+
+
+def _visit_income(cleaned: dict, visit: TrackingVisit | None = None) -> dict:
+    """When any income part is given, the totals are computed from the parts (cases/income.py)
+    and typed totals are ignored; with no part the typed totals stand (docs/INCOME.md)."""
+    names = (*PART_NAMES, "household_size")
+    merged = {name: cleaned.get(name, getattr(visit, name, None)) for name in names}
+    if not has_parts(merged):
+        return cleaned
+    try:
+        annual, per_capita = household_net_income(merged, merged.get("household_size"))
+    except IncomeError as error:
+        raise CaseworkError(str(error), error.field) from None
+    return {**cleaned, "annual_income": annual, "income_per_capita": per_capita}
+
+
+def _offline_visit(user: User, household: Household, offline_key: UUID) -> TrackingVisit | None:
+    """The visit already recorded with this phone-made key, if any: the same worker's visit
+    to the same household, else the key is refused (docs/FIELDWORK.md)."""
+    found = TrackingVisit.objects.filter(offline_key=offline_key).first()
+    if found is not None and (found.household_id != household.pk or found.visitor_id != user.pk):
+        raise CaseworkError("此离线记录标识已用于另一条走访记录，请重新填写后再同步", "offline_key")
+    return found
+
+
 def visit_record(
     user: User,
     household: Household,
     *,
     visited_on: date,
     case: MonitoringCase | None = None,
+    offline_key: UUID | None = None,
     **fields: Any,
 ) -> TrackingVisit:
     """Record a visit. Village committee members may do this (in their own village) — and
-    nothing else. The visit is linked to the household's open monitoring case."""
+    nothing else. The visit is linked to the household's open monitoring case.
+
+    A visit captured offline carries `offline_key`, made on the phone: when a visit with
+    that key is already recorded (the same visit synced twice, even by two requests at
+    once) that visit is returned and nothing is written."""
     scope = require_writer(user, *household_place(household), visits_only_ok=True)
+    if offline_key is not None:
+        found = _offline_visit(user, household, offline_key)
+        if found is not None:
+            return found
     fields.setdefault(
         "kind",
         TrackingVisit.Kind.HOME
@@ -398,15 +449,31 @@ def visit_record(
         else TrackingVisit.Kind.TRACKING,
     )
     fields.setdefault("visitor_name", user.get_full_name() or user.get_username())
-    cleaned = _visit_values({"visited_on": visited_on, **fields}, visited_on)
+    cleaned = _visit_income(_visit_values({"visited_on": visited_on, **fields}, visited_on))
     person = cleaned.get("person")
     if person is not None:
         _require_member(person, household)
     with transaction.atomic():
         visit = TrackingVisit(
-            household=household, case=_case_of(household, case), visitor=user, **cleaned
+            household=household,
+            case=_case_of(household, case),
+            visitor=user,
+            offline_key=offline_key,
+            **cleaned,
         )
-        save_new(visit, actor=user, reason=f"{visit.get_kind_display()}")
+        if offline_key is None:
+            save_new(visit, actor=user, reason=f"{visit.get_kind_display()}")
+            return visit
+        try:
+            # A savepoint: a concurrent sync of the same visit that committed first makes
+            # this insert fail on the unique key; the winner's visit is the answer.
+            with transaction.atomic():
+                save_new(visit, actor=user, reason=f"{visit.get_kind_display()}（离线登记）")
+        except (IntegrityError, CaseworkError):
+            found = _offline_visit(user, household, offline_key)
+            if found is None:
+                raise
+            return found
     return visit
 
 
@@ -418,7 +485,7 @@ def visit_update(
     if scope.role == Role.VILLAGE_MEMBER and visit.visitor_id != user.pk:
         raise NotPermitted("只能修改本人登记的走访记录")
     reason = optional_text(reason, "修改原因", "reason", REASON_MAX_LENGTH)
-    cleaned = _visit_values(fields, visit.visited_on)
+    cleaned = _visit_income(_visit_values(fields, visit.visited_on), visit)
     if cleaned.get("person") is not None:
         _require_member(cleaned["person"], visit.household)
     with transaction.atomic():

@@ -19,9 +19,9 @@ from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError, connection, connections, transaction
 from django.utils import timezone
 
-from . import crosscheck
+from . import crosscheck, whatif
 from .import_sweeper import sweep_stale_imports
-from .models import CrosscheckRun, ImportBatch
+from .models import CrosscheckRun, ImportBatch, WhatIfRun
 from .services import import_batch_counts, import_run
 
 RETRY = {
@@ -220,3 +220,60 @@ def queue_import(batch_id: int) -> None:
 def import_sweep_task() -> dict:
     """Nightly (`monitoring.schedule`): fail the import batches whose run died."""
     return {"failed": [batch.pk for batch in sweep_stale_imports()]}
+
+
+# --- policy what-if (monitoring/whatif.py) --------------------------------------------------
+
+WHATIF_TIME_LIMIT = 1800  # a county-scale what-if takes about a nightly run (docs/PERFORMANCE.md)
+
+
+@shared_task(
+    name="monitoring.whatif",
+    time_limit=WHATIF_TIME_LIMIT,
+    soft_time_limit=WHATIF_TIME_LIMIT - 60,
+    acks_late=True,
+)
+def whatif_task(run_id: int) -> dict:
+    """Evaluate one pending what-if (`monitoring.whatif.whatif_run`). Idempotent: only a
+    pending run is claimed; it only reads, so a run cut short writes nothing but its record
+    (left running, it stops beating and the next `whatif_start` marks it failed)."""
+    run = whatif.whatif_run(run_id)
+    return {"run": run.pk, "status": str(run.status)}
+
+
+def _whatif_in_thread(run_id: int) -> None:
+    try:
+        whatif_task.apply(args=[run_id], throw=True)
+    except Exception:
+        logging.getLogger(__name__).exception("background what-if %s failed", run_id)
+    finally:
+        connections.close_all()
+        with _background_guard:
+            _background.discard(threading.current_thread())
+
+
+def queue_whatif(run_id: int) -> None:
+    """Start `whatif_task` once the surrounding transaction commits: on a worker with a
+    broker, else in a background thread of this process (inline inside a test's
+    transaction), as `queue_import` does."""
+
+    def send() -> None:
+        try:
+            if not whatif_task.app.conf.task_always_eager or connection.in_atomic_block:
+                whatif_task.delay(run_id)
+                return
+            thread = threading.Thread(
+                target=_whatif_in_thread, args=(run_id,), name=f"whatif-{run_id}", daemon=True
+            )
+            with _background_guard:
+                _background.add(thread)
+            thread.start()
+        except Exception:
+            logging.getLogger(__name__).exception("could not queue what-if %s", run_id)
+            WhatIfRun.objects.filter(pk=run_id, status=WhatIfRun.Status.PENDING).update(
+                status=WhatIfRun.Status.FAILED,
+                message="后台任务队列暂时不可用，请稍后重新发起测算",
+                finished_at=timezone.now(),
+            )
+
+    transaction.on_commit(send)

@@ -202,7 +202,7 @@ def test_status_json_follows_the_batch(client, admin_user, tmp_path):
     }
     page = client.get(detail_url(batch)).content.decode()
     assert 'data-testid="batch-progress"' in page
-    assert "js/import_progress.js" in page
+    assert "js/progress.js" in page
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), "inline script breaks the CSP"
 
     import_run(batch.pk)
@@ -216,7 +216,7 @@ def test_status_json_follows_the_batch(client, admin_user, tmp_path):
 def test_progress_script_is_served_as_a_static_file():
     from django.contrib.staticfiles import finders
 
-    found = finders.find("js/import_progress.js")
+    found = finders.find("js/progress.js")
     assert found
     script = Path(found).read_text(encoding="utf-8")
     assert "data-status-url" in script and "finished" in script

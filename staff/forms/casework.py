@@ -11,6 +11,7 @@ from datetime import date
 from django import forms
 
 from cases.casework_base import NOTE_MAX_LENGTH, today, too_long_message
+from cases.income import HOUSEHOLD_SIZE_MAX, INCOME_PARTS, PART_NAMES
 from cases.models import (
     RISK_TYPES,
     AssistanceMeasure,
@@ -148,6 +149,21 @@ class VisitForm(StaffForm):
     medical = check_field("基本医疗有保障")
     housing = check_field("住房安全有保障")
     water = check_field("饮水安全有保障")
+    # The parts of the household's net income (cases/income.py, docs/INCOME.md): when any is
+    # given the server computes the two totals below from them and ignores typed totals.
+    wage_income = money_field("工资性收入（元）")
+    business_income = money_field("生产经营性收入（元）")
+    business_costs = money_field("生产经营性支出（元）")
+    property_income = money_field("财产性收入（元）")
+    transfer_income = money_field("转移性收入（元）")
+    deductible_expenses = money_field("可扣除的其他支出（元）")
+    household_size = forms.IntegerField(
+        label="家庭人口数",
+        required=False,
+        min_value=1,
+        max_value=HOUSEHOLD_SIZE_MAX,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": "1", "min": "1"}),
+    )
     annual_income = money_field("家庭年纯收入（元）")
     income_per_capita = money_field("家庭年人均纯收入（元）")
     annual_expenditure = money_field("家庭年支出（元）")
@@ -158,7 +174,14 @@ class VisitForm(StaffForm):
     next_due = date_field("下次访视日期", required=False)
 
     CHECKS = tuple(TrackingVisit.CHECK_FIELDS)
-    MONEY = ("annual_income", "income_per_capita", "annual_expenditure", "rigid_expenditure")
+    INCOME = (*PART_NAMES, "household_size")
+    MONEY = (
+        *INCOME,
+        "annual_income",
+        "income_per_capita",
+        "annual_expenditure",
+        "rigid_expenditure",
+    )
 
     def __init__(self, *args, members=(), village_member: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -169,6 +192,12 @@ class VisitForm(StaffForm):
         if village_member:
             # 村残协专职委员 record home visits (入户走访) only.
             del self.fields["kind"]
+        for name, sign, _label in INCOME_PARTS:
+            self.fields[name].widget.attrs["data-income-part"] = str(sign)
+        self.fields["household_size"].widget.attrs["data-income-size"] = ""
+        for name in ("annual_income", "income_per_capita"):
+            self.fields[name].widget.attrs["data-income-total"] = name
+            self.fields[name].help_text = "填写收入构成时由系统计算"
 
     def clean(self):
         cleaned = super().clean()
@@ -176,6 +205,18 @@ class VisitForm(StaffForm):
         visited, due = cleaned.get("visited_on"), cleaned.get("next_due")
         if visited and due and due <= visited:
             self.add_error("next_due", "下次访视日期应晚于本次走访日期")
+        parts_given = any(cleaned.get(name) is not None for name in PART_NAMES)
+        if (
+            parts_given
+            and cleaned.get("household_size") is None
+            and not self.has_error("household_size")
+        ):
+            self.add_error("household_size", "按收入构成计算时请填写家庭人口数")
+        if parts_given:
+            # The totals are computed from the parts and typed ones ignored (docs/INCOME.md).
+            for name in ("annual_income", "income_per_capita"):
+                self._errors.pop(name, None)
+                cleaned[name] = None
         return cleaned
 
     def service_kwargs(self) -> dict:
@@ -196,6 +237,15 @@ class VisitForm(StaffForm):
         for name in self.MONEY:
             values[name] = data.get(name)
         return values
+
+    def income_parts(self):
+        return [self[name] for name in self.INCOME]
+
+    def income_totals(self):
+        return [self[name] for name in ("annual_income", "income_per_capita")]
+
+    def spending(self):
+        return [self[name] for name in ("annual_expenditure", "rigid_expenditure")]
 
     def checklist(self):
         return [self[name] for name in self.CHECKS]

@@ -144,3 +144,40 @@ class BenefitStopForm(StaffForm):
         self.fields["end_month"].error_messages["invalid"] = (
             "终止年月格式不正确，请按“年-月”填写，如2026-03"
         )
+
+
+class WhatIfForm(StaffForm):
+    """政策测算: a year and its trial parameters; a blank parameter keeps the year's value."""
+
+    GRADE3_CHOICES = [("", "保持当年设置"), ("yes", "是"), ("no", "否")]
+
+    year = forms.TypedChoiceField(label="测算年度", coerce=int)
+    monitoring_line = money_field("试算防返贫监测收入线（元/人/年）")
+    rigid_expenditure_threshold = money_field("试算大额刚性支出阈值（元）")
+    care_subsidy_includes_grade3_mental = forms.ChoiceField(
+        label="试算护理补贴含三级智力/精神残疾", choices=GRADE3_CHOICES, required=False
+    )
+
+    def __init__(self, *args, years=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].choices = [(year, f"{year}年") for year in years]
+        for name in ("monitoring_line", "rigid_expenditure_threshold"):
+            self.fields[name].help_text = "留空则按该年度现行参数"
+        self.set_messages()
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("monitoring_line", "rigid_expenditure_threshold"):
+            value = cleaned.get(name)
+            if value is not None and value <= 0:
+                self.add_error(name, f"{self.fields[name].label}应大于0")
+        return cleaned
+
+    def parameters(self) -> dict:
+        data = self.cleaned_data
+        flag = data.get("care_subsidy_includes_grade3_mental") or ""
+        return {
+            "monitoring_line": data.get("monitoring_line"),
+            "rigid_expenditure_threshold": data.get("rigid_expenditure_threshold"),
+            "care_subsidy_includes_grade3_mental": {"yes": True, "no": False}.get(flag),
+        }

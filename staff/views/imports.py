@@ -144,7 +144,7 @@ def status_payload(batch: ImportBatch) -> dict:
 @login_required
 @require_GET
 def import_status(request, pk: int):
-    """Small JSON for the progress bar (polled by static/js/import_progress.js)."""
+    """Small JSON for the progress bar (polled by static/js/progress.js)."""
     batch = import_batch_or_404(request.user, pk)
     return no_store(JsonResponse(status_payload(batch), json_dumps_params={"ensure_ascii": False}))
 
