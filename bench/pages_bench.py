@@ -86,6 +86,15 @@ def add_case_work(seed: int = 6) -> dict:
     rng = random.Random(seed)
     today = timezone.localdate()
     ids = list(Household.objects.order_by("pk").values_list("pk", flat=True))
+    # The demo county has pairings and cases of its own: one open of each per household.
+    paired = set(
+        Pairing.objects.filter(ended_on__isnull=True).values_list("household_id", flat=True)
+    )
+    with_case = set(
+        MonitoringCase.objects.filter(status__in=["pending", "included", "assisting"]).values_list(
+            "household_id", flat=True
+        )
+    )
     visits, measures, pairings, cases = [], [], [], []
     for pk in ids:
         if rng.random() < 0.35:
@@ -111,7 +120,7 @@ def add_case_work(seed: int = 6) -> dict:
                     started_on=today - timedelta(days=rng.randint(1, 300)),
                 )
             )
-        if rng.random() < 0.25:
+        if rng.random() < 0.25 and pk not in paired:
             pairings.append(
                 Pairing(
                     household_id=pk,
@@ -120,7 +129,7 @@ def add_case_work(seed: int = 6) -> dict:
                     started_on=today - timedelta(days=rng.randint(30, 700)),
                 )
             )
-        if rng.random() < 0.05:
+        if rng.random() < 0.05 and pk not in with_case:
             cases.append(
                 MonitoringCase(
                     household_id=pk,
@@ -142,7 +151,7 @@ def add_case_work(seed: int = 6) -> dict:
                 acted_on=case.opened_on,
                 reason="建立",
             )
-            for case in MonitoringCase.objects.filter(status="pending")
+            for case in created
         ]
         MonitoringCaseStep.objects.bulk_create(steps, batch_size=2000)
     return {

@@ -249,6 +249,11 @@ CELERY_RESULT_EXPIRES = 86400
 # 04:30 (staff/schedule.py).
 CELERY_BEAT_SCHEDULE = {**BEAT_SCHEDULE, **STAFF_BEAT_SCHEDULE}
 
+# How long the county dashboard's and the 统计 tables' figures are kept before they are
+# computed again; a finished import or cross-check renews them at once
+# (staff/selectors/figures.py, docs/PERFORMANCE.md "Pages").
+FIGURES_CACHE_SECONDS = env_int("FIGURES_CACHE_SECONDS", 600, minimum=0)
+
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}

@@ -277,10 +277,13 @@ def hardship_reasons(civil: Civil) -> dict[str, Q]:
         monitored_household()
     )
     dibao, tekun = receipt(BenefitType.DIBAO, civil), receipt(BenefitType.TEKUN, civil)
-    receiving = SurveyRecord.objects.filter(
-        Q(person=OuterRef("pk"))
-        | Q(person__membership__household=OuterRef("membership__household"))
-    ).filter(dibao.yes | tekun.yes)
+    receipts = SurveyRecord.objects.filter(dibao.yes | tekun.yes)
+    # Two EXISTS rather than one over "the child or a household member": with the OR inside,
+    # PostgreSQL cannot use either side's index and scans the survey for every child.
+    receiving_self = receipts.filter(person=OuterRef("pk"))
+    receiving_household = receipts.filter(
+        person__membership__household=OuterRef("membership__household")
+    )
     disabled = Q()
     absent = Q()
     for child, parent in _parent_branches():
@@ -288,7 +291,7 @@ def hardship_reasons(civil: Civil) -> dict[str, Q]:
         absent |= child & ~_parents(parent, Q())
     return {
         "monitored": Q(Exists(own_roster)) | Q(Exists(household)),
-        "dibao": Q(Exists(receiving)),
+        "dibao": Q(Exists(receiving_self)) | Q(Exists(receiving_household)),
         "disabled_parent": disabled,
         "absent_parent": absent,
     }

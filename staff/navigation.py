@@ -6,8 +6,11 @@ that may use it. Pages check the role themselves too (a hidden link is no protec
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-from django.urls import reverse
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.urls import get_script_prefix, reverse
 
 from cases.models import Role
 from cases.scope import Scope
@@ -59,16 +62,32 @@ NAV_BY_KEY = {item.key: item for item in NAV_ITEMS}
 
 def nav_for(scope: Scope, user=None) -> list[dict]:
     """The items a user may use, as {key, label, url}. No role: only 首页."""
+    is_staff = bool(getattr(user, "is_staff", False))
+    return [dict(item) for item in _nav_items(scope.role, is_staff, get_script_prefix())]
+
+
+@lru_cache(maxsize=64)
+def _nav_items(role: str | None, is_staff: bool, prefix: str) -> tuple[dict, ...]:
+    """The items for a role, computed once per process: the same on every page, and
+    reversing a dozen URLs on each request is measurable (docs/PERFORMANCE.md, Pages).
+    `prefix` (the script prefix reverse() uses) is part of the key."""
     items = []
     for item in NAV_ITEMS:
         if item.url_name is None:
             continue
-        if scope.role is None:
+        if role is None:
             if item.key != "home":
                 continue
-        elif scope.role not in item.roles:
+        elif role not in item.roles:
             continue
-        if item.key == "admin" and not getattr(user, "is_staff", False):
+        if item.key == "admin" and not is_staff:
             continue
         items.append({"key": item.key, "label": item.label, "url": reverse(item.url_name)})
-    return items
+    return tuple(items)
+
+
+@receiver(setting_changed)
+def _forget_nav_items(setting: str, **kwargs) -> None:
+    """Tests that swap the URL configuration get items reversed under the new one."""
+    if setting == "ROOT_URLCONF":
+        _nav_items.cache_clear()

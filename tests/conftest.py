@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from cases import services
@@ -38,6 +39,13 @@ def redis_url():
 def postgres():
     if connection.vendor != "postgresql":
         service_unavailable("DATABASE_URL is not PostgreSQL: this test needs real PostgreSQL")
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: kept figures (staff/selectors/figures.py) are
+    keyed by scope, date and data version, which another test's data can share."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ from cases.casework_base import today
 from cases.scope import scope_safe
 from staff.selectors import indicators
 from staff.selectors.dashboard import dashboard as dashboard_data
+from staff.selectors.figures import cached_figures, live_fragment_key, max_age
 from staff.selectors.trends import trend
 from staff.views.common import scope_context
 
@@ -25,14 +26,47 @@ def dashboard(request):
     """Key counts, charts, rehabilitation rate vs 85% and pairing coverage vs 100%."""
 
     def fill(scope):
-        data = dashboard_data(request.user)
+        figures_at = None
+        # Live figures: a fragment timeout of 0 keeps nothing (`{% cache %}`).
+        fragments = {"fragment_key": live_fragment_key(scope), "fragment_seconds": 0}
+        if scope.is_county:
+            # County-wide aggregates only (no household by name): kept for a while,
+            # staff/selectors/figures.py. Township and village dashboards list the scope's
+            # overdue households, which a worker expects to leave the list at once.
+            figures = cached_figures(
+                "dashboard",
+                scope,
+                today(),
+                lambda: dashboard_data(request.user),
+                refresh=wants_refresh(request),
+            )
+            data, figures_at = figures.value, figures.computed_at
+            fragments = {"fragment_key": figures.fragment_key, "fragment_seconds": max_age()}
+        else:
+            data = dashboard_data(request.user)
         trend_data = trend(scope, data.as_of)
         chart_data = data.chart_data() | {"trend": trend_data.chart_data()}
-        context = {"data": data, "chart_data": chart_data, "trend": trend_data}
+        context = {
+            "data": data,
+            "chart_data": chart_data,
+            "trend": trend_data,
+            "figures_at": figures_at,
+            "figures_max_minutes": figures_max_minutes(),
+            **fragments,
+        }
         audit_list(request, "dashboard", request.GET, len(data.units))
         return context
 
     return render(request, "staff/dashboard.html", scope_context(request, "workbench", fill))
+
+
+def figures_max_minutes() -> int:
+    return max(1, max_age() // 60)
+
+
+def wants_refresh(request) -> bool:
+    """`?refresh=1`: the page's 重新计算 link, figures computed again now."""
+    return request.GET.get("refresh") == "1"
 
 
 def stats_as_of(value: str | None) -> tuple[date, str]:
@@ -60,9 +94,21 @@ def stats(request):
     as_of, as_of_error = stats_as_of(request.GET.get("as_of"))
 
     def fill(scope):
-        tables = indicators.dashboard(request.user, as_of)
+        figures = cached_figures(
+            "indicators",
+            scope,
+            as_of,
+            lambda: indicators.dashboard(request.user, as_of),
+            refresh=wants_refresh(request),
+        )
+        tables = figures.value
         audit_list(request, "indicators", request.GET, len(tables))
         return {
+            "figures_at": figures.computed_at,
+            "fragment_key": figures.fragment_key,
+            "fragment_seconds": max_age(),
+            "figures_max_minutes": figures_max_minutes(),
+            "as_of_text": as_of.isoformat(),
             "tables": list(tables.values()),
             "as_of": as_of,
             "as_of_error": as_of_error,
