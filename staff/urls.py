@@ -11,18 +11,23 @@ from django.urls import path
 from .views import (
     dashboard,
     findings,
+    floor,
     household_work,
     households,
     imports,
     locks,
+    offline,
     person_care,
     person_work,
     persons,
+    photos,
     policy,
+    printing,
     runs,
     stats_export,
     task_lists,
     visits,
+    whatif,
 )
 
 app_name = "staff"
@@ -64,6 +69,12 @@ urlpatterns = [
     path("households/<int:pk>/case/", households.case_step, name="case_step"),
     path("visits/", visits.visits, name="visit_list"),
     path("visits/export.xlsx", visits.visits_export, name="visit_export"),
+    # Offline visit capture (docs/FIELDWORK.md).
+    path("visits/offline/", offline.offline_visits, name="offline_visits"),
+    path("visits/offline/pick/", offline.offline_pick, name="offline_pick"),
+    path("visits/offline/pack/", offline.offline_pack, name="offline_pack"),
+    path("visits/offline/csrf/", offline.offline_csrf, name="offline_csrf"),
+    path("visits/offline/sync/", offline.offline_sync, name="offline_sync"),
     path("monitoring/imports/", imports.import_list, name="import_list"),
     path("monitoring/imports/sweep/", imports.import_sweep, name="import_sweep"),
     path("monitoring/imports/<int:pk>/", imports.import_detail, name="import_detail"),
@@ -77,6 +88,11 @@ urlpatterns = [
     path("monitoring/findings/export.xlsx", findings.finding_export, name="finding_export"),
     path("monitoring/findings/bulk/", findings.finding_bulk, name="finding_bulk"),
     path("monitoring/findings/<int:pk>/", findings.finding_detail, name="finding_detail"),
+    path(
+        "monitoring/findings/<int:pk>/evidence/<int:batch_id>/",
+        findings.finding_evidence_file,
+        name="finding_evidence_file",
+    ),
     path(
         "monitoring/findings/<int:pk>/handle/",
         findings.finding_handle_view,
@@ -103,7 +119,22 @@ urlpatterns = [
     path("subsidies/policy/", policy.policy_list, name="policy_list"),
     path("subsidies/policy/new/", policy.policy_create, name="policy_create"),
     path("subsidies/policy/<int:pk>/", policy.policy_edit, name="policy_edit"),
+    # Policy what-if (政策测算, docs/WHATIF.zh.md).
+    path("subsidies/policy/whatif/", whatif.whatif_create, name="whatif_create"),
+    path("subsidies/policy/whatif/<int:pk>/", whatif.whatif_detail, name="whatif_detail"),
+    path("subsidies/policy/whatif/<int:pk>/status/", whatif.whatif_status, name="whatif_status"),
+    path(
+        "subsidies/policy/whatif/<int:pk>/export.xlsx", whatif.whatif_export, name="whatif_export"
+    ),
     path("accounts/locks/", locks.lock_list, name="lock_list"),
     path("accounts/locks/<int:pk>/lift/", locks.lock_lift, name="lock_lift"),
+    # The load bench's floor: an authenticated empty page (bench/load_bench.py).
+    path("bench/floor/", floor.floor, name="bench_floor"),
+    # Printable forms (docs/PRINTING.md).
+    path("visits/<int:pk>/print/", printing.visit_print, name="print_visit"),
+    path("visits/due/print/", printing.due_visits_print, name="print_due_visits"),
+    path("households/<int:pk>/case/print/", printing.case_print, name="print_case"),
+    path("persons/<int:pk>/plan/print/", printing.child_plan_print, name="print_child_plan"),
 ]
 urlpatterns += person_work.routes + person_care.routes + household_work.routes + task_lists.routes
+urlpatterns += photos.routes  # photo evidence (docs/SECURITY.md)

@@ -162,7 +162,9 @@ def test_household_and_person_pages_stay_within_their_query_budgets(
             household=home.household,
         )
     client.force_login(request.getfixturevalue(user_fixture))
-    with django_assert_max_num_queries(11):  # +1: the audit chain's head (docs/SECURITY.md)
+    # +1: the audit chain's head (docs/SECURITY.md); +1: the photos of the timeline's visits
+    # and measures (staff/templatetags/photos.py).
+    with django_assert_max_num_queries(12):
         html = page(client, detail_url(home))
     assert "走访19" in html
     # The person page reads its timeline, benefits and every task-area section in one query
@@ -171,7 +173,7 @@ def test_household_and_person_pages_stay_within_their_query_budgets(
     # one-time check that SQLite has JSON already made.
     assert connection.features.supports_json_field
     refresh_due(client)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):  # +1: the timeline's photos, as above
         page(client, reverse("staff:person_detail", args=[home.head.pk]))
 
 
