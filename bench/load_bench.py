@@ -181,6 +181,38 @@ def urls() -> dict:
     }
 
 
+def start_gunicorn(
+    port: int, env: dict, workers: int, threads: int, timeout_s: int, log
+) -> subprocess.Popen:
+    """gunicorn as in production (gthread, DEBUG off through `env`) on a loopback port."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "huoqiu.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--worker-class",
+            "gthread",
+            "--timeout",
+            str(timeout_s),
+            "--keep-alive",
+            "5",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -360,32 +392,7 @@ def main() -> int:
 
     port = free_port()
     server_log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "huoqiu.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
-            "--worker-class",
-            "gthread",
-            "--timeout",
-            "120",
-            "--keep-alive",
-            "5",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=server_log,
-    )
+    server = start_gunicorn(port, env, args.workers, args.threads, 120, server_log)
     plan = Plan(
         floor_half=args.floor_seconds / 2,
         seconds=args.seconds,

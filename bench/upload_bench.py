@@ -14,7 +14,7 @@
 3. Logs in through the login form, opens the import page (CSRF token), uploads the file
    as a browser does (multipart POST, source 调查数据, strict mode), follows the redirect
    to the batch page, then polls the batch's status JSON — the endpoint the page's
-   script polls (static/js/import_progress.js) — every `--poll` seconds until the batch
+   script polls (static/js/progress.js) — every `--poll` seconds until the batch
    has finished.
 4. Prints one JSON line (keys: bench/README.md): `upload_s` (the POST, file sent to
    redirect received), `first_progress_s` (from the redirect to the first answer that shows
@@ -41,7 +41,14 @@ import uuid
 from pathlib import Path
 
 import harness
-from load_bench import Client, empty_registry, ensure_staff, free_port, wait_until_up
+from load_bench import (
+    Client,
+    empty_registry,
+    ensure_staff,
+    free_port,
+    start_gunicorn,
+    wait_until_up,
+)
 
 ROOT = harness.ROOT
 GUNICORN_TIMEOUT_S = 120  # deploy/huoqiu-web.service
@@ -170,30 +177,7 @@ def _run(args, path: Path, paths: dict, running: str, done: str, source: str) ->
     env.pop("REDIS_URL", None)  # no broker: the import runs in the worker's background thread
     port = free_port()
     server_log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "huoqiu.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
-            "--worker-class",
-            "gthread",
-            "--timeout",
-            str(GUNICORN_TIMEOUT_S),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=server_log,
-    )
+    server = start_gunicorn(port, env, args.workers, args.threads, GUNICORN_TIMEOUT_S, server_log)
     out: dict = {"errors": 0}
     durations: list[float] = []
 
