@@ -57,7 +57,7 @@ from cases.models import (
     Training,
     WelfarePostPlacement,
 )
-from cases.scope import AnyUser, scoped
+from cases.scope import AnyUser, scope_for, scoped
 from cases.selectors_casework import (
     accessibility_modifications,
     base_employees,
@@ -72,10 +72,15 @@ from cases.selectors_casework import (
 from monitoring.eligibility import civil_townships_query
 from monitoring.populations import HARDSHIP_REASONS, hardship_children, hardship_field
 from staff.selectors.timeline import (
+    HOUSEHOLD_MARKER,
+    PERSON_MARKER,
     TIMELINE_COLUMNS,
     TIMELINE_LIMIT,
     TIMELINE_ORDER,
     Event,
+    compiled_query,
+    run_compiled,
+    scope_key,
     timeline_branches,
 )
 from staff.selectors.unions import TEXT, none
@@ -283,6 +288,29 @@ def _benefit_order(nulls_largest: bool) -> Callable[[BenefitRecord], tuple]:
     return key
 
 
+def _query(
+    user: AnyUser,
+    person: Person,
+    household_id: int | None,
+    kinds: list[Kind],
+    on: date,
+    *,
+    hardship: bool,
+) -> QuerySet:
+    """The one `UNION ALL` of `person_records`; `hardship`: with the hardship row."""
+    branches = timeline_branches(user, household_id=household_id, person_ids=[person.pk])
+    branches += [
+        _rows(kind.rows(user, person), kind.key, _payload(kind.model, kind.related))
+        for kind in kinds
+    ]
+    if hardship:
+        row = hardship_children(on, civil=civil_townships_query()).filter(pk=person.pk)
+        flags = JSONObject(**{name: F(name) for name in HARDSHIP_FLAGS})
+        branches.append(_rows(row, HARDSHIP, Cast(flags, TEXT)))
+    first, *rest = branches
+    return first.union(*rest, all=True).order_by(*TIMELINE_ORDER)
+
+
 def person_records(
     user: AnyUser, person: Person, *, household_id: int | None, on: date | None = None
 ) -> PersonRecords:
@@ -290,29 +318,46 @@ def person_records(
     of the person page, in one query. `person` was loaded in the user's scope."""
     on = on or today()
     kinds = list(KINDS)
-    if shows_hardship(person, on):
+    hardship = shows_hardship(person, on)
+    if hardship:
         kinds += CHILD_KINDS
     if is_child(person, on, EDUCATION_PLAN_AGE):
         kinds += EDUCATION_KINDS
-    branches = timeline_branches(user, household_id=household_id, person_ids=[person.pk])
-    branches += [
-        _rows(kind.rows(user, person), kind.key, _payload(kind.model, kind.related))
-        for kind in kinds
-    ]
-    if shows_hardship(person, on):
-        row = hardship_children(on, civil=civil_townships_query()).filter(pk=person.pk)
-        flags = JSONObject(**{name: F(name) for name in HARDSHIP_FLAGS})
-        branches.append(_rows(row, HARDSHIP, Cast(flags, TEXT)))
-    first, *rest = branches
-    query = first.union(*rest, all=True).order_by(*TIMELINE_ORDER)
+    if hardship or scope_for(user).sees_nothing:
+        query = _query(user, person, household_id, kinds, on, hardship=hardship)
+        database = query.db
+        rows: Iterable[tuple] = query
+    else:
+        # Without the hardship row the SQL depends only on the scope, the kinds and whether
+        # there is a household: compiled once, run with this person's ids
+        # (`staff.selectors.timeline.compiled_query`, docs/PERFORMANCE.md, Pages).
+        database = Person.objects.db
+        cache_key = (
+            "person_records",
+            database,
+            scope_key(user),
+            household_id is None,
+            tuple(kind.key for kind in kinds),
+        )
+        household_marker = None if household_id is None else HOUSEHOLD_MARKER
+
+        def build() -> QuerySet:
+            marker = Person(pk=PERSON_MARKER)
+            marker._state.adding = False
+            return _query(user, marker, household_marker, kinds, on, hardship=False)
+
+        markers = {PERSON_MARKER: person.pk}
+        if household_id is not None:
+            markers[HOUSEHOLD_MARKER] = household_id
+        rows = run_compiled(compiled_query(cache_key, database, build), database, markers)
     by_key = {kind.key: kind for kind in kinds}
     by_kind: dict[str, list[Any]] = {key: [] for key in by_key}
     events: list[Event] = []
     flags_row: dict[str, bool] | None = None
-    for values in query:
+    for values in rows:
         key, text = values[1], values[6]
         if key in by_key:
-            by_kind[key].append(from_payload(by_key[key], text, query.db))
+            by_kind[key].append(from_payload(by_key[key], text, database))
         elif key == HARDSHIP:
             flags_row = {name: bool(value) for name, value in json.loads(text).items()}
         elif len(events) < TIMELINE_LIMIT:
@@ -320,7 +365,7 @@ def person_records(
     for key, order in ORDERS.items():
         if key in by_kind:
             by_kind[key] = _newest(by_kind[key], *order)
-    nulls_largest = connections[query.db].features.nulls_order_largest
+    nulls_largest = connections[database].features.nulls_order_largest
     by_kind["p_benefit"].sort(key=_benefit_order(nulls_largest), reverse=True)
     # The history rows oldest first: the oldest row of a step names who took it.
     by_kind["p_step"].sort(key=lambda row: (row.created_at, row.pk))

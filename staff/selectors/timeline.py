@@ -4,12 +4,13 @@ services), newest first.
 """
 
 import operator
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import reduce
 from typing import Any
 
+from django.db import connections
 from django.db.models import (
     DateField,
     F,
@@ -25,13 +26,14 @@ from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
 from cases.models import (
     AssistanceMeasure,
     EducationPlan,
+    HouseholdMember,
     MonitoringCase,
     MonitoringCaseStep,
     Pairing,
     RehabService,
     TrackingVisit,
 )
-from cases.scope import AnyUser, scoped
+from cases.scope import AnyUser, scope_for, scoped
 from monitoring.models import Finding
 from monitoring.rules import REGISTRY
 from staff.selectors.unions import TEXT
@@ -286,6 +288,90 @@ def timeline(
 
 
 TIMELINE_ORDER = ("-t_on", "t_kind", "-t_pk")
+
+
+def household_timeline(user: AnyUser, household_id: int) -> list[Event]:
+    """`timeline` of a household and its members, the same rows, one query.
+
+    Building the SQL of the nine scoped branches is most of the page's Python time
+    (docs/PERFORMANCE.md, Pages); its text depends only on the user's scope, so it is compiled
+    once per process and scope with a marker in place of the household id, and each request
+    runs it with its own id. The scope filter is the one `scoped()` puts in the SQL.
+    """
+    scope = scope_for(user)
+    if scope.sees_nothing:
+        return []
+    database = HouseholdMember.objects.db
+
+    def build() -> QuerySet:
+        marker = HOUSEHOLD_MARKER
+        person_ids = HouseholdMember.objects.filter(household_id=marker).values("person_id")
+        first, *rest = timeline_branches(user, household_id=marker, person_ids=person_ids)
+        return first.union(*rest, all=True).order_by(*TIMELINE_ORDER)[:TIMELINE_LIMIT]
+
+    compiled = compiled_query(("household_timeline", database, scope_key(user)), database, build)
+    rows = run_compiled(compiled, database, {HOUSEHOLD_MARKER: household_id})
+    return [Event(*row) for row in rows]
+
+
+# Stand for a record's id in SQL compiled once (`compiled_query`): no record has a negative key.
+HOUSEHOLD_MARKER = -739184261
+PERSON_MARKER = -739184262
+
+Compiled = tuple[str, tuple[Any, ...], dict[int, tuple[list[Any], Any]]]
+_compiled: dict[tuple[Any, ...], Compiled] = {}
+
+
+def scope_key(user: AnyUser) -> tuple[Any, ...]:
+    """What `scoped()` puts in the SQL depends on these only."""
+    scope = scope_for(user)
+    return (scope.role, scope.township_id, scope.village_id)
+
+
+def _is_marker(param: Any, markers: Mapping[int, Any]) -> bool:
+    return type(param) is int and param in markers
+
+
+def compiled_query(key: tuple[Any, ...], database: str, build: Callable[[], QuerySet]) -> Compiled:
+    """(SQL, parameters with markers, converters of the columns) of the values_list queryset
+    `build()`, compiled once per process and `key`; `key` must hold everything the SQL text
+    depends on besides the markers (the scope: `scope_key`)."""
+    compiled = _compiled.get(key)
+    if compiled is not None:
+        return compiled
+    compiler = build().query.get_compiler(using=database)
+    sql, params = compiler.as_sql()
+    columns = [selected[0] for selected in compiler.select[: compiler.col_count]]
+    compiled = (sql, tuple(params), compiler.get_converters(columns))
+    if len(_compiled) >= 512:  # scopes are few (townships, villages); never grow unbounded
+        _compiled.clear()
+    _compiled[key] = compiled
+    return compiled
+
+
+def run_compiled(compiled: Compiled, database: str, values: Mapping[int, Any]) -> list[tuple]:
+    """Run SQL of `compiled_query`, each marker replaced by its value; the rows as the
+    values_list queryset would give them (the database's values converted)."""
+    sql, params, converters = compiled
+    if not all(any(param == marker for param in params) for marker in values):
+        raise ValueError("a marker is missing from the compiled query's parameters")
+    arguments = [values[param] if _is_marker(param, values) else param for param in params]
+    connection = connections[database]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, arguments)
+        rows = cursor.fetchall()
+    if not converters:
+        return [tuple(row) for row in rows]
+    converted = []
+    for row in rows:
+        fields = list(row)
+        for position, (functions, expression) in converters.items():
+            value = fields[position]
+            for function in functions:
+                value = function(value, expression, connection)
+            fields[position] = value
+        converted.append(tuple(fields))
+    return converted
 
 
 def timeline_branches(

@@ -29,11 +29,10 @@ from staff.selectors.households import (
     household_detail,
     household_list,
     household_members,
-    household_person_ids,
     roster_households,
 )
 from staff.selectors.places import places
-from staff.selectors.timeline import timeline
+from staff.selectors.timeline import household_timeline
 from staff.views.common import (
     EXPORT_LIMIT,
     GET_POST,
@@ -230,9 +229,7 @@ def household(request, pk: int):
     """The household: members with survey and roster side by side, case, timeline."""
     record = household_detail(request.user, pk)
     members = household_members(request.user, record)
-    events = timeline(
-        request.user, household_id=record.pk, person_ids=household_person_ids(record.pk)
-    )
+    events = household_timeline(request.user, record.pk)
     audit_view(request, record)
     scope = scope_for(request.user)
     context = {
