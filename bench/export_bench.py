@@ -20,7 +20,7 @@ The row count is read back from the export's audit event (which must exist: it i
 as the body ends). With `--legacy` the same rows also go through the former writer (openpyxl
 write-only into a BytesIO, then one response), for comparison. Prints one JSON line.
 
-Goals (issue 13): first byte ≤ 300 ms; total ≤ 1 s at 6,000 rows and ≤ 10 s at 60,000;
+Goals: first byte ≤ 300 ms; total ≤ 1 s at 6,000 rows and ≤ 10 s at 60,000;
 peak RSS ≤ 150 MB. Exit status 1 when one is missed.
 """
 

@@ -149,10 +149,10 @@ def working_age() -> tuple[int, int]:
     """Working age 16–59 (whole years on the as-of date).
 
     The policy (seed 000, 三要) asks to know 就业年龄段有劳动能力和就业意愿的困难残疾人
-    without stating the bounds; SPEC §2.3 calls them working-age persons. 16 is the
-    lowest legal working age and 59 the last year before the residents' pension is paid
-    at 60: the same 16–59 the policy's pension contribution for the working-age severely
-    disabled uses (SPEC §6 and rule S04, `monitoring.eligibility.coverage_rules`).
+    without stating the bounds. 16 is the lowest legal working age and 59 the last year
+    before the residents' pension is paid at 60: the same 16–59 the policy's pension
+    contribution for the working-age severely disabled uses (docs/RULES.md, rule S04,
+    `monitoring.eligibility.coverage_rules`).
     """
     return WORKING_AGE
 
