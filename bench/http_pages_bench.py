@@ -318,12 +318,15 @@ def bench(
         samples = []
         seen = len(commit_lines())
         cpu = worker_cpu_ms(server)
+        batch_started = time.perf_counter()
         for index in range(count):
             elapsed, status, _body = fetch(port, paths[index % len(paths)], cookie)
             assert status == 200, (name, status)
             samples.append(elapsed)
+        batch_s = time.perf_counter() - batch_started
         cpu = worker_cpu_ms(server) - cpu
         results[name] = summarise(samples)
+        results[name]["batch_s"] = round(batch_s, 1)
         results[name]["app_cpu_ms_per_view"] = round(cpu / count, 1)
         lines = commit_lines()[seen:]
         results[name]["write_commits_per_view"] = round(
@@ -333,6 +336,8 @@ def bench(
         # The session is renewed at most once a minute (cases.http.IdleSessionMiddleware):
         # the commits left without those renewals are the page's own.
         renewals = sum(1 for line in lines if "django_session" in line[2])
+        results[name]["session_renewals"] = renewals
+        results[name]["session_renewals_allowed"] = renewals_allowed(batch_s)
         results[name]["write_commits_per_view_without_session_renewal"] = round(
             (sum(int(line[0]) for line in lines) - renewals) / max(1, len(lines)), 2
         )
@@ -353,6 +358,12 @@ def bench(
     return results
 
 
+def renewals_allowed(batch_s: float) -> int:
+    """Session renewals a batch may show: the idle-timeout middleware renews at most once per
+    SESSION_REFRESH_SECONDS (60 s by default), and a batch may straddle one renewal point."""
+    return math.floor(batch_s / 60) + 1
+
+
 def check_targets(pages: dict) -> list[str]:
     missed = []
     for name, figures in pages.items():
@@ -364,6 +375,8 @@ def check_targets(pages: dict) -> list[str]:
             missed.append(f"{name}: p95 {figures['p95_ms']} ms")
         if figures["write_commits_per_view_without_session_renewal"] > COMMITS_MAX:
             missed.append(f"{name}: {figures['write_commits_per_view']} writing commits per view")
+        if figures["session_renewals"] > figures["session_renewals_allowed"]:
+            missed.append(f"{name}: session renewed {figures['session_renewals']} times")
     return missed
 
 

@@ -102,20 +102,38 @@ def aggregate_page(page: str) -> Callable[[Figures], Reading]:
 
 
 def writes_per_view(figures: Figures) -> Reading:
-    """The most writing commits any measured page made per view (the audit event's is one)."""
+    """The most writing commits any measured page made per view, apart from the session's
+    renewal (the audit event's is one), and whether the session was renewed no more often
+    than the idle timeout allows (once a minute: bench/http_pages_bench.py `renewals_allowed`)."""
     pages = dig(figures, "http_pages", "pages") or dig(figures, "pages", "pages")
     if not isinstance(pages, dict):
         return None
     values = {}
+    renewals_ok = True
     for name, data in pages.items():
         if isinstance(data, dict):
-            value = number(data.get("write_commits_per_view", data.get("commits_per_view")))
+            value = number(
+                data.get(
+                    "write_commits_per_view_without_session_renewal",
+                    data.get("write_commits_per_view", data.get("commits_per_view")),
+                )
+            )
             if value is not None:
                 values[name] = value
+            renewals, allowed = (
+                number(data.get("session_renewals")),
+                number(data.get("session_renewals_allowed")),
+            )
+            if renewals is not None and allowed is not None and renewals > allowed:
+                renewals_ok = False
     if not values:
         return None
     worst = max(values, key=lambda name: values[name])
-    return f"≤ {values[worst]:g} ({worst}; {len(values)} pages)", values[worst] <= 1.0
+    renewal_note = "" if renewals_ok else "; session renewed more than once a minute"
+    return (
+        f"≤ {values[worst]:g} ({worst}; {len(values)} pages{renewal_note})",
+        values[worst] <= 1.0 and renewals_ok,
+    )
 
 
 # --- exports, load, imports, cross-check, upload ----------------------------------------
