@@ -106,6 +106,12 @@ else:
     # and indicators' grouped counts with EXISTS filters: compiling took ~2.3 s of a 2.5 s
     # query that runs in ~0.2 s without it (docs/PERFORMANCE.md, Pages). Off for this app.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+# The household and person pages run SQL compiled once per scope (staff/selectors/timeline.py
+# `run_compiled`); on PostgreSQL each is also PREPAREd once per connection, so the server
+# plans it once instead of on every view (planning was 2–9 ms of a page's queries that run
+# in 0.3 ms: docs/PERFORMANCE.md, Pages). A pooler that hands a session's statements to
+# different server connections (PgBouncer in transaction mode) loses them: set 0 there.
+PREPARED_PAGE_QUERIES = env_bool("PREPARED_PAGE_QUERIES", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

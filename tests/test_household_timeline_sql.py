@@ -109,3 +109,29 @@ def test_compiling_costs_no_query_of_its_own(hekou_user, home, django_assert_num
     timeline_module._compiled.clear()
     with django_assert_num_queries(1):
         household_timeline(hekou_user, home.household.pk)
+
+
+def test_each_finding_once_whether_reached_by_member_by_household_or_both(hekou_user, home):
+    """The finding kind is two parts of the union (by member, by household without those
+    members; staff.selectors.timeline `Branch.reach`): a finding about a member recorded on
+    the household, one about a member recorded elsewhere and one about a non-member recorded
+    on the household each appear exactly once; a stranger's elsewhere never."""
+    other = household_with_everything("河口镇", "东风村", head_name="李四海", tag="丙")
+    member_elsewhere = factories.FindingFactory(
+        rule="E01", person=home.spouse, household=other.household
+    )
+    stranger_here = factories.FindingFactory(
+        rule="E02", person=other.head, household=home.household
+    )
+    stranger_elsewhere = factories.FindingFactory(
+        rule="E03", person=other.spouse, household=other.household
+    )
+    expected = {finding.pk for finding in home.findings.values()}
+    expected |= {member_elsewhere.pk, stranger_here.pk}
+    for events in (
+        household_timeline(hekou_user, home.household.pk),
+        built_each_time(hekou_user, home.household.pk),
+    ):
+        found = [event.pk for event in events if event.kind == "finding"]
+        assert sorted(found) == sorted(expected)
+        assert stranger_elsewhere.pk not in found

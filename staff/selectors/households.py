@@ -3,8 +3,9 @@ their survey and roster rows in one joined query).
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import django_filters
@@ -12,10 +13,12 @@ from django.db.models import (
     Count,
     Exists,
     IntegerField,
+    Model,
     OuterRef,
     QuerySet,
     Subquery,
 )
+from django.http import Http404
 
 from cases.casework_base import today
 from cases.identity import age_on
@@ -25,8 +28,10 @@ from cases.models import (
     MonitoringCase,
     Pairing,
     Person,
+    Township,
+    Village,
 )
-from cases.scope import AnyUser, get_in_scope_or_404, in_scope_exists, scoped
+from cases.scope import AnyUser, get_in_scope_or_404, in_scope_exists, scope_for, scoped
 from cases.selectors import SEARCH_MAX_LENGTH, normalise_query
 from cases.selectors_casework import active_on
 from monitoring.models import (
@@ -34,8 +39,9 @@ from monitoring.models import (
     MonitoringCategory,
     RosterHousehold,
 )
-from staff.selectors.persons import Compared, comparison
+from staff.selectors.persons import Compared, comparison, compiled_instances
 from staff.selectors.places import Place, PlaceFilterSet, place_filters
+from staff.selectors.timeline import HOUSEHOLD_MARKER, scope_key
 
 _ID_FRAGMENT = re.compile(r"^\d{1,17}[\dX]?$")
 
@@ -129,11 +135,9 @@ def household_list(
     return HouseholdFilter.for_user(user, data, households(user), place_list)
 
 
-def household_detail(user: AnyUser, pk: int | str) -> Household:
-    """One household in scope (404 otherwise), with its open case and active pairing."""
-    as_of = today()
+def _household_detail_query(as_of: date) -> QuerySet[Household]:
     pairing = Pairing.objects.filter(household=OuterRef("pk")).filter(active_on(as_of))
-    queryset = Household.objects.select_related("township", "village").annotate(
+    return Household.objects.select_related("township", "village").annotate(
         case_id=_active_case("pk"),
         case_status=_active_case("status"),
         case_category=_active_case("category"),
@@ -144,7 +148,33 @@ def household_detail(user: AnyUser, pk: int | str) -> Household:
             Pairing.objects.filter(household=OuterRef("pk"), ended_on__isnull=True)
         ),
     )
-    return get_in_scope_or_404(user, queryset, pk=pk)
+
+
+def household_detail(user: AnyUser, pk: int | str) -> Household:
+    """One household in scope (404 otherwise), with its open case and active pairing.
+
+    Building the SQL of its seven subqueries cost more CPU than running it; its text depends
+    only on the scope and the day (the active pairing's date): compiled once per scope and
+    day (`compiled_instances`, docs/PERFORMANCE.md, Pages)."""
+    as_of = today()
+    try:
+        household_id = int(pk)
+    except (TypeError, ValueError):
+        raise Http404("不存在或不在您的数据范围内") from None
+    if scope_for(user).sees_nothing or household_id <= 0:
+        return get_in_scope_or_404(user, _household_detail_query(as_of), pk=household_id)
+    database = Household.objects.db
+    found = compiled_instances(
+        ("household_detail", database, scope_key(user), as_of),
+        database,
+        lambda: scoped(user, _household_detail_query(as_of)).filter(pk=HOUSEHOLD_MARKER),
+        {HOUSEHOLD_MARKER: household_id},
+    )
+    if not found:
+        raise Http404("不存在或不在您的数据范围内")
+    household = found[0]
+    assert isinstance(household, Household)
+    return household
 
 
 @dataclass
@@ -162,34 +192,81 @@ class MemberRow:
 
 
 _MEMBER_JOINS = (
-    "person__township",
-    "person__village",
     "person__certificate",
     "person__survey",
-    "person__roster_member__household__township",
-    "person__roster_member__household__village",
+    "person__roster_member__household",
+)
+
+# The places `comparison` names, by (attribute, model, the member's path to the place's id):
+# read as scalar subqueries rather than four more joins, which made planning the query ~5 of
+# its ~6 ms on PostgreSQL (the joins' order is searched; a subquery is planned alone).
+_MEMBER_PLACES = (
+    ("person_township", Township, "person__township_id"),
+    ("person_village", Village, "person__village_id"),
+    ("roster_township", Township, "person__roster_member__household__township_id"),
+    ("roster_village", Village, "person__roster_member__household__village_id"),
 )
 
 
-def household_members(user: AnyUser, household: Household) -> list[MemberRow]:
-    """Members with certificate, survey and roster rows joined: one query.
-
-    A member's roster household may be recorded in a township outside the user's scope:
-    its values are then neither compared nor listed (`OTHER_HOUSEHOLD`)."""
-    rows = scoped(
+def _members_query(user: AnyUser, household_id: int) -> QuerySet[HouseholdMember]:
+    names = {
+        f"{attribute}_name": Subquery(model.objects.filter(pk=OuterRef(path)).values("name"))
+        for attribute, model, path in _MEMBER_PLACES
+    }
+    return scoped(
         user,
-        HouseholdMember.objects.filter(household=household)
+        HouseholdMember.objects.filter(household_id=household_id)
         .select_related(*_MEMBER_JOINS)
         .annotate(
             roster_in_scope=in_scope_exists(
                 user, RosterHousehold.objects.all(), "person__roster_member__household"
-            )
+            ),
+            **names,
         )
         .order_by("id"),
     )
+
+
+def _set_places(member: HouseholdMember) -> None:
+    """Set the places of the member's person and roster household from the names read, as
+    `select_related` would have set them for `comparison` (only the id and name loaded)."""
+    person = member.person
+    roster_member = getattr(person, "roster_member", None)
+    owners = {"person": person, "roster": roster_member.household if roster_member else None}
+    database = member._state.db or HouseholdMember.objects.db
+    for attribute, model, _ in _MEMBER_PLACES:
+        owner_name, field_name = attribute.split("_")
+        owner = owners[owner_name]
+        if owner is None:
+            continue
+        pk = getattr(owner, f"{field_name}_id")
+        name = getattr(member, f"{attribute}_name")
+        place = None if pk is None else model.from_db(database, ["id", "name"], [pk, name])
+        setattr(owner, field_name, place)
+
+
+def household_members(user: AnyUser, household: Household) -> list[MemberRow]:
+    """Members with certificate, survey and roster rows joined: one query, its SQL compiled
+    once per scope (`compiled_instances`, as `household_detail`).
+
+    A member's roster household may be recorded in a township outside the user's scope:
+    its values are then neither compared nor listed (`OTHER_HOUSEHOLD`)."""
+    rows: Iterable[Model]
+    if scope_for(user).sees_nothing:
+        rows = _members_query(user, household.pk)
+    else:
+        database = HouseholdMember.objects.db
+        rows = compiled_instances(
+            ("household_members", database, scope_key(user)),
+            database,
+            lambda: _members_query(user, HOUSEHOLD_MARKER),
+            {HOUSEHOLD_MARKER: household.pk},
+        )
     on = today()
     result = []
     for member in rows:
+        assert isinstance(member, HouseholdMember)
+        _set_places(member)
         person = member.person
         roster_member = getattr(person, "roster_member", None)
         roster_in_scope = bool(getattr(member, "roster_in_scope", False))

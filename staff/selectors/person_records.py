@@ -323,14 +323,14 @@ def person_records(
         kinds += CHILD_KINDS
     if is_child(person, on, EDUCATION_PLAN_AGE):
         kinds += EDUCATION_KINDS
-    if hardship or scope_for(user).sees_nothing:
+    if scope_for(user).sees_nothing:
         query = _query(user, person, household_id, kinds, on, hardship=hardship)
         database = query.db
         rows: Iterable[tuple] = query
     else:
-        # Without the hardship row the SQL depends only on the scope, the kinds and whether
-        # there is a household: compiled once, run with this person's ids
-        # (`staff.selectors.timeline.compiled_query`, docs/PERFORMANCE.md, Pages).
+        # The SQL depends only on the scope, the kinds, whether there is a household and,
+        # with the hardship row, the day (its ages): compiled once, run with this person's
+        # ids (`staff.selectors.timeline.compiled_query`, docs/PERFORMANCE.md, Pages).
         database = Person.objects.db
         cache_key = (
             "person_records",
@@ -338,13 +338,14 @@ def person_records(
             scope_key(user),
             household_id is None,
             tuple(kind.key for kind in kinds),
+            on if hardship else None,
         )
         household_marker = None if household_id is None else HOUSEHOLD_MARKER
 
         def build() -> QuerySet:
             marker = Person(pk=PERSON_MARKER)
             marker._state.adding = False
-            return _query(user, marker, household_marker, kinds, on, hardship=False)
+            return _query(user, marker, household_marker, kinds, on, hardship=hardship)
 
         markers = {PERSON_MARKER: person.pk}
         if household_id is not None:

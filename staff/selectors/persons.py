@@ -3,17 +3,24 @@ and the roster side by side.
 """
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators
+from django.http import Http404
 
 from cases.models import (
     Household,
     HouseholdMember,
     Person,
 )
-from cases.scope import AnyUser, get_in_scope_or_404, in_scope_exists
+from cases.scope import AnyUser, get_in_scope_or_404, in_scope_exists, scope_for, scoped
 from monitoring.models import RosterHousehold, SurveyRecord
 from monitoring.survey import AMOUNT, CHOICE, LIST, LISTED_COLUMNS, MONEY
+from staff.selectors.timeline import PERSON_MARKER, compiled_query, run_compiled, scope_key
 
 
 def _plain_name(name: str) -> str:
@@ -124,11 +131,8 @@ def survey_answers(survey: SurveyRecord | None) -> list[tuple[str, str]]:
     return answers
 
 
-def person_page(user: AnyUser, pk: int | str) -> Person:
-    """One person in scope (404 otherwise) with certificate, survey, roster and household,
-    and whether each of the two households is in the user's scope
-    (`household_in_scope`, `roster_household_in_scope`): a person of this township may
-    belong to a household recorded in another."""
+def _person_page_query(user: AnyUser) -> QuerySet[Person]:
+    """The persons of `person_page`, scoped, with everything joined (not yet filtered)."""
     queryset = Person.objects.annotate(
         household_in_scope=in_scope_exists(user, Household.objects.all(), "membership__household"),
         roster_household_in_scope=in_scope_exists(
@@ -141,10 +145,97 @@ def person_page(user: AnyUser, pk: int | str) -> Person:
         "survey",
         "roster_member__household__township",
         "roster_member__household__village",
-        "membership__household__township",
-        "membership__household__village",
+        # The household's own places are never shown from here: two joins fewer to plan.
+        "membership__household",
     )
-    return get_in_scope_or_404(user, queryset, pk=pk)
+    return scoped(user, queryset).order_by()
+
+
+@dataclass(frozen=True)
+class RowShape:
+    """Where each model of a model queryset's row is, as Django's `ModelIterable` reads it
+    (the compiler's `select`, `klass_info` and `annotation_col_map`)."""
+
+    select: list[Any]
+    klass_info: dict[str, Any]
+    annotation_col_map: dict[str, int]
+
+    @classmethod
+    def of(cls, queryset: QuerySet, database: str) -> "RowShape":
+        if queryset.query.values_select:  # rows of values: `compiled_query` alone serves
+            raise ValueError("compiled_instances takes a queryset of model instances")
+        compiler = queryset.query.get_compiler(using=database)
+        compiler.setup_query()
+        return cls(compiler.select, compiler.klass_info, compiler.annotation_col_map)
+
+    def instances(self, rows: list[tuple], database: str) -> list[Model]:
+        """The model instances of converted rows, their `select_related` objects and
+        annotations set, as the queryset would have built them."""
+        model_fields = self.klass_info["select_fields"]
+        start, end = model_fields[0], model_fields[-1] + 1
+        names = [column[0].target.attname for column in self.select[start:end]]
+        model = self.klass_info["model"]
+        # django-stubs already describe Django 6's `fetch_mode` argument; 5.2 has none.
+        populators = get_related_populators(self.klass_info, self.select, database)  # type: ignore[call-arg]
+        result = []
+        for row in rows:
+            instance = model.from_db(database, names, row[start:end])
+            for populator in populators:
+                populator.populate(row, instance)
+            for name, position in self.annotation_col_map.items():
+                setattr(instance, name, row[position])
+            result.append(instance)
+        return result
+
+
+_shapes: dict[tuple[Any, ...], RowShape] = {}
+
+
+def compiled_instances(
+    key: tuple[Any, ...], database: str, build: Callable[[], QuerySet], markers: dict[int, Any]
+) -> list[Model]:
+    """The model instances of the queryset `build()` (a model queryset, markers in place of
+    ids), its SQL compiled once per process and `key` (`staff.selectors.timeline.
+    compiled_query`) and run with `markers`' values: the queryset's own rows and objects,
+    without building its SQL on every request."""
+    compiled = compiled_query(key, database, build)
+    shape = _shapes.get(key)
+    if shape is None:
+        if len(_shapes) >= 512:  # as `compiled_query`: scopes are few, never grow unbounded
+            _shapes.clear()
+        shape = _shapes[key] = RowShape.of(build(), database)
+    return shape.instances(run_compiled(compiled, database, markers), database)
+
+
+def person_page(user: AnyUser, pk: int | str) -> Person:
+    """One person in scope (404 otherwise) with certificate, survey, roster and household,
+    and whether each of the two households is in the user's scope
+    (`household_in_scope`, `roster_household_in_scope`): a person of this township may
+    belong to a household recorded in another.
+
+    Building this query's SQL (eight joins, two scoped `EXISTS`) cost more CPU than running
+    it, and its text depends only on the scope: compiled once per scope
+    (`compiled_instances`, docs/PERFORMANCE.md, Pages)."""
+    try:
+        person_id = int(pk)
+    except (TypeError, ValueError):
+        raise Http404("不存在或不在您的数据范围内") from None
+    # No scope, or an id no row can have (negative: the markers; past 64 bits: SQLite
+    # cannot take it), is left to the ORM, which answers 404 for them as before.
+    if scope_for(user).sees_nothing or not 0 < person_id < 2**63:
+        return get_in_scope_or_404(user, _person_page_query(user), pk=person_id)
+    database = Person.objects.db
+    found = compiled_instances(
+        ("person_page", database, scope_key(user)),
+        database,
+        lambda: _person_page_query(user).filter(pk=PERSON_MARKER),
+        {PERSON_MARKER: person_id},
+    )
+    if not found:
+        raise Http404("不存在或不在您的数据范围内")
+    person = found[0]
+    assert isinstance(person, Person)
+    return person
 
 
 def membership_of(person: Person) -> HouseholdMember | None:

@@ -3,13 +3,15 @@
 services), newest first.
 """
 
-import operator
+import hashlib
+import itertools
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import reduce
 from typing import Any
 
+from django.conf import settings
 from django.db import connections
 from django.db.models import (
     DateField,
@@ -26,6 +28,7 @@ from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
 from cases.models import (
     AssistanceMeasure,
     EducationPlan,
+    EvidencePhoto,
     HouseholdMember,
     MonitoringCase,
     MonitoringCaseStep,
@@ -40,6 +43,7 @@ from staff.selectors.unions import TEXT
 from staff.selectors.unions import expression as _expression
 from staff.selectors.unions import none as _none
 from staff.selectors.unions import text_or_empty as _text_or_empty
+from staff.templatetags.photos import OWNER_OF_KIND
 from subsidies.models import BenefitApplication, BenefitRecord, BenefitType
 
 
@@ -63,14 +67,22 @@ class Branch:
     person_columns: bool = True
     only: Q = field(default_factory=Q)
 
-    def reach(self, household_id: int | None, person_ids: Iterable[int] | QuerySet) -> Q | None:
-        """The condition for this household and persons; None when the branch has none."""
-        conditions = [Q(person_id__in=person_ids)] if self.by_person else []
+    def reach(self, household_id: int | None, person_ids: Iterable[int] | QuerySet) -> list[Q]:
+        """The conditions for this household and persons, each a part of the branch's rows
+        that the others do not hold; none when the branch has no way to reach them.
+
+        A kind reached both ways (findings) is two parts, by person and by household without
+        those persons, not one `OR`: PostgreSQL cannot use an index for `person_id IN
+        (subquery) OR household_id = …`, so the `OR` read every finding of the scope (a
+        parallel scan, most of the household page's SQL time, docs/PERFORMANCE.md, Pages)."""
+        by_person = Q(person_id__in=person_ids)
+        conditions = [by_person & self.only] if self.by_person else []
         if self.household is not None and household_id is not None:
-            conditions.append(Q(**{self.household: household_id}))
-        if not conditions:
-            return None
-        return reduce(operator.or_, conditions) & self.only
+            by_household = Q(**{self.household: household_id})
+            if self.by_person:
+                by_household &= ~by_person
+            conditions.append(by_household & self.only)
+        return conditions
 
     def rows(self, queryset: QuerySet) -> QuerySet:
         """The branch's records as rows of `TIMELINE_COLUMNS`."""
@@ -314,6 +326,57 @@ def household_timeline(user: AnyUser, household_id: int) -> list[Event]:
     return [Event(*row) for row in rows]
 
 
+def household_photos(
+    user: AnyUser, household_id: int, events: list[Event]
+) -> dict[tuple[str, int], list[EvidencePhoto]]:
+    """The photos of the household timeline's visits and measures, as `cases.photos.
+    photos_by_owner` gives them for `events` (the `{% timeline_photos %}` tag), in one query
+    whose SQL is compiled once per scope (reading them by the events' ids built the query on
+    every view). A photo has exactly one owner, so it is in scope when its visit or measure
+    is (`scoped_photos`): the timeline's visits and measures are the household's in scope,
+    kept here to the events shown (the timeline's limit)."""
+    owners = {
+        (OWNER_OF_KIND[event.kind], event.pk) for event in events if event.kind in OWNER_OF_KIND
+    }
+    if not owners or scope_for(user).sees_nothing:
+        return {}
+    database = EvidencePhoto.objects.db
+
+    def build() -> QuerySet:
+        marker = HOUSEHOLD_MARKER
+        visits = TrackingVisit.objects.filter(household_id=marker)
+        measures = AssistanceMeasure.objects.filter(household_id=marker)
+        by_visit = EvidencePhoto.objects.filter(visit__in=scoped(user, visits).values("pk"))
+        by_measure = EvidencePhoto.objects.filter(measure__in=scoped(user, measures).values("pk"))
+        columns = ("created_at", *PHOTO_FIELDS)
+        return (
+            by_visit.order_by()
+            .values_list(*columns)
+            .union(by_measure.order_by().values_list(*columns), all=True)
+            .order_by("created_at", "id")  # EvidencePhoto.Meta.ordering, as photos_by_owner
+        )
+
+    compiled = compiled_query(("household_photos", database, scope_key(user)), database, build)
+    found: dict[tuple[str, int], list[EvidencePhoto]] = {}
+    for _, *values in run_compiled(compiled, database, {HOUSEHOLD_MARKER: household_id}):
+        row = dict(zip(PHOTO_FIELDS, values, strict=True))
+        visit_id = row["visit_id"]
+        key = ("visit", visit_id) if visit_id is not None else ("measure", row["measure_id"])
+        if key in owners:
+            photo = EvidencePhoto.from_db(database, list(PHOTO_FIELDS), values)
+            found.setdefault(key, []).append(photo)
+    return found
+
+
+# The fields the thumbnails read (as `photos_by_owner` loads them), in the model's order, the
+# order `Model.from_db` expects them in.
+PHOTO_FIELDS = tuple(
+    field.attname
+    for field in EvidencePhoto._meta.concrete_fields
+    if field.attname in ("id", "visit_id", "measure_id", "original_name", "stage")
+)
+
+
 # Stand for a record's id in SQL compiled once (`compiled_query`): no record has a negative key.
 HOUSEHOLD_MARKER = -739184261
 PERSON_MARKER = -739184262
@@ -358,7 +421,10 @@ def run_compiled(compiled: Compiled, database: str, values: Mapping[int, Any]) -
     arguments = [values[param] if _is_marker(param, values) else param for param in params]
     connection = connections[database]
     with connection.cursor() as cursor:
-        cursor.execute(sql, arguments)
+        if connection.vendor == "postgresql" and settings.PREPARED_PAGE_QUERIES:
+            execute_prepared(connection, cursor, sql, arguments)
+        else:
+            cursor.execute(sql, arguments)
         rows = cursor.fetchall()
     if not converters:
         return [tuple(row) for row in rows]
@@ -374,16 +440,72 @@ def run_compiled(compiled: Compiled, database: str, values: Mapping[int, Any]) -
     return converted
 
 
+# psycopg2's placeholders: `%s` a parameter, `%%` a literal percent sign.
+_PLACEHOLDER = re.compile(r"%([s%])")
+# SQL that PostgreSQL would not PREPARE (a parameter whose type it cannot infer): run plainly.
+_unpreparable: set[str] = set()
+
+
+def _numbered(sql: str) -> str:
+    """`sql` with psycopg2's placeholders as PREPARE's `$1`, `$2`, …"""
+    numbers = itertools.count(1)
+    return _PLACEHOLDER.sub(lambda m: "%" if m.group(1) == "%" else f"${next(numbers)}", sql)
+
+
+def execute_prepared(connection: Any, cursor: Any, sql: str, arguments: list[Any]) -> None:
+    """Run `sql` as a statement PREPAREd once per database connection (the server plans it
+    once; settings.PREPARED_PAGE_QUERIES says why). The names prepared are kept with the
+    driver's connection they belong to, so a reconnect prepares again. PREPARE goes through
+    the driver's own cursor: it is bookkeeping of the connection, not one of the page's
+    queries (their count is budgeted per page), and it outlives a rolled-back transaction.
+    Inside a transaction it runs in a savepoint, so a refusal leaves the transaction usable
+    and the SQL runs plainly."""
+    if sql in _unpreparable:
+        cursor.execute(sql, arguments)
+        return
+    raw = connection.connection
+    known = connection.__dict__.get("_prepared_statements")
+    if known is None or known[0] is not raw:
+        known = (raw, set())
+        connection.__dict__["_prepared_statements"] = known
+    name = "page_" + hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:20]
+    if name not in known[1]:
+        if not _prepare(connection, name, sql):
+            _unpreparable.add(sql)
+            cursor.execute(sql, arguments)
+            return
+        known[1].add(name)
+    if arguments:
+        cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(arguments))})", arguments)
+    else:
+        cursor.execute(f"EXECUTE {name}")
+
+
+def _prepare(connection: Any, name: str, sql: str) -> bool:
+    """PREPARE `sql` as `name` on the driver's connection; False when PostgreSQL refuses."""
+    in_transaction = connection.in_atomic_block
+    with connection.connection.cursor() as raw_cursor:
+        if in_transaction:
+            raw_cursor.execute("SAVEPOINT page_prepare")
+        try:
+            raw_cursor.execute(f"PREPARE {name} AS {_numbered(sql)}")
+        except connection.Database.Error:
+            if in_transaction:
+                raw_cursor.execute("ROLLBACK TO SAVEPOINT page_prepare")
+                raw_cursor.execute("RELEASE SAVEPOINT page_prepare")
+            return False
+        if in_transaction:
+            raw_cursor.execute("RELEASE SAVEPOINT page_prepare")
+    return True
+
+
 def timeline_branches(
     user: AnyUser, *, household_id: int | None, person_ids: Iterable[int] | QuerySet
 ) -> list[QuerySet]:
     """The scoped branches of `timeline` as rows of `TIMELINE_COLUMNS`, not yet united (the
     person page unites them with its own records: `staff.selectors.person_records`)."""
-    branches = []
-    for branch in BRANCHES:
-        condition = branch.reach(household_id, person_ids)
-        if condition is not None:
-            branches.append(
-                branch.rows(scoped(user, branch.model._default_manager.filter(condition)))
-            )
-    return branches
+    return [
+        branch.rows(scoped(user, branch.model._default_manager.filter(condition)))
+        for branch in BRANCHES
+        for condition in branch.reach(household_id, person_ids)
+    ]

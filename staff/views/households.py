@@ -32,7 +32,7 @@ from staff.selectors.households import (
     roster_households,
 )
 from staff.selectors.places import places
-from staff.selectors.timeline import household_timeline
+from staff.selectors.timeline import household_photos, household_timeline
 from staff.views.common import (
     EXPORT_LIMIT,
     GET_POST,
@@ -237,6 +237,7 @@ def household(request, pk: int):
         "members": members,
         "roster_households": roster_households(members),
         "events": events,
+        "photo_map": household_photos(request.user, record.pk, events),
         "open_findings": open_findings(events),
         "can_write": can_write(scope),
         "can_visit": can_record_visits(scope),

@@ -178,7 +178,7 @@ def rehab_service_create(request, pk: int):
     )
 
 
-@scope_safe(how="one person via selectors.persons.person_page (get_in_scope_or_404)")
+@scope_safe(how="one person via selectors.persons.person_page (scoped; 404 outside the scope)")
 @login_required
 @require_GET
 def person(request, pk: int):
