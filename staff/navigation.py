@@ -10,7 +10,9 @@ from functools import lru_cache
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
+from django.utils.safestring import SafeString
 
 from cases.models import Role
 from cases.scope import Scope
@@ -60,17 +62,37 @@ NAV_ITEMS: tuple[NavItem, ...] = (
 NAV_BY_KEY = {item.key: item for item in NAV_ITEMS}
 
 
-def nav_for(scope: Scope, user=None) -> list[dict]:
-    """The items a user may use, as {key, label, url}. No role: only 首页."""
+def nav_html(scope: Scope, user=None, active: str = "") -> SafeString:
+    """The main navigation as HTML (templates/staff/_nav.html): the items a user may use,
+    `active` (the page's `nav` key) marked. No role: only 首页."""
     is_staff = bool(getattr(user, "is_staff", False))
-    return [dict(item) for item in _nav_items(scope.role, is_staff, get_script_prefix())]
+    return _nav_html(scope.role, is_staff, get_script_prefix(), str(active))
+
+
+def site_url(name: str) -> str:
+    """`reverse(name)` for a URL without arguments (the navigation's, the header's links),
+    reversed once per process and script prefix: `{% url %}` resolves the pattern on every
+    call (~45 µs), and every page shows these."""
+    return _site_url(name, get_script_prefix())
 
 
 @lru_cache(maxsize=64)
-def _nav_items(role: str | None, is_staff: bool, prefix: str) -> tuple[dict, ...]:
-    """The items for a role, computed once per process: the same on every page, and
-    reversing a dozen URLs on each request is measurable (docs/PERFORMANCE.md, Pages).
-    `prefix` (the script prefix reverse() uses) is part of the key."""
+def _site_url(name: str, prefix: str) -> str:
+    return reverse(name)
+
+
+@lru_cache(maxsize=256)
+def _nav_html(role: str | None, is_staff: bool, prefix: str, active: str) -> SafeString:
+    """Rendered once per process for each role and active entry: every staff page shows it,
+    and reversing and rendering its dozen links cost ~0.15 ms per page (docs/PERFORMANCE.md,
+    Load). It holds no user data, only the role's links; `prefix` (the script prefix
+    reverse() uses) is part of the key; the keys are bounded (roles × entries)."""
+    items = _nav_items(role, is_staff)
+    return render_to_string("staff/_nav.html", {"items": items, "active": active})
+
+
+def _nav_items(role: str | None, is_staff: bool) -> list[dict]:
+    """The items for a role as {key, label, url}; reversed under the current script prefix."""
     items = []
     for item in NAV_ITEMS:
         if item.url_name is None:
@@ -82,12 +104,14 @@ def _nav_items(role: str | None, is_staff: bool, prefix: str) -> tuple[dict, ...
             continue
         if item.key == "admin" and not is_staff:
             continue
-        items.append({"key": item.key, "label": item.label, "url": reverse(item.url_name)})
-    return tuple(items)
+        items.append({"key": item.key, "label": item.label, "url": site_url(item.url_name)})
+    return items
 
 
 @receiver(setting_changed)
 def _forget_nav_items(setting: str, **kwargs) -> None:
-    """Tests that swap the URL configuration get items reversed under the new one."""
-    if setting == "ROOT_URLCONF":
-        _nav_items.cache_clear()
+    """Tests that swap the URL configuration or the templates get the navigation built
+    under the new ones."""
+    if setting in ("ROOT_URLCONF", "TEMPLATES"):
+        _site_url.cache_clear()
+        _nav_html.cache_clear()

@@ -1,11 +1,13 @@
 """`record_url` (staff/templatetags/record_urls.py) gives exactly what `{% url %}` gives."""
 
+import re
+
 import pytest
 from django.template import engines
 from django.urls import reverse
 
 from cases.scope import Scope
-from staff.navigation import nav_for
+from staff.navigation import nav_html
 from staff.templatetags.record_urls import record_url
 
 NAMES = ("staff:person_detail", "staff:household_detail", "staff:finding_detail")
@@ -29,11 +31,18 @@ def test_record_url_refuses_a_key_that_is_not_a_number():
         record_url("12/../admin", "staff:person_detail")
 
 
-def test_kept_navigation_is_per_role_and_a_fresh_list_each_time():
-    county = nav_for(Scope(role="county_admin"))
-    township = nav_for(Scope(role="township_staff", township_id=1))
-    assert {item["key"] for item in county} > {item["key"] for item in township}
-    assert "admin" not in {item["key"] for item in county}  # not is_staff
-    county[0]["label"] = "changed"
-    assert nav_for(Scope(role="county_admin"))[0]["label"] != "changed"
-    assert [item["key"] for item in nav_for(Scope(role=None))] == ["home"]
+def nav_keys(html: str) -> set[str]:
+    return set(re.findall(r'data-nav="([a-z_]+)"', html))
+
+
+def test_kept_navigation_is_per_role_and_active_entry():
+    county = nav_html(Scope(role="county_admin"))
+    township = nav_html(Scope(role="township_staff", township_id=1))
+    assert nav_keys(county) > nav_keys(township)
+    assert "admin" not in nav_keys(county)  # not is_staff
+    assert nav_keys(nav_html(Scope(role=None))) == {"home"}
+    assert 'aria-current="page"' not in county
+    active = nav_html(Scope(role="county_admin"), active="stats")
+    assert re.findall(r'data-nav="([a-z_]+)" class="active" aria-current="page"', active) == [
+        "stats"
+    ]

@@ -3,14 +3,14 @@ navigation with its entries' labels and URLs."""
 
 from django import template
 from django.db.models import Model
-from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from cases.identity import age_on, mask_id_number, mask_phone
 from cases.masking import shown_text
 from cases.scope import scope_for
 from cases.text import clean_text
-from staff.navigation import NAV_BY_KEY, nav_for
+from staff.navigation import NAV_BY_KEY, nav_html, site_url
 
 register = template.Library()
 
@@ -83,12 +83,12 @@ def age(birth_date) -> int | str:
     return age_on(birth_date, timezone.localdate())
 
 
-@register.inclusion_tag("staff/_nav.html", takes_context=True)
-def main_nav(context):
-    """The role-filtered main navigation (staff.navigation.NAV_ITEMS)."""
+@register.simple_tag(takes_context=True)
+def main_nav(context) -> SafeString:
+    """The role-filtered main navigation (staff.navigation.NAV_ITEMS), kept rendered."""
     request = context.get("request")
     user = getattr(request, "user", None)
-    return {"items": nav_for(scope_for(user), user), "active": context.get("nav", "")}
+    return nav_html(scope_for(user), user, context.get("nav", ""))
 
 
 @register.simple_tag
@@ -101,4 +101,10 @@ def nav_label(key: str) -> str:
 @register.simple_tag
 def nav_url(key: str) -> str:
     """The URL of a main-navigation entry (a list page's own address)."""
-    return reverse(NAV_BY_KEY[key].url_name or "home")
+    return site_url(NAV_BY_KEY[key].url_name or "home")
+
+
+@register.simple_tag(name="site_url")
+def site_url_tag(name: str) -> str:
+    """`{% url name %}` for the links every page shows (base.html), reversed once."""
+    return site_url(name)
