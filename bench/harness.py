@@ -4,9 +4,12 @@ Imported by the scripts as a sibling (`import harness`): they run as files
 (`python bench/<name>.py`, or through `bench/run_all.py`), so `bench/` is on the path.
 """
 
+import math
 import os
 import resource
+import socket
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,3 +30,20 @@ def setup_django() -> None:
 def peak_mb() -> float:
     """This process's peak resident memory so far, in MB."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now, for a server the bench starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile (the smallest value with at least `fraction` of the
+    values at or below it), in the values' own unit; 0.0 for no values. Every bench
+    reports p50/p95/p99 this way, so their figures compare."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]

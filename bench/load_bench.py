@@ -38,7 +38,6 @@ import random
 import re
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -213,12 +212,6 @@ def start_gunicorn(
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Client:
     """One user's connection (kept alive, or one per request) with its own cookies (loopback)."""
 
@@ -283,12 +276,9 @@ class Client:
             raise RuntimeError(f"login of {username} failed with {status}")
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return round(ordered[index] * 1000, 1)
+def percentile_ms(values: list[float], fraction: float) -> float:
+    """`harness.percentile` of durations in seconds, in milliseconds."""
+    return round(harness.percentile(values, fraction) * 1000, 1)
 
 
 def figures(samples: list[tuple[str, float]], seconds: float) -> dict:
@@ -302,9 +292,9 @@ def figures(samples: list[tuple[str, float]], seconds: float) -> dict:
             "requests": len(values),
             "per_s": round(len(values) / seconds, 1),
             "mean_ms": round(statistics.fmean(values) * 1000, 1) if values else 0.0,
-            "p50_ms": percentile(values, 0.50),
-            "p95_ms": percentile(values, 0.95),
-            "p99_ms": percentile(values, 0.99),
+            "p50_ms": percentile_ms(values, 0.50),
+            "p95_ms": percentile_ms(values, 0.95),
+            "p99_ms": percentile_ms(values, 0.99),
         }
 
     return {"all": summary(every), **{kind: summary(by_kind[kind]) for kind in KINDS}}
@@ -390,7 +380,7 @@ def main() -> int:
     audit_before = AuditEvent.objects.count()
     connection.close()
 
-    port = free_port()
+    port = harness.free_port()
     server_log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process
     server = start_gunicorn(port, env, args.workers, args.threads, 120, server_log)
     plan = Plan(

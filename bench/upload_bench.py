@@ -45,7 +45,6 @@ from load_bench import (
     Client,
     empty_registry,
     ensure_staff,
-    free_port,
     start_gunicorn,
     wait_until_up,
 )
@@ -175,7 +174,7 @@ def _run(args, path: Path, paths: dict, running: str, done: str, source: str) ->
         "LOG_LEVEL": "WARNING",
     }
     env.pop("REDIS_URL", None)  # no broker: the import runs in the worker's background thread
-    port = free_port()
+    port = harness.free_port()
     server_log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process
     server = start_gunicorn(port, env, args.workers, args.threads, GUNICORN_TIMEOUT_S, server_log)
     out: dict = {"errors": 0}
