@@ -15,8 +15,13 @@ tables. Then, each in a fresh process so peak memory is the cross-check's own:
 3. the same re-run evaluated township by township (the fan-out's partitions run
    one after another in one process).
 
-Prints one JSON line of figures. Targets on PostgreSQL with 2 cores: full ≤ 10 s and
-re-run ≤ 10 s at 60,000 persons; ≤ 3 minutes at 1,000,000.
+Prints one JSON line of figures. Targets on PostgreSQL with 2 cores (docs/PERFORMANCE.md):
+full ≤ 5 s and re-run ≤ 2 s at 60,000 persons; ≤ 3 minutes each at 1,000,000.
+
+Each figure is `run_crosscheck` itself, as the nightly Celery task runs it in a worker that
+is already up: the run's lock, run record, reads, rules, writes and commit. `manage.py
+crosscheck` also pays its process start and Django setup (about 1 s here), which no
+figure includes.
 """
 
 import argparse
@@ -29,7 +34,7 @@ import harness
 
 ROOT = harness.ROOT
 AS_OF = "2026-06-30"
-TARGETS = {60000: 10.0, 1000000: 180.0}
+TARGETS = {60000: {"full": 5.0, "rerun": 2.0}, 1000000: {"full": 180.0, "rerun": 180.0}}
 
 
 def empty_tables():
@@ -225,8 +230,8 @@ def main() -> int:
     target = TARGETS.get(args.persons)
     if target and connection.vendor == "postgresql":
         figures["target_s"] = target
-        figures["within_target"] = (
-            figures["full"]["seconds"] <= target and figures["rerun"]["seconds"] <= target
+        figures["within_target"] = all(
+            figures[mode]["seconds"] <= seconds for mode, seconds in target.items()
         )
     print(json.dumps(figures, ensure_ascii=False))
     return 0

@@ -33,22 +33,23 @@ Lifecycle of a finding (one per rule and person, docs/CROSSCHECK.md):
 all findings, so an open finding not written by the latest run was confirmed by it.
 """
 
-import io
 import json
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TypeAlias
+from functools import lru_cache, partial
+from typing import Any, TypeAlias
 
 from django.contrib.auth.models import User
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection, connections, transaction
 from django.db.models import Manager, Max, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -107,7 +108,7 @@ ALL = "all"  # partition key: the whole county in one pass
 PartitionKey: TypeAlias = int | str | None
 BATCH_SIZE = 2000
 READ_CHUNK = 10000  # rows per fetch of a streamed (server-side cursor) read
-COPY_CHUNK = 10000  # new findings per COPY
+COPY_BLOCK = 1000  # new findings per block of the COPY stream (`_CopySource`)
 LOCK_KEY = "huoqiu:crosscheck:lock"
 LOCK_TIMEOUT = 3600  # seconds; also how long a crashed run blocks the next one at most
 RUNNER_LOCK = "crosscheck-runner"  # cases.locks process lock of in-process runs
@@ -242,8 +243,13 @@ def load_dataset(
     *,
     civil: CivilTownships | None = None,
     township_names: dict[int, str] | None = None,
+    read_alongside: bool = False,
 ) -> Dataset:
-    """Load one partition's current data into plain records (about ten queries)."""
+    """Load one partition's current data into plain records (about ten queries).
+
+    `read_alongside=True` (PostgreSQL, only when the caller has no uncommitted writes this
+    read must see: see `_run_in_process`) reads the survey on a second connection while
+    this one reads the roster (`_read_in_background`)."""
     # The county's civil townships, not the partition's: a partition's persons then get
     # the receipt the single pass gives them.
     if civil is None:
@@ -251,14 +257,37 @@ def load_dataset(
     if township_names is None:
         township_names = dict(Township.objects.values_list("id", "name"))
     in_partition = _in_partition(key)
+    survey = SurveyRecord.objects.filter(in_partition)
+    survey_query = (
+        with_receipt(survey, civil)
+        .annotate(**{REHAB_NEEDS_TEXT: Cast("rehab_needs", TextField())})
+        .order_by()
+        .values_list(*SURVEY_FIELDS)
+    )
+    # Read when the records are built, after the roster (or meanwhile, alongside).
+    survey_rows: Callable[[], Iterable[tuple]] = (
+        _read_in_background(survey_query)
+        if read_alongside
+        else partial(survey_query.iterator, chunk_size=READ_CHUNK)
+    )
 
     # Only the members a rule can read: persons in the survey (their roster row, and their
     # household's aggregates, which count surveyed members only) and members the roster
     # calls disabled (D05's leads). The rest — most of the roster — no rule reads, and
     # skipping them in SQL leaves about a third of the rows (docs/CROSSCHECK.md, "Speed").
+    # "In the survey": over the whole county as `person_id IN (survey)`, which the planner
+    # checks with one hashed lookup while scanning the members, before the joins (46,296
+    # of 149,151 rows at 60k; the query took 0.7 s instead of 1.1 s); for one township as
+    # the joined survey row, since hashing the whole survey cost a township's query more
+    # than the join of its few households' members (0.3 s against 0.18 s).
+    in_survey = (
+        Q(person_id__in=SurveyRecord.objects.values("person_id"))
+        if key == ALL
+        else Q(person__survey__isnull=False)
+    )
     members = (
         RosterMember.objects.filter(is_current=True, household__is_current=True)
-        .filter(Q(person__survey__isnull=False) | Q(is_disabled=True))
+        .filter(in_survey | Q(is_disabled=True))
         .annotate(**{MONITORED_FIELD: monitored_flag()})
     )
     if key != ALL:
@@ -272,7 +301,6 @@ def load_dataset(
     member_rows = members.order_by().values_list(*MEMBER_FIELDS).iterator(chunk_size=READ_CHUNK)
     links, roster_only = _assemble_roster(member_rows, key)
 
-    survey = SurveyRecord.objects.filter(in_partition)
     households = survey.values("household_id")
     ctx = Context(
         as_of=as_of,
@@ -301,15 +329,42 @@ def load_dataset(
         household_visits=household_visits(as_of, households),
         batches=ev.quoted_batches(batch_names()),
     )
-    survey_rows = (
-        with_receipt(survey, civil)
-        .annotate(**{REHAB_NEEDS_TEXT: Cast("rehab_needs", TextField())})
-        .order_by()
-        .values_list(*SURVEY_FIELDS)
-        .iterator(chunk_size=READ_CHUNK)
-    )
-    certified = [_certified(row, as_of, links.get(row[0])) for row in survey_rows]
+    certified = [_certified(row, as_of, links.get(row[0])) for row in survey_rows()]
     return Dataset(certified, roster_only, ctx)
+
+
+def _read_in_background(rows: QuerySet) -> Callable[[], list[tuple]]:
+    """Start reading `rows` on a second connection in a thread; the returned function waits
+    for the rows (and re-raises the thread's error).
+
+    The survey read is the loader's longest query and the existing findings' read (their
+    evidence printed as text) the diff's (about a second and half a second of server time
+    at 60,000 persons, docs/CROSSCHECK.md, "Speed"): run beside the roster read and the
+    rules they cost the run little, on the second core. The thread's connection (Django's
+    are per thread) reads in autocommit, so it sees what is committed — as each statement
+    of this connection's read-committed transaction does — and is closed when done. Only
+    for callers without uncommitted writes the read must see (`_run_in_process`).
+    """
+    result: dict[str, Any] = {}
+
+    def read() -> None:
+        try:
+            result["rows"] = list(rows)
+        except BaseException as error:  # handed to the waiting caller
+            result["error"] = error
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    thread = threading.Thread(target=read, name="crosscheck-read", daemon=True)
+    thread.start()
+
+    def wait() -> list[tuple]:
+        thread.join()
+        if "error" in result:
+            raise result["error"]
+        return result["rows"]
+
+    return wait
 
 
 def _scoped_households(
@@ -377,6 +432,12 @@ def _assemble_roster(
 NO_NEEDS = (None, "", "[]", "null")
 
 
+@lru_cache(maxsize=4096)
+def _rehab_needs(text: str) -> tuple[str, ...]:
+    """A survey's 康复需求 list from its JSON text; few distinct lists repeat over the rows."""
+    return tuple(json.loads(text))
+
+
 def _certified(row: tuple, as_of: date, link: RosterLink | None) -> Certified:
     (
         person_id,
@@ -408,38 +469,40 @@ def _certified(row: tuple, as_of: date, link: RosterLink | None) -> Certified:
         survey_batch_id,
         survey_row,
     ) = row
+    # Positional, in Certified's field order: 31 keywords per record cost about a third
+    # of building it, 60,000 times a run.
     return Certified(
-        person_id=person_id,
-        id_number=id_number,
-        name=name,
-        birth_date=birth_date,
-        age=age_on(birth_date, as_of),
-        township_id=township_id,
-        village_id=village_id,
-        household_id=household_id,
-        category=category,
-        grade=grade,
-        income=income,
-        rigid_expenditure=rigid_expenditure,
-        housing_safe=housing_safe,
-        water_safe=water_safe,
-        in_school=in_school or "",
-        employment_status=employment_status or "",
-        rehab_needs=tuple(json.loads(rehab_needs)) if rehab_needs not in NO_NEEDS else (),
-        rehab_received=rehab_received,
-        medical_insured=medical_insured,
-        pension_insured=pension_insured,
-        receives_dibao=dibao,
-        receives_tekun=tekun,
-        receives_living_subsidy=living,
-        receives_care_subsidy=care,
-        benefits_from_civil=from_civil,
-        survival_status=survival_status or "",
-        roster=link,
-        alive=alive,
-        monitored=link is not None and link.household.monitored,
-        survey_batch_id=survey_batch_id,
-        survey_row=survey_row,
+        person_id,
+        id_number,
+        name,
+        birth_date,
+        age_on(birth_date, as_of),
+        township_id,
+        village_id,
+        household_id,
+        category,
+        grade,
+        income,
+        rigid_expenditure,
+        housing_safe,
+        water_safe,
+        in_school or "",
+        employment_status or "",
+        _rehab_needs(rehab_needs) if rehab_needs not in NO_NEEDS else (),
+        rehab_received,
+        medical_insured,
+        pension_insured,
+        dibao,
+        tekun,
+        living,
+        care,
+        from_civil,
+        survival_status or "",
+        link,
+        alive,
+        link is not None and link.household.monitored,
+        survey_batch_id,
+        survey_row,
     )
 
 
@@ -463,7 +526,9 @@ def _check_records(
     """Append the hits of the subject's rules over its records; alive-only rules skip the dead."""
     add = hits.append
     collect = ev.collect
-    subject_rules = [(r.code, r.check, r.alive_only, r.evidence) for r in rules(subject)]
+    subject_rules = [
+        (r.code, r.check, r.alive_only, ev.bind(r.evidence, ctx)) for r in rules(subject)
+    ]
     for record in records:
         for code, check, alive_only, facts in subject_rules:
             if alive_only and not record.alive:
@@ -522,23 +587,12 @@ def batch_names() -> dict[int, tuple[str, str]]:
     }
 
 
-@transaction.atomic
-def write_findings(
-    run: CrosscheckRun, hits: Iterable[Hit], key: PartitionKey = ALL
-) -> dict[str, Counter]:
-    """Diff one partition's hits against its existing findings and write the difference.
-
-    The partition's existing findings are those of its persons (by the person's current
-    township, so a person who moved is diffed where they are now). Unchanged findings
-    (reason, places and evidence) are not written; the evidence is compared as text
-    (`monitoring.rules.evidence.as_text`), decoded only when the texts differ.
-    """
-    codes = [r.code for r in rules()]
-    counts = empty_counts()
-    now = timezone.now()
-    desired: dict[tuple[str, int], Hit] = {(hit[0], hit[1]): hit for hit in hits}
-    existing = (
-        Finding.objects.filter(_in_partition(key), rule__in=codes)
+def existing_findings(key: PartitionKey = ALL) -> QuerySet:
+    """The partition's findings as `write_findings` compares them: those of its persons (by
+    the person's current township, so a person who moved is diffed where they are now),
+    with the evidence as text."""
+    return (
+        Finding.objects.filter(_in_partition(key), rule__in=[r.code for r in rules()])
         .order_by()
         .annotate(evidence_text=Cast("evidence", TextField()))
         .values_list(
@@ -553,10 +607,30 @@ def write_findings(
             "evidence_text",
         )
     )
+
+
+@transaction.atomic
+def write_findings(
+    run: CrosscheckRun,
+    hits: Iterable[Hit],
+    key: PartitionKey = ALL,
+    existing: Callable[[], Iterable[tuple]] | None = None,
+) -> dict[str, Counter]:
+    """Diff one partition's hits against its existing findings and write the difference.
+
+    `existing` returns the rows of `existing_findings(key)` when the caller read them
+    already (`_run_in_process` reads them alongside the rules); else they are read here.
+    Unchanged findings (reason, places and evidence) are not written; the evidence is
+    compared as text (`monitoring.rules.evidence.same_as_stored`), decoded only when the
+    texts differ.
+    """
+    counts = empty_counts()
+    now = timezone.now()
+    desired: dict[tuple[str, int], Hit] = {(hit[0], hit[1]): hit for hit in hits}
+    rows = existing() if existing is not None else existing_findings(key).iterator(READ_CHUNK)
     refreshed: list[tuple] = []
-    cleared: list[Finding] = []
-    reopened: list[Finding] = []
-    events: list[FindingEvent] = []
+    # (finding id, rule, status read, the hit that reopens it or None to clear it)
+    status_changes: list[tuple[int, str, str, Hit | None]] = []
     for (
         fid,
         code,
@@ -567,21 +641,14 @@ def write_findings(
         township_id,
         village_id,
         stored_evidence,
-    ) in existing.iterator(chunk_size=READ_CHUNK):
+    ) in rows:
         hit = desired.pop((code, person_id), None)
         if hit is None:
             if status in (Finding.Status.OPEN, Finding.Status.HANDLED):
-                cleared.append(
-                    Finding(id=fid, status=Finding.Status.CLEARED, cleared_at=now, last_run=run)
-                )
-                events.append(_event(fid, run, status, Finding.Status.CLEARED, "比对条件已不成立"))
-                counts[code]["cleared"] += 1
+                status_changes.append((fid, code, status, None))
             continue
         if status == Finding.Status.CLEARED:
-            reopened.append(_reopened(fid, hit, run, now))
-            events.append(_event(fid, run, status, Finding.Status.OPEN, "比对条件再次成立"))
-            counts[code]["new"] += 1
-            counts[code]["reopened"] += 1
+            status_changes.append((fid, code, status, hit))
             continue
         if status == Finding.Status.OPEN:
             counts[code]["still_open"] += 1
@@ -590,6 +657,21 @@ def write_findings(
             stored_evidence == text or ev.same_as_stored(text, stored_evidence)
         ):
             refreshed.append((fid, *hit[2:]))
+    cleared: list[Finding] = []
+    reopened: list[Finding] = []
+    events: list[FindingEvent] = []
+    for fid, code, status, hit in unchanged_since_read(status_changes):
+        if hit is None:
+            cleared.append(
+                Finding(id=fid, status=Finding.Status.CLEARED, cleared_at=now, last_run=run)
+            )
+            events.append(_event(fid, run, status, Finding.Status.CLEARED, "比对条件已不成立"))
+            counts[code]["cleared"] += 1
+        else:
+            reopened.append(_reopened(fid, hit, run, now))
+            events.append(_event(fid, run, status, Finding.Status.OPEN, "比对条件再次成立"))
+            counts[code]["new"] += 1
+            counts[code]["reopened"] += 1
     for code, *_ in desired.values():
         counts[code]["new"] += 1
     insert_new_findings(run, desired.values(), now)
@@ -604,6 +686,27 @@ def write_findings(
             Finding.objects.bulk_update(objects, [*fields, "updated_at"], batch_size=BATCH_SIZE)
     FindingEvent.objects.bulk_create(events, batch_size=BATCH_SIZE)
     return counts
+
+
+def unchanged_since_read(
+    changes: list[tuple[int, str, str, Hit | None]],
+) -> list[tuple[int, str, str, Hit | None]]:
+    """The status changes whose finding still has the status the run read, those rows locked
+    until the run commits. The run reads the findings while its rules run, without a lock: a
+    staff decision made meanwhile (不予处理, 已处理, docs/CROSSCHECK.md) wins over the run's
+    clearing or reopening, which the next run reconsiders from the decided status."""
+    if not changes:
+        return []
+    ids = [change[0] for change in changes]
+    current: dict[int, str] = {}
+    for start in range(0, len(ids), BATCH_SIZE):
+        current.update(
+            Finding.objects.select_for_update()
+            .filter(id__in=ids[start : start + BATCH_SIZE])
+            .order_by("id")
+            .values_list("id", "status")
+        )
+    return [change for change in changes if current.get(change[0]) == change[2]]
 
 
 REFRESH_COLUMNS = ("reason", "household_id", "township_id", "village_id", "evidence")
@@ -686,17 +789,16 @@ def insert_new_findings(run: CrosscheckRun, hits: Iterable[Hit], now: datetime) 
     with connection.cursor() as cursor:
         raw = getattr(cursor, "cursor", None)
         if connection.vendor == "postgresql" and hasattr(raw, "copy_expert"):
-            # Chunks of 10,000: the COPY text of a chunk (evidence included, ~1 KB a
-            # finding) is the only copy of the rows in memory besides the hits.
             suffix = "\t" + "\t".join(copy_text(value) for value in fixed) + "\n"
-            for start in range(0, len(hits), COPY_CHUNK):
-                text = "".join(
+            blocks = (
+                "".join(
                     f"{hit[0]}\t{hit[1]}\t{copy_text(hit[2])}\t{copy_text(hit[3])}"
                     f"\t{copy_text(hit[4])}\t{copy_text(hit[5])}\t{copy_text(hit[6])}{suffix}"
-                    for hit in hits[start : start + COPY_CHUNK]
+                    for hit in hits[start : start + COPY_BLOCK]
                 )
-                cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.StringIO(text))
-                del text
+                for start in range(0, len(hits), COPY_BLOCK)
+            )
+            cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", _CopySource(blocks))
         else:
             marks = ", ".join(["%s"] * len(NEW_FINDING_FIELDS))
             for start in range(0, len(hits), BATCH_SIZE):
@@ -715,6 +817,21 @@ def insert_new_findings(run: CrosscheckRun, hits: Iterable[Hit], now: datetime) 
             f"WHERE f.id > %s AND f.{quote(meta.get_field('first_run').column)} = %s",
             [stamp, run.pk, Finding.Status.OPEN.value, "比对发现", id_before, run.pk],
         )
+
+
+class _CopySource:
+    """The file psycopg2 reads a COPY from, built one block of rows per `read`.
+
+    One COPY streamed this way keeps the server busy parsing, checking and indexing the
+    rows already sent while Python builds the next block (building the whole text first
+    left the server idle meanwhile, and the other way round); a block (evidence included,
+    ~1 KB a finding) is the only copy of its rows in memory besides the hits."""
+
+    def __init__(self, blocks: Iterator[str]) -> None:
+        self.blocks = blocks
+
+    def read(self, size: int = -1) -> str:
+        return next(self.blocks, "")
 
 
 REOPEN_FIELDS = (
@@ -957,10 +1074,22 @@ def _run_in_process(
         counts = empty_counts()
         civil = civil_townships()
         names = dict(Township.objects.values_list("id", "name"))
+        # A second connection sees only committed rows: read alongside only when no caller's
+        # transaction holds rows this run must see (a test's, or a caller's atomic block).
+        alongside = connection.vendor == "postgresql" and not connection.in_atomic_block
         with transaction.atomic():  # a run that fails changes no finding
             for key in partition_keys() if partitioned else [ALL]:
-                dataset = load_dataset(as_of, policy, key, civil=civil, township_names=names)
-                add_counts(counts, write_findings(run, evaluate(dataset), key))
+                dataset = load_dataset(
+                    as_of, policy, key, civil=civil, township_names=names, read_alongside=alongside
+                )
+                # The findings are read while the rules run, in the single pass only: a
+                # partition's read follows earlier partitions' uncommitted writes.
+                existing = (
+                    _read_in_background(existing_findings(key))
+                    if alongside and key == ALL
+                    else None
+                )
+                add_counts(counts, write_findings(run, evaluate(dataset), key, existing))
                 fault_point("crosscheck.written")  # fault tests kill the process here
             finish_run(run, counts, policy)
     except BaseException as error:

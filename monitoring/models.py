@@ -374,7 +374,11 @@ class Finding(TimeStamped):
         DISMISSED = "dismissed", "不予处理"
         CLEARED = "cleared", "已消除"
 
-    rule = models.CharField("规则", max_length=8, db_index=True)
+    # Indexes of this table are few on purpose: the cross-check writes a county's findings at
+    # once and every index costs on each row (docs/PERFORMANCE.md, Cross-check). The rule is
+    # found through `one_finding_per_rule_person` (it leads), the township through
+    # `finding_queue_idx`, the status through `finding_status_idx` (no LIKE on either).
+    rule = models.CharField("规则", max_length=8)
     person = models.ForeignKey(
         Person, on_delete=models.PROTECT, related_name="findings", verbose_name="人员"
     )
@@ -387,15 +391,18 @@ class Finding(TimeStamped):
         verbose_name="家庭",
     )
     township = models.ForeignKey(
-        Township, on_delete=models.PROTECT, null=True, related_name="+", verbose_name="乡镇"
+        Township,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name="乡镇",
+        db_index=False,
     )
     village = models.ForeignKey(
         Village, on_delete=models.PROTECT, null=True, related_name="+", verbose_name="村"
     )
     reason = models.CharField("原因", max_length=500)
-    status = models.CharField(
-        "状态", max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True
-    )
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.OPEN)
     action_taken = models.CharField("处理措施", max_length=500, blank=True)
     dismiss_reason = models.CharField("不予处理原因", max_length=500, blank=True)
     decided_by = models.ForeignKey(
@@ -431,7 +438,10 @@ class Finding(TimeStamped):
         constraints = [
             models.UniqueConstraint(fields=["rule", "person"], name="one_finding_per_rule_person")
         ]
-        indexes = [models.Index(fields=["township", "status", "rule"], name="finding_queue_idx")]
+        indexes = [
+            models.Index(fields=["township", "status", "rule"], name="finding_queue_idx"),
+            models.Index(fields=["status"], name="finding_status_idx"),
+        ]
 
     def __str__(self):
         return f"{self.rule} · {self.person}"

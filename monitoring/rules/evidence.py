@@ -26,7 +26,7 @@ through a Celery result.
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -98,23 +98,17 @@ class Fact:
     value: Value
     # RECORD facts: the record the value comes from, or None (e.g. "no plan recorded").
     record: Callable[[Any, Context], RecordRef | None] | None = None
-    # The item's closing part (column, record, source) per as-of year (labels may name it).
-    _tails: dict = field(default_factory=dict, compare=False, repr=False)
 
     def tail(self, ctx: Context) -> str:
-        key = (ctx.policy.year, ctx.as_of.year)
-        found = self._tails.get(key)
-        if found is None:
-            column = self.column.format(year=key[0], as_of_year=key[1])
-            found = f'"column": {_quoted(column)}, '
-            self._tails[key] = found
-        return found
+        """The item's closing part after its value: column (labels may name the policy or
+        as-of year), then the record and source parts `text` adds."""
+        column = self.column.format(year=ctx.policy.year, as_of_year=ctx.as_of.year)
+        return f'"column": {_quoted(column)}, '
 
-    def text(self, p: Subject, ctx: Context) -> str | None:
-        """The item as stored JSON text, or None when the fact plays no part for `p`."""
+    def text(self, p: Subject, ctx: Context, tail: str) -> str | None:
+        """The item as stored JSON text, or None when the fact plays no part for `p`;
+        `tail` is `self.tail(ctx)`, worked out once per run (`bind`)."""
         source = self.source
-        batch: int | None = None
-        row: int | None = None
         if source == SURVEY:
             batch, row = getattr(p, "survey_batch_id", None), getattr(p, "survey_row", None)
         elif source == ROSTER:
@@ -127,6 +121,8 @@ class Fact:
             batch, row = p.roster.household.batch_id, p.roster.household.source_row
         elif source == NOT_LISTED and p.roster is not None:
             return None
+        else:
+            batch = row = None
         value = self.value(p, ctx)
         if value is None:
             return None
@@ -142,17 +138,22 @@ class Fact:
                 )
         return (
             f'{{"row": {"null" if row is None else row}, {where}, "value": {_quoted(value)}, '
-            f"{self.tail(ctx)}{record}{SOURCE_TEXT[source]}"
+            f"{tail}{record}{SOURCE_TEXT[source]}"
         )
 
 
-def collect(facts: Iterable[Fact], p: Subject, ctx: Context) -> str:
+BoundFacts = tuple[tuple[Fact, str], ...]
+
+
+def bind(facts: Iterable[Fact], ctx: Context) -> BoundFacts:
+    """A rule's facts with their tails for `ctx`: what `collect` takes, built once per run
+    rather than once per item (a run writes about 270,000 items at 60,000 persons)."""
+    return tuple((fact, fact.tail(ctx)) for fact in facts)
+
+
+def collect(facts: BoundFacts, p: Subject, ctx: Context) -> str:
     """The evidence of one hit as stored JSON text, items in the rule's declared order."""
-    parts = []
-    for fact in facts:
-        text = fact.text(p, ctx)
-        if text is not None:
-            parts.append(text)
+    parts = [text for fact, tail in facts if (text := fact.text(p, ctx, tail)) is not None]
     return "[" + ", ".join(parts) + "]" if parts else EMPTY
 
 
