@@ -5,6 +5,7 @@ Everything that reads an ID from outside calls `normalise_id_number` first, then
 act on.
 """
 
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -64,8 +65,10 @@ _FLOAT_MESSAGE = (
 
 
 def check_character(first17: str) -> str:
-    total = sum(int(digit) * weight for digit, weight in zip(first17, WEIGHTS, strict=True))
-    return CHECK_CHARS[total % 11]
+    if len(first17) != len(WEIGHTS):
+        raise ValueError("the check character is computed from exactly 17 digits")
+    # map() rather than a generator: imports check every ID of a county's roster.
+    return CHECK_CHARS[sum(map(operator.mul, map(int, first17), WEIGHTS)) % 11]
 
 
 def convert_15_to_18(id15: str) -> str:

@@ -32,6 +32,7 @@ from cases.dbcopy import NULL, copy_escape
 PG_ROWS_PER_STATEMENT = 1000
 COPY_ROWS = 20000
 KEY_CHUNK = 900
+_MISSING = object()  # a column the row leaves out (it gets the field's default)
 COPY_READ = 1 << 22  # bytes psycopg2 reads from a COPY payload at a time
 
 
@@ -177,17 +178,24 @@ class BulkTable:
         return values
 
     def insert(
-        self, rows: list[dict], key: Sequence[str] = (), queryset: models.QuerySet | None = None
+        self,
+        rows: list[dict],
+        key: Sequence[str] = (),
+        queryset: models.QuerySet | None = None,
+        same: dict[str, Any] | None = None,
     ) -> list[int] | None:
         """Insert rows; with `key`, return the new ids in row order.
 
         `queryset` narrows the re-read of new ids by key where the key alone is not
         unique in the table (SQLite only; PostgreSQL takes the ids from the sequence).
+        `same` holds values every row shares (left out of the rows themselves).
         """
         if not rows:
             return [] if key else None
         if self.postgres:
-            return self._copy_postgres(rows, bool(key))
+            return self._copy_postgres(rows, bool(key), same)
+        if same:
+            rows = [{**row, **same} for row in rows]
         names = list(self.fields)
         columns = ", ".join(connection.ops.quote_name(_column(self.fields[name])) for name in names)
         placeholders = ", ".join(["%s"] * len(names))
@@ -198,10 +206,17 @@ class BulkTable:
             return None
         return self._ids_by_key(rows, key, queryset)
 
-    def _copy_postgres(self, rows: list[dict], want_ids: bool) -> list[int] | None:
-        """COPY … FROM STDIN (text format); ids drawn from the table's sequence first."""
+    def _copy_postgres(
+        self, rows: list[dict], want_ids: bool, same: dict[str, Any] | None = None
+    ) -> list[int] | None:
+        """COPY … FROM STDIN (text format); ids drawn from the table's sequence first.
+
+        `same` holds values shared by every row (a history row's actor, source, model):
+        converted once, not once per row.
+        """
         meta = self.model._meta
-        names = list(self.fields)
+        same = same or {}
+        names = [name for name in self.fields if name not in same]
         columns = [connection.ops.quote_name(_column(self.fields[name])) for name in names]
         ids = None
         with connection.cursor() as cursor:
@@ -212,24 +227,37 @@ class BulkTable:
                 )
                 ids = [found[0] for found in cursor.fetchall()]
                 columns.insert(0, self.pk_column)
-            sql = f"COPY {self.table} ({', '.join(columns)}) FROM STDIN"
             converters = [self._copy_converter(self.fields[name]) for name in names]
             defaults = [
                 NULL if self.defaults[name] is None else convert(self.defaults[name])
                 for name, convert in zip(names, converters, strict=True)
             ]
+            # The shared columns go last: one text after every row's own cells.
+            tail = "".join(
+                "\t" + (NULL if value is None else self._copy_converter(self.fields[name])(value))
+                for name, value in same.items()
+            )
+            columns.extend(connection.ops.quote_name(_column(self.fields[name])) for name in same)
+            sql = f"COPY {self.table} ({', '.join(columns)}) FROM STDIN"
             columns_out = list(zip(names, converters, defaults, strict=True))
             for start in range(0, len(rows), COPY_ROWS):
-                lines = []
-                for offset, row in enumerate(rows[start : start + COPY_ROWS]):
-                    cells = [str(ids[start + offset])] if ids is not None else []
-                    for name, convert, default in columns_out:
-                        if name in row:
-                            value = row[name]
-                            cells.append(NULL if value is None else convert(value))
-                        else:
-                            cells.append(default)
-                    lines.append("\t".join(cells))
+                part = rows[start : start + COPY_ROWS]
+                # Column by column (one comprehension each) rather than cell by cell: a
+                # third of the interpreter's work per cell.
+                cells = [list(map(str, ids[start : start + len(part)]))] if ids is not None else []
+                for name, convert, default in columns_out:
+                    cells.append(
+                        [
+                            default
+                            if (value := row.get(name, _MISSING)) is _MISSING
+                            else NULL
+                            if value is None
+                            else convert(value)
+                            for row in part
+                        ]
+                    )
+                lines = ["\t".join(line) + tail for line in zip(*cells, strict=True)]
+                del cells
                 lines.append("")
                 # UTF-8 bytes (the connection's encoding): a third of a StringIO's memory
                 # while a payload waits in the pipe.

@@ -15,6 +15,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from cases.masking import shown_text
@@ -46,7 +47,13 @@ def _empty(value: object) -> bool:
     return value is None or value == "" or value == []
 
 
+# The types a parsed cell has besides lists; hashable without asking `Hashable` (an ABC check).
+_PLAIN_TYPES = frozenset({str, int, bool, Decimal, date, type(None)})
+
+
 def _key(value: object) -> Hashable:
+    if type(value) in _PLAIN_TYPES:
+        return value  # one of the hashable types above
     if isinstance(value, list):
         return tuple(value)
     return value if isinstance(value, Hashable) else repr(value)
@@ -137,8 +144,13 @@ def roster_conflicts(
     for index, row in enumerate(rows):
         groups.setdefault(row.household_number, []).append(index)
     found: list[HouseholdConflict] = []
+    household_values = attrgetter(*ROSTER_HOUSEHOLD_FIELDS)
     for number, indexes in groups.items():
         if len(indexes) < 2:
+            continue
+        # Most households repeat the same values on every row: nothing to compare.
+        first = household_values(rows[indexes[0]])
+        if all(household_values(rows[i]) == first for i in indexes):
             continue
         ordered = head_first(rows, indexes)
         head = rows[ordered[0]]

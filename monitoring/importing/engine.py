@@ -9,6 +9,7 @@ footer rows (`合计…`, `填表人：…`, `审核人…` whose ID cell holds 
 header rows (multi-page exports).
 """
 
+import operator
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -188,16 +189,25 @@ def _validate(
     key_index = header.indexes[spec.key_column]
     key_header = header_key(header.names[spec.key_column])
     first_seen: dict = {}
+    parsers = [(column.key, column.parse) for column, _ in mapped]
+    indexes = [i for _, i in mapped]
+    # One C call picks a row's mapped cells (a row as long as the header, the usual case).
+    pick = operator.itemgetter(*indexes) if len(indexes) > 1 else lambda cells: (cells[indexes[0]],)
+    last = max(indexes)
     for row_number, cells in rows:
         width = len(cells)
-        raw_values = [(column, cells[i] if i < width else None) for column, i in mapped]
-        if all(v.is_blank(raw) for _, raw in raw_values):
+        if width > last:
+            raws = pick(cells)
+        else:
+            raws = tuple(cells[i] if i < width else None for i in indexes)
+        if all(map(v.is_blank, raws)):
             continue
         key_raw = cells[key_index] if key_index < width else None
         key_text = "" if v.is_blank(key_raw) else v.text(key_raw)
         if len(key_text) < 10 and _FOOTER.match(_first_text(cells)):
             continue  # 合计 / 填表人 rows (a count such as “50人” may sit in any column)
-        if key_text and header_key(key_raw) == key_header:
+        # A header name never starts with a digit (an ID always does): no key needed then.
+        if key_text and not key_text[0].isdigit() and header_key(key_raw) == key_header:
             continue  # the header repeated (page breaks in an export)
         result.data_rows += 1
         if progress is not None and result.data_rows % PROGRESS_EVERY == 0 and estimated:
@@ -205,12 +215,12 @@ def _validate(
 
         ctx = RowContext(row_number, names, spec, townships)
         parsed: dict = {}
-        for column, raw in raw_values:
+        for (key, parse), raw in zip(parsers, raws, strict=True):
             try:
-                parsed[column.key] = column.parse(raw)
+                parsed[key] = parse(raw)
             except v.ValueProblem as problem:
-                ctx.error(column.key, str(problem))
-                parsed[column.key] = None
+                ctx.error(key, str(problem))
+                parsed[key] = None
         _remember(result, parsed, townships)
         typed = spec.build(parsed, ctx)
         if ctx.problems:

@@ -8,6 +8,7 @@ parsed values into a typed row or reports row errors through the context. A rost
 column also says where the writer keeps its value: the household or the member.
 """
 
+import functools
 from collections import namedtuple
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, replace
@@ -62,6 +63,11 @@ class SourceSpec:
         Callable  # (first: dict, other: dict, first_row, other_row) -> (msg_first, msg_other)
     )
     key_column: str = "id_number"
+
+    @functools.cached_property
+    def not_blank_columns(self) -> tuple[Column, ...]:
+        """The columns a data row must fill (checked on every row)."""
+        return tuple(column for column in self.columns if column.not_blank)
 
     def column(self, key: str) -> Column:
         for column in self.columns:
@@ -215,6 +221,8 @@ _month_or_date = v.cached(v.date_parser(allow_month=True))
 _village = v.cached(v.plain_text(64, "村（社区）"))
 _roster_village = v.cached(v.plain_text(64, "村"))
 _relation = v.cached(v.plain_text(16, "与户主关系"))
+# Person and head names: a county repeats many names (and a head's name on each member row).
+_name = v.cached(v.person_name)
 
 
 def _money(label: str, allow_negative: bool = True) -> Callable:
@@ -223,8 +231,8 @@ def _money(label: str, allow_negative: bool = True) -> Callable:
 
 def _require_values(values: dict, ctx: RowContext) -> None:
     """Required cells that are blank (and did not already fail to parse)."""
-    for column in ctx.spec.columns:
-        if column.not_blank and values.get(column.key) is None and not ctx.has_error(column.key):
+    for column in ctx.spec.not_blank_columns:
+        if values.get(column.key) is None and not ctx.has_error(column.key):
             shown_name = ctx.names.get(column.key, column.name)
             ctx.error(column.key, f"{shown_name}不能为空，请填写")
 
@@ -244,16 +252,15 @@ def _roster_row(row_type: Any, values: dict, ctx: RowContext) -> tuple | None:
     township_id = ctx.township_id(values)
     if ctx.has_error():
         return None
-    derived = {
+    fields = {
+        **values,
         "row": ctx.row,
         "id_number": number,
         "gender": gender,
         "birth_date": birth,
         "township_id": township_id,
     }
-    return row_type._make(
-        derived[name] if name in derived else values.get(name) for name in row_type._fields
-    )
+    return row_type._make(map(fields.get, row_type._fields))
 
 
 # --- 4.1 survey ---------------------------------------------------------------------------------
@@ -280,7 +287,7 @@ def _survey_parser(column: survey.SurveyColumn) -> Callable:
     if kind == survey.LIST:
         return v.cached(v.list_parser(column.header))
     return {
-        survey.NAME: v.person_name,
+        survey.NAME: _name,
         survey.ID_NUMBER: _id,
         survey.CERTIFICATE: certificate_text,
         survey.CATEGORY: _category,
@@ -376,7 +383,7 @@ def build_survey(values: dict, ctx: RowContext) -> tuple | None:
         head.number if head is not None else None,
         values.get("relation"),
         values.get("household_size"),
-        *(values.get(field) for field in SURVEY_ANSWER_FIELDS),
+        *map(values.get, SURVEY_ANSWER_FIELDS),
     )
 
 
@@ -434,10 +441,8 @@ ROSTER_COLUMNS = (
     ),
     ROSTER_TOWNSHIP,
     ROSTER_VILLAGE,
-    Column("head_name", "户主姓名", v.person_name, table=HOUSEHOLD),
-    Column(
-        "name", "成员姓名", v.person_name, ("姓名",), required=True, not_blank=True, table=MEMBER
-    ),
+    Column("head_name", "户主姓名", _name, table=HOUSEHOLD),
+    Column("name", "成员姓名", _name, ("姓名",), required=True, not_blank=True, table=MEMBER),
     Column(
         "id_number",
         "证件号码",
@@ -581,7 +586,7 @@ ROSTER = SourceSpec(
 # --- 4.3 civil-affairs benefit roster ---------------------------------------------------------
 
 CIVIL_COLUMNS = (
-    Column("name", "姓名", v.person_name, required=True, not_blank=True),
+    Column("name", "姓名", _name, required=True, not_blank=True),
     Column(
         "id_number",
         "身份证号",

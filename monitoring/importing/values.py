@@ -69,7 +69,11 @@ def is_blank(raw: Cell) -> bool:
         stripped = raw.strip()
         if len(stripped) > 5:  # longer than any placeholder
             return False
-        return not stripped or text(stripped).lower() in _PLACEHOLDERS
+        if not stripped:
+            return True
+        if min(stripped) >= "\u4e00" and max(stripped) <= "\u9fff":
+            return False  # Chinese characters only (是, 无, a name): never a placeholder
+        return text(stripped).lower() in _PLACEHOLDERS
     return False
 
 

@@ -288,21 +288,16 @@ class Writer:
         return Upserted(pks, set(create_keys), changed)
 
     def write_history(self, model: type[Model], entries: list[tuple[int, str, dict]]) -> None:
-        label = model._meta.label_lower
         table = self.table(ChangeRecord)
+        # Who, where from and which model are the same for every row: converted once.
+        same = {"actor_id": self.actor_id, "source": self.source, "model": model._meta.label_lower}
         for part in chunks(entries, 20000):
             table.insert(
                 [
-                    {
-                        "actor_id": self.actor_id,
-                        "source": self.source,
-                        "model": label,
-                        "object_id": str(pk),
-                        "action": action,
-                        "changes": changes,
-                    }
+                    {"object_id": str(pk), "action": action, "changes": changes}
                     for pk, action, changes in part
-                ]
+                ],
+                same=same,
             )
 
     def villages(self, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
