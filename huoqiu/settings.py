@@ -105,12 +105,20 @@ else:
     # PostgreSQL's JIT compiles plans whose estimated cost is high, such as the dashboard's
     # and indicators' grouped counts with EXISTS filters: compiling took ~2.3 s of a 2.5 s
     # query that runs in ~0.2 s without it (docs/PERFORMANCE.md, Pages). Off for this app.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # plan_cache_mode: see PREPARED_PAGE_QUERIES below.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        "-c jit=off -c plan_cache_mode=force_generic_plan"
+    )
 # The household and person pages run SQL compiled once per scope (staff/selectors/timeline.py
 # `run_compiled`); on PostgreSQL each is also PREPAREd once per connection, so the server
 # plans it once instead of on every view (planning was 2–9 ms of a page's queries that run
 # in 0.3 ms: docs/PERFORMANCE.md, Pages). A pooler that hands a session's statements to
 # different server connections (PgBouncer in transaction mode) loses them: set 0 there.
+# PostgreSQL would still plan a prepared statement anew on each of its first five runs
+# (custom plans), and a worker sees a rare shape (a child in hardship) a few times a day:
+# the generic plan is used at once. Only these statements are prepared (psycopg2 never
+# prepares), so the setting touches nothing else; their parameters are record ids and
+# scope constants, for which the generic plan is the custom one.
 PREPARED_PAGE_QUERIES = env_bool("PREPARED_PAGE_QUERIES", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -446,10 +446,19 @@ _PLACEHOLDER = re.compile(r"%([s%])")
 _unpreparable: set[str] = set()
 
 
-def _numbered(sql: str) -> str:
-    """`sql` with psycopg2's placeholders as PREPARE's `$1`, `$2`, …"""
+def _numbered(sql: str, arguments: list[Any]) -> str:
+    """`sql` with psycopg2's placeholders as PREPARE's `$1`, `$2`, … A boolean is typed:
+    psycopg2 writes it as the literal `true`, PREPARE would infer `text` where nothing else
+    types it (a `CASE … THEN %s` of a filter, as the hardship row's)."""
     numbers = itertools.count(1)
-    return _PLACEHOLDER.sub(lambda m: "%" if m.group(1) == "%" else f"${next(numbers)}", sql)
+
+    def placeholder(match: re.Match) -> str:
+        if match.group(1) == "%":
+            return "%"
+        number = next(numbers)
+        return f"${number}::boolean" if type(arguments[number - 1]) is bool else f"${number}"
+
+    return _PLACEHOLDER.sub(placeholder, sql)
 
 
 def execute_prepared(connection: Any, cursor: Any, sql: str, arguments: list[Any]) -> None:
@@ -470,7 +479,7 @@ def execute_prepared(connection: Any, cursor: Any, sql: str, arguments: list[Any
         connection.__dict__["_prepared_statements"] = known
     name = "page_" + hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:20]
     if name not in known[1]:
-        if not _prepare(connection, name, sql):
+        if not _prepare(connection, name, _numbered(sql, arguments)):
             _unpreparable.add(sql)
             cursor.execute(sql, arguments)
             return
@@ -481,14 +490,15 @@ def execute_prepared(connection: Any, cursor: Any, sql: str, arguments: list[Any
         cursor.execute(f"EXECUTE {name}")
 
 
-def _prepare(connection: Any, name: str, sql: str) -> bool:
-    """PREPARE `sql` as `name` on the driver's connection; False when PostgreSQL refuses."""
+def _prepare(connection: Any, name: str, statement: str) -> bool:
+    """PREPARE `statement` (`$n` placeholders) as `name` on the driver's connection; False
+    when PostgreSQL refuses."""
     in_transaction = connection.in_atomic_block
     with connection.connection.cursor() as raw_cursor:
         if in_transaction:
             raw_cursor.execute("SAVEPOINT page_prepare")
         try:
-            raw_cursor.execute(f"PREPARE {name} AS {_numbered(sql)}")
+            raw_cursor.execute(f"PREPARE {name} AS {statement}")
         except connection.Database.Error:
             if in_transaction:
                 raw_cursor.execute("ROLLBACK TO SAVEPOINT page_prepare")
