@@ -234,13 +234,22 @@ def worker_cpu_ms(server: subprocess.Popen) -> float:
     return ticks * 1000 / os.sysconf("SC_CLK_TCK")
 
 
-def commit_lines() -> list[list[str]]:
-    """The workers' per-request lines so far (bench/gunicorn_commits.py)."""
+def commit_lines() -> dict[str, list[list[str]]]:
+    """Each worker's per-request lines so far, by log file (bench/gunicorn_commits.py)."""
     time.sleep(0.3)  # a worker writes its line after the response is sent
-    lines = []
-    for log in sorted(COMMITS_DIR.glob("*.log")):
-        lines += [line.rstrip("\n").split("\t") for line in log.read_text().splitlines()]
-    return lines
+    return {
+        log.name: [line.rstrip("\n").split("\t") for line in log.read_text().splitlines()]
+        for log in sorted(COMMITS_DIR.glob("*.log"))
+    }
+
+
+def lines_since(seen: dict[str, list[list[str]]]) -> list[list[str]]:
+    """The lines the workers wrote after `seen` (an earlier `commit_lines()`), taken per
+    worker: each worker appends to its own file, so a slice of all files joined would mix
+    in one worker's earlier lines when another has written since."""
+    return [
+        line for name, lines in commit_lines().items() for line in lines[len(seen.get(name, [])) :]
+    ]
 
 
 def summarise(samples: list[float]) -> dict:
@@ -332,7 +341,7 @@ def bench(
         count = aggregate_requests if name in AGGREGATE_PAGES else requests
         views_counted = max(3, commit_views * count // requests)
         samples = []
-        seen = len(commit_lines())
+        seen = commit_lines()
         cpu = worker_cpu_ms(server)
         batch_started = time.perf_counter()
         for index in range(count):
@@ -344,7 +353,7 @@ def bench(
         results[name] = summarise(samples)
         results[name]["batch_s"] = round(batch_s, 1)
         results[name]["app_cpu_ms_per_view"] = round(cpu / count, 1)
-        lines = commit_lines()[seen:]
+        lines = lines_since(seen)
         results[name]["write_commits_per_view"] = round(
             sum(int(line[0]) for line in lines) / max(1, len(lines)), 2
         )
