@@ -140,3 +140,16 @@ def household_with_everything(
     )
     factories.RehabServiceFactory(person=head, service_type="康复训练", provider="镇卫生院")
     return HouseholdData(household, head, spouse, record, findings, case, visit)
+
+
+def user_of_each_scope(home: HouseholdData, county_admin) -> dict:
+    """The users the compiled-SQL tests compare for (tests/test_household_*_sql.py,
+    tests/test_person_page_sql.py): `home`'s township staff, the county, `home`'s village,
+    another township's staff and a user without a scope."""
+    return {
+        "hekou": factories.user_with_role("township_staff", township="河口镇"),
+        "county": county_admin,
+        "village": factories.user_with_role("village_member", village=home.household.village),
+        "other_township": factories.user_with_role("township_staff", township="城关镇"),
+        "no_scope": factories.UserFactory(),
+    }

@@ -17,7 +17,7 @@ from staff.selectors.households import (
 from staff.selectors.persons import comparison
 
 from . import factories
-from .staff_app_data import household_with_everything
+from .staff_app_data import household_with_everything, user_of_each_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -30,16 +30,6 @@ ANNOTATIONS = (
     "pairing_helper",
     "pairing_open",
 )
-
-
-def users(home, county_admin):
-    return {
-        "hekou": factories.user_with_role("township_staff", township="河口镇"),
-        "county": county_admin,
-        "village": factories.user_with_role("village_member", village=home.household.village),
-        "other_township": factories.user_with_role("township_staff", township="城关镇"),
-        "no_scope": factories.UserFactory(),
-    }
 
 
 def detail_built_each_time(user, pk):
@@ -93,7 +83,7 @@ def shown(household):
 
 @pytest.mark.parametrize("who", ["hekou", "county", "village", "other_township", "no_scope"])
 def test_detail_and_members_are_those_built_each_time(who, home, elsewhere, county_admin):
-    user = users(home, county_admin)[who]
+    user = user_of_each_scope(home, county_admin)[who]
     # The spouse's roster household lies in another township: other places on each side.
     factories.RosterMemberFactory(
         household=factories.RosterHouseholdFactory(), person=home.spouse, name=home.spouse.name

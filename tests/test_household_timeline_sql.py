@@ -9,7 +9,7 @@ from staff.selectors.households import household_person_ids
 from staff.selectors.timeline import household_timeline, timeline
 
 from . import factories
-from .staff_app_data import household_with_everything
+from .staff_app_data import household_with_everything, user_of_each_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -20,14 +20,7 @@ def built_each_time(user, household_id):
 
 @pytest.mark.parametrize("who", ["hekou", "county", "village", "other_township", "no_scope"])
 def test_same_rows_as_the_timeline_built_each_time(who, home, elsewhere, county_admin):
-    users = {
-        "hekou": factories.user_with_role("township_staff", township="河口镇"),
-        "county": county_admin,
-        "village": factories.user_with_role("village_member", village=home.household.village),
-        "other_township": factories.user_with_role("township_staff", township="城关镇"),
-        "no_scope": factories.UserFactory(),
-    }
-    user = users[who]
+    user = user_of_each_scope(home, county_admin)[who]
     for data in (home, elsewhere):
         # Twice: the second call runs the SQL compiled by the first.
         for _ in range(2):

@@ -11,7 +11,7 @@ from subsidies import referrals
 from subsidies.models import ReferralUnit
 
 from . import factories
-from .staff_app_data import household_with_everything
+from .staff_app_data import household_with_everything, user_of_each_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -25,13 +25,6 @@ def built_each_time(user, household_id) -> list[tuple]:
 
 @pytest.mark.parametrize("who", ["hekou", "county", "village", "other_township", "no_scope"])
 def test_same_rows_as_the_union_built_each_time(who, home, elsewhere, county_admin):
-    users = {
-        "hekou": factories.user_with_role("township_staff", township="河口镇"),
-        "county": county_admin,
-        "village": factories.user_with_role("village_member", village=home.household.village),
-        "other_township": factories.user_with_role("township_staff", township="城关镇"),
-        "no_scope": factories.UserFactory(),
-    }
     unit = ReferralUnit.objects.get(name="民政办")
     for data in (home, elsewhere):
         writer = factories.user_with_role("township_staff", township=data.head.township.name)
@@ -49,7 +42,7 @@ def test_same_rows_as_the_union_built_each_time(who, home, elsewhere, county_adm
             application=data.head.benefit_applications.get(),
             request="低保",
         )
-    user = users[who]
+    user = user_of_each_scope(home, county_admin)[who]
     for data in (home, elsewhere):
         for _ in range(2):  # the second call runs the SQL compiled by the first
             rows = sorted(_work_rows(user, data.household.pk), key=repr)

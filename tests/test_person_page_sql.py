@@ -27,6 +27,7 @@ from staff.selectors.person_records import (
 from staff.selectors.persons import _person_page_query, person_page
 
 from . import factories
+from .staff_app_data import user_of_each_scope
 from .test_hardship_children_definition import family
 
 pytestmark = pytest.mark.django_db
@@ -79,14 +80,7 @@ def assert_same_person(got, expected, django_assert_num_queries) -> None:
 def test_person_page_from_reused_sql_is_the_person_built_each_time(
     who, home, elsewhere, county_admin, django_assert_num_queries
 ):
-    users = {
-        "hekou": factories.user_with_role("township_staff", township="河口镇"),
-        "county": county_admin,
-        "village": factories.user_with_role("village_member", village=home.household.village),
-        "other_township": factories.user_with_role("township_staff", township="城关镇"),
-        "no_scope": factories.UserFactory(),
-    }
-    user = users[who]
+    user = user_of_each_scope(home, county_admin)[who]
     # A person of 河口镇 recorded in 城关镇's household: joined, but out of a 河口镇 scope.
     lodger = factories.PersonFactory(township=home.head.township, village=home.head.village)
     HouseholdMember.objects.create(household=elsewhere.household, person=lodger, relation="其他")
