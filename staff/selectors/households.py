@@ -39,7 +39,12 @@ from monitoring.models import (
     MonitoringCategory,
     RosterHousehold,
 )
-from staff.selectors.persons import Compared, comparison, compiled_instances
+from staff.selectors.persons import (
+    Compared,
+    comparison,
+    compiled_instance_or_404,
+    compiled_instances,
+)
 from staff.selectors.places import Place, PlaceFilterSet, place_filters
 from staff.selectors.timeline import HOUSEHOLD_MARKER, scope_key
 
@@ -164,17 +169,13 @@ def household_detail(user: AnyUser, pk: int | str) -> Household:
     if scope_for(user).sees_nothing or household_id <= 0:
         return get_in_scope_or_404(user, _household_detail_query(as_of), pk=household_id)
     database = Household.objects.db
-    found = compiled_instances(
+    return compiled_instance_or_404(
+        Household,
         ("household_detail", database, scope_key(user), as_of),
         database,
         lambda: scoped(user, _household_detail_query(as_of)).filter(pk=HOUSEHOLD_MARKER),
         {HOUSEHOLD_MARKER: household_id},
     )
-    if not found:
-        raise Http404("不存在或不在您的数据范围内")
-    household = found[0]
-    assert isinstance(household, Household)
-    return household
 
 
 @dataclass

@@ -6,7 +6,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
@@ -207,6 +207,25 @@ def compiled_instances(
     return shape.instances(run_compiled(compiled, database, markers), database)
 
 
+M = TypeVar("M", bound=Model)
+
+
+def compiled_instance_or_404(
+    model: type[M],
+    key: tuple[Any, ...],
+    database: str,
+    build: Callable[[], QuerySet],
+    markers: dict[int, Any],
+) -> M:
+    """The one `model` instance `compiled_instances` finds; 404 when the scoped query has none."""
+    found = compiled_instances(key, database, build, markers)
+    if not found:
+        raise Http404("不存在或不在您的数据范围内")
+    instance = found[0]
+    assert isinstance(instance, model)
+    return instance
+
+
 def person_page(user: AnyUser, pk: int | str) -> Person:
     """One person in scope (404 otherwise) with certificate, survey, roster and household,
     and whether each of the two households is in the user's scope
@@ -225,17 +244,13 @@ def person_page(user: AnyUser, pk: int | str) -> Person:
     if scope_for(user).sees_nothing or not 0 < person_id < 2**63:
         return get_in_scope_or_404(user, _person_page_query(user), pk=person_id)
     database = Person.objects.db
-    found = compiled_instances(
+    return compiled_instance_or_404(
+        Person,
         ("person_page", database, scope_key(user)),
         database,
         lambda: _person_page_query(user).filter(pk=PERSON_MARKER),
         {PERSON_MARKER: person_id},
     )
-    if not found:
-        raise Http404("不存在或不在您的数据范围内")
-    person = found[0]
-    assert isinstance(person, Person)
-    return person
 
 
 def membership_of(person: Person) -> HouseholdMember | None:
