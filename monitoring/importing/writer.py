@@ -18,7 +18,7 @@ Shared rules:
 """
 
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -142,15 +142,27 @@ class Writer:
     # --- loading ----------------------------------------------------------------------------
 
     def load(
-        self, queryset: models.QuerySet, key: Sequence[str], keys: Iterable, fields: Sequence[str]
+        self,
+        queryset: models.QuerySet,
+        key: Sequence[str],
+        keys: Iterable,
+        fields: Sequence[str],
+        absent: Collection = (),
     ) -> dict:
         """{key: record} for the given keys; a record is a named tuple (pk, key fields, fields).
 
         A one-field key is a plain value, a longer key a tuple. Few keys are looked up
-        with chunked `in` queries; many keys with one pass over the table.
+        with chunked `in` queries; many keys with one pass over the table. Keys whose
+        (first) value is in `absent` are known to have no stored row and are not looked
+        up: the ids of rows this import has just created, which no stored row of another
+        table can name yet. Left out of the query, they also spare it the wait for the
+        COPYs still being sent (`bulk.CopyPipe`).
         """
         composite = len(key) > 1
-        keys = {k for k in keys if k is not None}
+        if absent:
+            keys = {k for k in keys if k is not None and (k[0] if composite else k) not in absent}
+        else:
+            keys = {k for k in keys if k is not None}
         if not keys:
             return {}
         names = ("pk", *key, *(name for name in fields if name not in key))
@@ -179,6 +191,25 @@ class Writer:
             for k, row in self.load(model._default_manager.all(), (key,), keys, ()).items()
         }
 
+    def stored(
+        self,
+        model: type[Model],
+        key: Sequence[str],
+        wanted: dict,
+        *,
+        queryset: models.QuerySet | None = None,
+        absent: Collection = (),
+    ) -> dict:
+        """The stored rows `upsert` compares `wanted` with (to read them ahead: `existing=`)."""
+        fields = sorted({name for want in wanted.values() for name in want})
+        return self.load(
+            queryset if queryset is not None else model._default_manager.all(),
+            key,
+            wanted,
+            fields,
+            absent,
+        )
+
     # --- upsert -----------------------------------------------------------------------------
 
     def upsert(
@@ -192,6 +223,8 @@ class Writer:
         on_change: dict | None = None,
         quiet: frozenset[str] = frozenset(),
         along: frozenset[str] = frozenset(),
+        absent: Collection = (),
+        existing: dict | None = None,
     ) -> Upserted:
         """Create missing rows and update changed ones; `wanted` is {key: {field: value}}.
 
@@ -206,11 +239,13 @@ class Writer:
         value there yet (imported before rows were recorded) gets them filled in
         without counting as changed. The wanted dicts of new rows are reused as the
         rows to insert (modified in place).
+
+        `absent`: keys known to have no stored row (`load`). `existing`: the stored rows,
+        loaded earlier with `load` (every field the wanted dicts name), before COPYs that
+        cannot change them were queued: then nothing here waits for those COPYs.
         """
-        fields = sorted({name for want in wanted.values() for name in want})
-        existing = self.load(
-            queryset if queryset is not None else model._default_manager.all(), key, wanted, fields
-        )
+        if existing is None:
+            existing = self.stored(model, key, wanted, queryset=queryset, absent=absent)
         extra = {**(on_create or {}), **(on_change or {})}
         composite = len(key) > 1
         creates: list[dict] = []
@@ -325,11 +360,22 @@ class Writer:
         )
         return count
 
-    def link_household_heads(self, persons: dict[str, int]) -> None:
-        """Survey households whose head had no Person yet now point at it."""
-        found = self.load(
-            Household.objects.filter(head__isnull=True), ("head_id_number",), persons, ()
+    def headless_households(self, numbers: Iterable[str]) -> dict:
+        """Survey households without a head Person whose head's ID is among `numbers`."""
+        return self.load(
+            Household.objects.filter(head__isnull=True), ("head_id_number",), numbers, ()
         )
+
+    def link_household_heads(self, persons: dict[str, int], headless: dict | None = None) -> None:
+        """Survey households whose head had no Person yet now point at it.
+
+        `headless`: `headless_households` read before the persons were written (a superset
+        of the households these persons head), so nothing here waits for their COPY.
+        """
+        if headless is None:
+            found = self.headless_households(persons)
+        else:
+            found = {number: row for number, row in headless.items() if number in persons}
         if found:
             self.table(Household).update(
                 [(row.pk, {"head_id": persons[number]}) for number, row in found.items()]
@@ -383,6 +429,9 @@ def _mark_rows(
 
 # --- survey -------------------------------------------------------------------------------------
 
+# The Household fields a survey import writes (read ahead: `write_survey`).
+_SURVEY_HOUSEHOLD_FIELDS = ("head_id", "head_name", "size", "township_id", "village_id")
+
 # typed survey field -> SurveyRecord field
 SURVEY_RECORD_FIELDS = {
     column.key: column.field for column in survey.RECORD_COLUMNS if column.field is not None
@@ -410,8 +459,19 @@ def write_survey(rows: list, writer: Writer) -> WriteCounts:
     number becomes ID + category + grade.
     """
     states = [UNCHANGED] * len(rows)
-    villages = writer.villages({(row.township_id, row.village) for row in rows})
     heads = [_household_head(row) for row in rows]
+    groups: dict[str, list[int]] = {}
+    for index, head in enumerate(heads):
+        if head:
+            groups.setdefault(head, []).append(index)
+    # Read before the first COPY is queued, so neither read waits for one: heads outside
+    # the file are persons this import does not create, and the person and certificate
+    # writes below leave the households as they are.
+    outside_heads = writer.pks(Person, "id_number", set(groups) - {row.id_number for row in rows})
+    stored_households = writer.load(
+        Household.objects.all(), ("head_id_number",), groups, _SURVEY_HOUSEHOLD_FIELDS
+    )
+    villages = writer.villages({(row.township_id, row.village) for row in rows})
 
     # Persons: the survey is the registry's baseline and sets name and location.
     persons = writer.upsert(
@@ -430,12 +490,18 @@ def write_survey(rows: list, writer: Writer) -> WriteCounts:
     )
     _mark_rows(states, (row.id_number for row in rows), persons)
     person_pk = persons.pks
+    # Persons created just now have no certificate, membership or answers stored yet.
+    new_persons = {person_pk[number] for number in persons.created}
     writer.progress(20)
 
     # Certificates.
     without_number = [person_pk[row.id_number] for row in rows if row.cert_number is None]
     stored = writer.load(
-        Certificate.objects.all(), ("person_id",), without_number, ("number", "category", "grade")
+        Certificate.objects.all(),
+        ("person_id",),
+        without_number,
+        ("number", "category", "grade"),
+        absent=new_persons,
     )
     wanted = {}
     for row in rows:
@@ -452,19 +518,15 @@ def write_survey(rows: list, writer: Writer) -> WriteCounts:
             "grade": row.grade,
             "reissue": Force(reissue),
         }
-    certificates = writer.upsert(Certificate, ("person_id",), wanted)
+    certificates = writer.upsert(Certificate, ("person_id",), wanted, absent=new_persons)
     del wanted
     row_persons = [person_pk[row.id_number] for row in rows]
     _mark_rows(states, row_persons, certificates, created=UPDATED)
     writer.progress(35)
 
     # Households, keyed by the head's ID.
-    groups: dict[str, list[int]] = {}
-    for index, head in enumerate(heads):
-        if head:
-            groups.setdefault(head, []).append(index)
     head_pk = dict(person_pk)
-    head_pk.update(writer.pks(Person, "id_number", set(groups) - set(person_pk)))
+    head_pk.update(outside_heads)
     wanted = {}
     for head, indexes in groups.items():
         row = rows[next((i for i in indexes if rows[i].id_number == head), indexes[0])]
@@ -475,7 +537,8 @@ def write_survey(rows: list, writer: Writer) -> WriteCounts:
             "village_id": villages[(row.township_id, row.village)],
             "size": row.household_size,
         }
-    households = writer.upsert(Household, ("head_id_number",), wanted)
+    households = writer.upsert(Household, ("head_id_number",), wanted, existing=stored_households)
+    del stored_households
     del wanted
     for head in households.created | households.changed:
         for index in groups[head]:
@@ -491,7 +554,7 @@ def write_survey(rows: list, writer: Writer) -> WriteCounts:
         for index, row in enumerate(rows)
         if heads[index]
     }
-    members = writer.upsert(HouseholdMember, ("person_id",), wanted)
+    members = writer.upsert(HouseholdMember, ("person_id",), wanted, absent=new_persons)
     del wanted
     _mark_rows(states, row_persons, members, created=UPDATED)
     writer.progress(65)
@@ -511,6 +574,7 @@ def write_survey(rows: list, writer: Writer) -> WriteCounts:
         wanted,
         on_change={"batch_id": writer.batch.pk},
         along=SOURCE_ROW,
+        absent=new_persons,
     )
     del wanted
     _mark_rows(states, row_persons, records)
@@ -521,10 +585,16 @@ def write_survey(rows: list, writer: Writer) -> WriteCounts:
 # --- persons named by other sources -------------------------------------------------------------
 
 
-def _upsert_outside_persons(rows: list, writer: Writer, villages: dict) -> dict[str, int]:
+def _upsert_outside_persons(
+    rows: list, writer: Writer, villages: dict
+) -> tuple[dict[str, int], set[int]]:
     """Persons for roster/civil rows: created when missing. Persons with survey answers keep
-    the survey's name and location; other persons follow the newer roster."""
+    the survey's name and location; other persons follow the newer roster.
+
+    Returns {ID number: person id} and the ids of the persons created."""
     numbers = {row.id_number for row in rows}
+    # Read before the persons' COPY is queued (it cannot change which households lack a head).
+    headless = writer.headless_households(numbers)
     with_survey = SurveyRecord.objects.values_list("person__id_number", flat=True)
     if len(numbers) >= FULL_SCAN_KEYS:
         surveyed = {n for n in with_survey.iterator(chunk_size=10000) if n in numbers}
@@ -544,8 +614,9 @@ def _upsert_outside_persons(rows: list, writer: Writer, villages: dict) -> dict[
         wanted[row.id_number] = want
     persons = writer.upsert(Person, ("id_number",), wanted)
     del wanted
-    writer.link_household_heads({number: persons.pks[number] for number in persons.created})
-    return persons.pks
+    created = {number: persons.pks[number] for number in persons.created}
+    writer.link_household_heads(created, headless)
+    return persons.pks, set(created.values())
 
 
 # --- roster ---------------------------------------------------------------------------------------
@@ -575,8 +646,6 @@ def write_roster(
     """
     states = [UNCHANGED] * len(rows)
     villages = writer.villages({(row.township_id, row.village) for row in rows})
-    person_pk = _upsert_outside_persons(rows, writer, villages)
-    writer.progress(30)
 
     groups: dict[str, list[int]] = {}
     for index, row in enumerate(rows):
@@ -610,6 +679,10 @@ def write_roster(
         # The row whose household values come first (the head's, else the first row).
         want["source_row"] = first.row
         wanted[number] = want
+    # Read before the persons' COPY is queued (writing persons leaves households as they are).
+    stored_households = writer.stored(RosterHousehold, ("household_number",), wanted)
+    person_pk, new_persons = _upsert_outside_persons(rows, writer, villages)
+    writer.progress(30)
     households = writer.upsert(
         RosterHousehold,
         ("household_number",),
@@ -617,7 +690,9 @@ def write_roster(
         on_change={"batch_id": writer.batch.pk},
         quiet=frozenset({"conflicts"}),
         along=SOURCE_ROW,
+        existing=stored_households,
     )
+    del stored_households
     del wanted
     for number in households.changed:
         for index in groups[number]:
@@ -639,6 +714,7 @@ def write_roster(
         member_wanted,
         on_change={"batch_id": writer.batch.pk},
         along=SOURCE_ROW,
+        absent=new_persons,
     )
     del member_wanted
     _mark_rows(states, (person_pk[row.id_number] for row in rows), members)
@@ -686,7 +762,7 @@ def write_civil(
     """
     states = [UNCHANGED] * len(rows)
     villages = writer.villages({(row.township_id, row.village) for row in rows})
-    person_pk = _upsert_outside_persons(rows, writer, villages)
+    person_pk, new_persons = _upsert_outside_persons(rows, writer, villages)
     writer.progress(40)
 
     wanted = {
@@ -706,6 +782,7 @@ def write_civil(
         queryset=BenefitRecord.objects.filter(origin=BenefitRecord.Origin.CIVIL),
         on_create={"origin": BenefitRecord.Origin.CIVIL},
         on_change={"batch_id": writer.batch.pk},
+        absent=new_persons,
     )
     del wanted
     _mark_rows(states, ((person_pk[row.id_number], row.benefit_type) for row in rows), records)
