@@ -33,9 +33,11 @@ Lifecycle of a finding (one per rule and person, docs/CROSSCHECK.md):
 all findings, so an open finding not written by the latest run was confirmed by it.
 """
 
+import io
 import json
 import logging
 import os
+import queue
 import socket
 import threading
 import time
@@ -526,13 +528,15 @@ def _check_records(
     """Append the hits of the subject's rules over its records; alive-only rules skip the dead."""
     add = hits.append
     collect = ev.collect
-    subject_rules = [
-        (r.code, r.check, r.alive_only, ev.bind(r.evidence, ctx)) for r in rules(subject)
+    subject_rules = rules(subject)
+    # The rules for the living and for the dead, chosen once per record rather than tested
+    # once per record and rule (1.2 million tests at 60,000 persons).
+    for_alive = [(r.code, r.check, ev.bind(r.evidence, ctx)) for r in subject_rules]
+    for_dead = [
+        (r.code, r.check, ev.bind(r.evidence, ctx)) for r in subject_rules if not r.alive_only
     ]
     for record in records:
-        for code, check, alive_only, facts in subject_rules:
-            if alive_only and not record.alive:
-                continue
+        for code, check, facts in for_alive if record.alive else for_dead:
             reason = check(record, ctx)
             if reason:
                 add(
@@ -546,6 +550,23 @@ def _check_records(
                         collect(facts, record, ctx),
                     )
                 )
+
+
+EVALUATE_CHUNK = 2000  # records per step of `iter_hits`
+
+
+def iter_hits(dataset: Dataset) -> Iterator[Hit]:
+    """`evaluate`'s hits in the same order, computed a chunk of records at a time as they are
+    consumed: the single pass streams new findings to the database while the rules still
+    run (`write_findings`)."""
+    for subject, records in (
+        (Subject.CERTIFIED, dataset.certified),
+        (Subject.ROSTER_ONLY, dataset.roster_only),
+    ):
+        for start in range(0, len(records), EVALUATE_CHUNK):
+            part: list[Hit] = []
+            _check_records(part, subject, records[start : start + EVALUATE_CHUNK], dataset.ctx)
+            yield from part
 
 
 def normalise_hit(hit: Iterable) -> Hit:
@@ -626,8 +647,15 @@ def write_findings(
     """
     counts = empty_counts()
     now = timezone.now()
-    desired: dict[tuple[str, int], Hit] = {(hit[0], hit[1]): hit for hit in hits}
-    rows = existing() if existing is not None else existing_findings(key).iterator(READ_CHUNK)
+    desired: dict[tuple[str, int], Hit]
+    if existing is not None and connection.vendor == "postgresql":
+        # The findings were read already: a hit no finding has is new, and goes to the
+        # database at once (`_NewFindingPipe`) while the next hits are computed.
+        rows = existing()
+        desired = _stream_new_findings(run, hits, rows, now, counts)
+    else:
+        desired = {(hit[0], hit[1]): hit for hit in hits}
+        rows = existing() if existing is not None else existing_findings(key).iterator(READ_CHUNK)
     refreshed: list[tuple] = []
     # (finding id, rule, status read, the hit that reopens it or None to clear it)
     status_changes: list[tuple[int, str, str, Hit | None]] = []
@@ -686,6 +714,131 @@ def write_findings(
             Finding.objects.bulk_update(objects, [*fields, "updated_at"], batch_size=BATCH_SIZE)
     FindingEvent.objects.bulk_create(events, batch_size=BATCH_SIZE)
     return counts
+
+
+def _stream_new_findings(
+    run: CrosscheckRun,
+    hits: Iterable[Hit],
+    rows: Iterable[tuple],
+    now: datetime,
+    counts: dict[str, Counter],
+) -> dict[tuple[str, int], Hit]:
+    """Send the hits no existing finding (`rows`, as `existing_findings` reads them) has to
+    the database as new findings while `hits` is consumed; return the other hits by key,
+    for the diff."""
+    known = {(row[1], row[2]) for row in rows}
+    desired: dict[tuple[str, int], Hit] = {}
+    new: dict[tuple[str, int], Hit] = {}
+    with _NewFindingPipe(run, now) as pipe:
+        for hit in hits:
+            hit_key = (hit[0], hit[1])
+            if hit_key in known:
+                desired[hit_key] = hit
+            elif hit_key not in new:  # one finding per rule and person; never repeated
+                new[hit_key] = hit
+                counts[hit[0]]["new"] += 1
+                pipe.add(hit)
+    return desired
+
+
+class _NewFindingPipe:
+    """New findings and their creation events written by a second thread on the run's
+    connection (PostgreSQL), a block at a time, while this thread computes the next hits.
+
+    Same rows as `insert_new_findings`; the difference is when the server does the work.
+    Each block takes its ids from the findings' sequence, then is one COPY of findings and
+    one of their events, and the foreign keys are checked IMMEDIATE, as each COPY ends, in
+    that thread: inserting a county's findings costs the server several seconds, most of it
+    the six key checks per finding and two per event, which otherwise ran at commit after
+    the rules, with nothing else to do. The rules make no query, so the two threads never
+    use the connection at once; leaving the block waits for the last block (and raises the
+    thread's error) before anything else runs on it, and puts the constraints back to the
+    schema's setting (initially deferred). Like the imports' `bulk.CopyPipe`."""
+
+    def __init__(self, run: CrosscheckRun, now: datetime) -> None:
+        meta, event_meta = Finding._meta, FindingEvent._meta
+        quote = connection.ops.quote_name
+        columns = ", ".join(
+            quote(meta.get_field(name).column)  # type: ignore[union-attr,arg-type]  # concrete fields
+            for name in ("id", *NEW_FINDING_FIELDS)
+        )
+        event_columns = ", ".join(
+            quote(event_meta.get_field(name).column)  # type: ignore[union-attr,arg-type]  # concrete fields
+            for name in ("finding", "created_at", "run", "from_status", "to_status", "note")
+        )
+        self.copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
+        self.events_sql = f"COPY {quote(event_meta.db_table)} ({event_columns}) FROM STDIN"
+        stamp = connection.ops.adapt_datetimefield_value(now)
+        fixed = (Finding.Status.OPEN.value, "", "", run.pk, run.pk, stamp, stamp, stamp)
+        self.suffix = "\t" + "\t".join(copy_text(value) for value in fixed) + "\n"
+        event = (stamp, run.pk, "", Finding.Status.OPEN.value, "比对发现")
+        self.event_suffix = "\t" + "\t".join(copy_text(value) for value in event) + "\n"
+        self.block: list[str] = []
+        self.error: BaseException | None = None
+        self.queue: queue.Queue[list[str] | None] = queue.Queue(maxsize=2)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
+            self.sequence = cursor.fetchone()[0]
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        self.cursor = connection.connection.cursor()
+        self.thread = threading.Thread(target=self._work, name="crosscheck-copy", daemon=True)
+        self.thread.start()
+
+    def __enter__(self) -> "_NewFindingPipe":
+        return self
+
+    def add(self, hit: Hit) -> None:
+        self.block.append(
+            f"{hit[0]}\t{hit[1]}\t{copy_text(hit[2])}\t{copy_text(hit[3])}"
+            f"\t{copy_text(hit[4])}\t{copy_text(hit[5])}\t{copy_text(hit[6])}{self.suffix}"
+        )
+        if len(self.block) >= COPY_BLOCK:
+            self._send()
+
+    def _send(self) -> None:
+        if self.error is not None:
+            raise self.error
+        if self.block:
+            self.queue.put(self.block)
+            self.block = []
+
+    def _work(self) -> None:
+        while (rows := self.queue.get()) is not None:
+            if self.error is not None:
+                continue  # after a failure the rest is dropped; the run rolls back
+            try:
+                # Errors as Django's (IntegrityError, …), as the one-thread write raises them.
+                with connection.wrap_database_errors:
+                    self._write(rows)
+            except BaseException as error:  # handed to the computing thread
+                self.error = error
+
+    def _write(self, rows: list[str]) -> None:
+        cursor = self.cursor
+        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [self.sequence, len(rows)])
+        ids = [row[0] for row in cursor.fetchall()]
+        findings = "".join(f"{fid}\t{row}" for fid, row in zip(ids, rows, strict=True))
+        # One read per COPY: psycopg2 takes the GIL for each piece it reads, and waits up to
+        # a switch interval for it while the rules run.
+        cursor.copy_expert(self.copy_sql, io.StringIO(findings), size=len(findings) + 1)
+        suffix = self.event_suffix
+        events = "".join(f"{fid}{suffix}" for fid in ids)
+        cursor.copy_expert(self.events_sql, io.StringIO(events), size=len(events) + 1)
+
+    def __exit__(self, kind: type | None, error: BaseException | None, trace: Any) -> None:
+        try:
+            if kind is None:
+                self._send()
+        finally:
+            self.queue.put(None)
+            self.thread.join()
+            self.cursor.close()
+        if kind is not None:
+            return  # the caller's error; the transaction rolls back
+        if self.error is not None:
+            raise self.error
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def unchanged_since_read(
@@ -1089,7 +1242,10 @@ def _run_in_process(
                     if alongside and key == ALL
                     else None
                 )
-                add_counts(counts, write_findings(run, evaluate(dataset), key, existing))
+                # With the findings read alongside, hits are computed as the writer takes
+                # them, so new findings reach the database while the rules run.
+                hits = iter_hits(dataset) if existing is not None else evaluate(dataset)
+                add_counts(counts, write_findings(run, hits, key, existing))
                 fault_point("crosscheck.written")  # fault tests kill the process here
             finish_run(run, counts, policy)
     except BaseException as error:

@@ -377,7 +377,8 @@ class Finding(TimeStamped):
     # Indexes of this table are few on purpose: the cross-check writes a county's findings at
     # once and every index costs on each row (docs/PERFORMANCE.md, Cross-check). The rule is
     # found through `one_finding_per_rule_person` (it leads), the township through
-    # `finding_queue_idx`, the status through `finding_status_idx` (no LIKE on either).
+    # `finding_queue_idx`, the status through `finding_status_idx` (no LIKE on either);
+    # the runs not at all.
     rule = models.CharField("规则", max_length=8)
     person = models.ForeignKey(
         Person, on_delete=models.PROTECT, related_name="findings", verbose_name="人员"
@@ -414,11 +415,22 @@ class Finding(TimeStamped):
         verbose_name="处理人",
     )
     decided_at = models.DateTimeField("处理时间", null=True, blank=True)
+    # No index on either run: nothing reads findings by run (runs are never deleted), and
+    # each index cost an insert per new finding; `last_run`'s also made every refresh of a
+    # still-firing finding a non-HOT update (the run changes each time).
     first_run = models.ForeignKey(
-        CrosscheckRun, on_delete=models.PROTECT, related_name="+", verbose_name="首次发现"
+        CrosscheckRun,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="首次发现",
+        db_index=False,
     )
     last_run = models.ForeignKey(
-        CrosscheckRun, on_delete=models.PROTECT, related_name="+", verbose_name="最近一次运行"
+        CrosscheckRun,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="最近一次运行",
+        db_index=False,
     )
     opened_at = models.DateTimeField("发现时间")
     cleared_at = models.DateTimeField("消除时间", null=True, blank=True)

@@ -36,7 +36,7 @@ def d01(p: Certified, ctx: Context) -> str | None:
     """Same ID number, different names in the survey and the current roster, compared
     after normalising width and removing spaces (" 赵春平 " equals "赵春平").
     """
-    if p.roster is None:
+    if p.roster is None or p.name == p.roster.name:  # most names are stored alike
         return None
     survey, roster = normalise_name(p.name), normalise_name(p.roster.name)
     if not survey or not roster or survey == roster:

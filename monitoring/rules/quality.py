@@ -1,5 +1,8 @@
 """Q rules: quality of the monitoring work (docs/RULES.md, Q01–Q02)."""
 
+from datetime import date
+from functools import lru_cache
+
 from dateutil.relativedelta import relativedelta
 
 from . import evidence as ev
@@ -54,10 +57,18 @@ def q02(p: Certified, ctx: Context) -> str | None:
     identified, cleared = household.identified_on, household.cleared_on
     if identified is None or cleared is None:
         return None
-    if cleared >= identified + relativedelta(months=MIN_MONITORED_MONTHS):
+    if cleared >= _monitored_enough_on(identified):
         return None
     days = (cleared - identified).days
     return (
         f"识别监测时间{identified:%Y-%m-%d}，风险消除时间{cleared:%Y-%m-%d}，"
         f"仅{days}天，不足{MIN_MONITORED_MONTHS}个月"
     )
+
+
+# Memoised: few distinct 识别监测时间 over a county, and date arithmetic with relativedelta
+# costs about as much as the rest of the rule.
+@lru_cache(maxsize=4096)
+def _monitored_enough_on(identified: date) -> date:
+    """The day the household has been monitored MIN_MONITORED_MONTHS calendar months."""
+    return identified + relativedelta(months=MIN_MONITORED_MONTHS)
