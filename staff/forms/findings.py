@@ -14,14 +14,21 @@ BULK_LIMIT = 500
 
 
 class FindingHandleForm(StaffForm):
+    # Empty, these forms look the same to every user (`list_html.form_field` keeps them).
+    FIXED_UNBOUND_HTML = True
+
     action_taken = text_area("处理措施", required=True, max_length=500)
 
 
 class FindingDismissForm(StaffForm):
+    FIXED_UNBOUND_HTML = True
+
     reason = text_area("不予处理原因", required=True, max_length=500)
 
 
 class FindingOpenCaseForm(StaffForm):
+    FIXED_UNBOUND_HTML = True
+
     reason = text_area("建立原因", required=False, max_length=500)
 
 
@@ -53,6 +60,7 @@ class IdsField(forms.Field):
 
 class FindingBulkForm(StaffForm):
     DECISIONS = [("handle", "标记为已处理"), ("dismiss", "不予处理")]
+    FIXED_UNBOUND_HTML = True
 
     ids = IdsField(label="比对发现")
     decision = forms.ChoiceField(label="批量操作", choices=[("", "请选择"), *DECISIONS])

@@ -14,20 +14,23 @@ before names and townships). Paging is `queue_page` (like `cases.selectors.page_
 the findings alone and joins only the page's rows.
 """
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from itertools import chain
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django.db.models import Count, F, Func, IntegerField, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
 from cases.scope import AnyUser, get_in_scope_or_404, scope_for, scoped
 from cases.selectors import Page
 from monitoring.models import CrosscheckRun, Finding, FindingEvent
 from monitoring.rules import REGISTRY, by_urgency
+from staff.selectors.persons import compiled_instance_or_404, compiled_instances
 from staff.selectors.places import Place, PlaceFilterSet, place_filters
+from staff.selectors.timeline import Compiled, run_compiled, scope_key
 
 # The rules, most urgent first: each rule carries its urgency in the registry.
 URGENCY = tuple(r.code for r in by_urgency())
@@ -66,9 +69,12 @@ class UrgencyRank(Func):
         **extra_context: Any,
     ) -> tuple[str, tuple[Any, ...]]:
         rule_sql, rule_params = compiler.compile(self.get_source_expressions()[0])
-        whens = " WHEN %s THEN %s" * len(URGENCY_RANK)
-        params = (*rule_params, *chain.from_iterable(URGENCY_RANK.items()), len(URGENCY))
-        return f"CASE {rule_sql}{whens} ELSE %s END", params
+        # The ranks are written as integers, not parameters: as a prepared statement
+        # (`run_compiled`) PostgreSQL would type untyped `THEN $n` parameters as text and
+        # sort 10 before 2. The codes stay parameters (typed by the column they meet).
+        whens = "".join(f" WHEN %s THEN {int(rank)}" for rank in URGENCY_RANK.values())
+        params = (*rule_params, *URGENCY_RANK)
+        return f"CASE {rule_sql}{whens} ELSE {len(URGENCY)} END", params
 
 
 def urgency_expression() -> UrgencyRank:
@@ -153,9 +159,18 @@ def finding_queue(
     if not filterset.is_valid():
         empty = filterset.queryset.none()
         return empty, empty.values("rule").annotate(n=Count("*")), filterset
-    rows = filterset.qs.annotate(urgency=urgency_expression()).order_by(
+    return _sorted_rows(filterset), _counts(user, filterset), filterset
+
+
+def _sorted_rows(filterset: "FindingQueueFilter") -> QuerySet:
+    """The filtered findings of a valid FilterSet in urgency order."""
+    return filterset.qs.annotate(urgency=urgency_expression()).order_by(
         "urgency", "opened_at", "pk"
     )
+
+
+def _counts(user: AnyUser, filterset: "FindingQueueFilter") -> QuerySet:
+    """Findings per rule of a valid FilterSet's filters without the rule filter."""
     without_rule = dict(filterset.form.cleaned_data)
     without_rule.pop("rule", None)
     counts_qs = scoped(user, Finding.objects.all())
@@ -164,8 +179,7 @@ def finding_queue(
             counts_qs = filterset.filters[name].filter(counts_qs, value)
     # COUNT(*), not COUNT(id): PostgreSQL can then count from finding_queue_idx (township,
     # status, rule) alone, without reading the findings themselves.
-    counts = counts_qs.values("rule").annotate(n=Count("*")).order_by()
-    return rows, counts, filterset
+    return counts_qs.values("rule").annotate(n=Count("*")).order_by()
 
 
 # What a queue row shows (`staff.templatetags.list_html.queue_rows`), as plain values.
@@ -200,12 +214,18 @@ def queue_page(user: AnyUser, rows: QuerySet, number: int, per_page: int) -> Pag
     The rows are dicts of `QUEUE_ROW_FIELDS`, not model instances: building a finding with
     its person, household, township and village for each row cost more than the query.
     """
-    offset = (number - 1) * per_page
+    page_rows = sorted(_page_rows(user, rows, (number - 1) * per_page, per_page), key=urgency_key)
+    return _page(page_rows, number, per_page)
+
+
+def _page_rows(user: AnyUser, rows: QuerySet, offset: int, per_page: int) -> QuerySet:
     ids = rows.values("pk")[offset : offset + per_page + 1]
-    page_rows = sorted(
-        scoped(user, Finding.objects.all()).filter(pk__in=ids).order_by().values(*QUEUE_ROW_FIELDS),
-        key=urgency_key,
+    return (
+        scoped(user, Finding.objects.all()).filter(pk__in=ids).order_by().values(*QUEUE_ROW_FIELDS)
     )
+
+
+def _page(page_rows: list[dict[str, Any]], number: int, per_page: int) -> Page:
     return Page(
         rows=page_rows[:per_page],
         number=number,
@@ -214,7 +234,204 @@ def queue_page(user: AnyUser, rows: QuerySet, number: int, per_page: int) -> Pag
     )
 
 
-def rule_counts(counts: QuerySet) -> list[tuple[str, str, int]]:
+# The queue's SQL compiled once per scope and shape (`queue_view`), kept apart from the
+# record pages' (`staff.selectors.timeline.compiled_query`).
+_compiled_queue: dict[tuple[Any, ...], tuple[Compiled, tuple[str, ...]]] = {}
+
+# Stand in the compiled SQL for a filter's value and the page's offset, replaced by the
+# request's before it runs: no rule code or status looks like these, no place has a
+# negative key, and no page reaches this offset.
+FILTER_STANDINS = {
+    "rule": "(rule of the queue)",
+    "status": "(status of the queue)",
+    "township": "-739184264",
+    "village": "-739184265",
+}
+OFFSET_MARKER = 739184266
+_PLACEHOLDER = re.compile(r"%([s%])")
+
+
+def _with_offset_parameter(sql: str, params: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """`OFFSET 739184266` (`OFFSET_MARKER`, which Django writes into the text) as a
+    parameter holding the marker, so that one statement serves every page."""
+    literal = f" OFFSET {OFFSET_MARKER}"
+    position = sql.find(literal)
+    if position < 0 or sql.find(literal, position + 1) >= 0:
+        raise ValueError("the queue's page offset is not in its SQL exactly once")
+    before = sum(1 for match in _PLACEHOLDER.finditer(sql[:position]) if match.group(1) == "s")
+    return (
+        f"{sql[:position]} OFFSET %s{sql[position + len(literal) :]}",
+        (*params[:before], OFFSET_MARKER, *params[before:]),
+    )
+
+
+def _compiled_values(
+    key: tuple[Any, ...],
+    database: str,
+    build: Callable[[], QuerySet],
+    standins: Mapping[Any, Any],
+    markers: Mapping[int, Any],
+    *,
+    offset: bool = False,
+) -> list[dict[str, Any]]:
+    """The rows of the values() queryset `build()` as dicts, its SQL compiled once per
+    process and `key` and run as a prepared statement (`run_compiled`) with each stand-in
+    parameter (`standins`: stand-in → value) and marker replaced by the request's value."""
+    found = _compiled_queue.get(key)
+    if found is None:
+        compiler = build().query.get_compiler(using=database)
+        sql, params = compiler.as_sql()
+        if offset:
+            sql, params = _with_offset_parameter(sql, tuple(params))
+        selected = compiler.select[: compiler.col_count]
+        converters = compiler.get_converters([column[0] for column in selected])
+        found = ((sql, tuple(params), converters), tuple(column[2] for column in selected))
+        if len(_compiled_queue) >= 256:  # scopes × shapes; never grow unbounded
+            _compiled_queue.clear()
+        _compiled_queue[key] = found
+    (sql, params, converters), names = found
+    if standins:
+        missing = set(standins) - {param for param in params if type(param) in (str, int)}
+        if missing:
+            raise ValueError("a filter's stand-in is missing from the compiled query")
+        params = tuple(
+            standins[param] if type(param) in (str, int) and param in standins else param
+            for param in params
+        )
+    rows = run_compiled((sql, params, converters), database, markers)
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+# The query parameters `FindingQueueFilter` reads: its filters' (and the status default's).
+QUEUE_FILTER_NAMES = tuple(FindingQueueFilter.base_filters)
+_queue_filters: dict[tuple[Any, ...], "FindingQueueFilter"] = {}
+
+
+def queue_filter(
+    user: AnyUser, data: Mapping[str, Any] | None, place_list: list[Place]
+) -> "FindingQueueFilter":
+    """The work queue's FilterSet for these filter values, validated.
+
+    Building and validating it (the filters and form fields deep-copied, the rule and
+    village choices normalized) cost ~1.2 ms of CPU per view, and its result depends on
+    nothing but the scope (`scope_key`, which is all `scoped()` and the place filters
+    read), the places offered and the filter parameters: one is kept per process for each
+    and shared, read-only, by the views with the same ones (its form is rendered the same
+    for all: `list_html.filter_form`). Its `qs` is not for reuse: the age filter's bounds
+    move with the clock (`queue_view` builds that case afresh)."""
+    getlist = getattr(data, "getlist", None)
+    values = (
+        tuple(
+            (name, tuple(getlist(name)) if getlist is not None else (data.get(name),))
+            for name in QUEUE_FILTER_NAMES
+        )
+        if data is not None
+        else None
+    )
+    key = (scope_key(user), tuple(place_list), values)
+    filterset = _queue_filters.get(key)
+    if filterset is None:
+        filterset = FindingQueueFilter(
+            data, queryset=queue_base(user), places=place_list, scope=scope_for(user)
+        )
+        filterset.is_valid()
+        if len(_queue_filters) >= 256:  # scopes × filter values in use; never unbounded
+            _queue_filters.clear()
+        _queue_filters[key] = filterset
+    return filterset
+
+
+def queue_view(
+    user: AnyUser,
+    data: Mapping[str, Any] | None,
+    place_list: list[Place],
+    number: int,
+    per_page: int,
+) -> tuple[Page, list[tuple[str, str, int]], "FindingQueueFilter"]:
+    """(the page, `rule_counts`, the FilterSet) of the work queue: what `finding_queue`,
+    `queue_page` and `rule_counts` give, with the two queries' SQL compiled once.
+
+    Building those querysets (the filters, the urgency order, the page's subquery, the
+    counts) cost ~4 ms of CPU per view, more than running them. Their SQL text depends
+    only on the scope and on which filters are set (its shape), so it is compiled once per
+    process for each with stand-ins for the filter values and the page's offset
+    (`FILTER_STANDINS`, `OFFSET_MARKER`), and run as a prepared statement with the
+    request's values. The age filter's bounds move with the clock: with an age, or an
+    invalid filter, the querysets are built as before."""
+    filterset = queue_filter(user, data, place_list)
+    valid = filterset.is_valid()
+    cleaned = filterset.form.cleaned_data if valid else {}
+
+    def built() -> tuple[Page, list[tuple[str, str, int]], FindingQueueFilter]:
+        rows, counts, _ = finding_queue(user, data, place_list)
+        return queue_page(user, rows, number, per_page), rule_counts(counts), filterset
+
+    if not valid or cleaned.get("age") or not 0 < number < 2**31:
+        return built()
+    # What the FilterSet filters by (`FilterSet.filter_queryset`: each cleaned value, in
+    # the form's order), with a stand-in for each value that puts a condition in the SQL.
+    shape: dict[str, Any] = {}
+    standins: dict[Any, Any] = {}
+    for name, value in cleaned.items():
+        if value in (None, "") or (name == "status" and value == "all"):
+            shape[name] = value
+        elif name in ("rule", "status") and type(value) is str:
+            shape[name] = FILTER_STANDINS[name]
+            standins[FILTER_STANDINS[name]] = value
+        elif name in ("township", "village") and type(value) is str and value.isdigit():
+            # A place's id reaches the SQL as an integer (the field's own conversion).
+            shape[name] = FILTER_STANDINS[name]
+            standins[int(FILTER_STANDINS[name])] = int(value)
+        else:  # a value this shape does not know: built as before
+            return built()
+    without_rule = {name: value for name, value in shape.items() if name != "rule"}
+
+    def filtered(queryset: QuerySet, values: Mapping[str, Any]) -> QuerySet:
+        for name, value in values.items():
+            queryset = filterset.filters[name].filter(queryset, value)
+        return queryset
+
+    database = Finding.objects.db
+    scope = scope_key(user)
+    page_rows = _compiled_values(
+        ("queue_page", database, scope, tuple(shape.items()), per_page),
+        database,
+        lambda: _page_rows(
+            user,
+            filtered(queue_base(user), shape)
+            .annotate(urgency=urgency_expression())
+            .order_by("urgency", "opened_at", "pk"),
+            OFFSET_MARKER,
+            per_page,
+        ),
+        standins,
+        {OFFSET_MARKER: (number - 1) * per_page},
+        offset=True,
+    )
+    counts = _compiled_values(
+        ("queue_counts", database, scope, tuple(without_rule.items())),
+        database,
+        lambda: (
+            filtered(scoped(user, Finding.objects.all()), without_rule)
+            .values("rule")
+            .annotate(n=Count("*"))
+            .order_by()
+        ),
+        {
+            standin: value
+            for standin, value in standins.items()
+            if standin != FILTER_STANDINS["rule"]
+        },
+        {},
+    )
+    return (
+        _page(sorted(page_rows, key=urgency_key), number, per_page),
+        rule_counts(counts),
+        filterset,
+    )
+
+
+def rule_counts(counts: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, int]]:
     """(code, name, count) in urgency order."""
 
     by_code = {row["rule"]: row["n"] for row in counts}
@@ -224,20 +441,59 @@ def rule_counts(counts: QuerySet) -> list[tuple[str, str, int]]:
     ]
 
 
+# Stands for the finding's id in SQL compiled once (staff.selectors.timeline.compiled_query).
+FINDING_MARKER = -739184263
+
+
+def _finding_detail_query(user: AnyUser) -> QuerySet[Finding]:
+    return scoped(
+        user,
+        Finding.objects.select_related(
+            "person__certificate", "household", "township", "village", "decided_by"
+        ),
+    )
+
+
 def finding_detail(user: AnyUser, pk: int | str) -> Finding:
-    queryset = Finding.objects.select_related(
-        "person__certificate", "household", "township", "village", "decided_by"
+    """One finding in scope (404 otherwise) with its person and certificate, household,
+    places and decider.
+
+    Building this query (six joins and the scope) cost more CPU than running it, and its
+    text depends on the scope alone: compiled once per scope and run as a prepared
+    statement (`compiled_instance_or_404`, as the person page; docs/PERFORMANCE.md, Pages)."""
+    try:
+        finding_id = int(pk)
+    except (TypeError, ValueError):
+        raise Http404("不存在或不在您的数据范围内") from None
+    # No scope, or an id no row can have (negative: the markers; past 64 bits), is left to
+    # the ORM, which answers 404 for them as before.
+    if scope_for(user).sees_nothing or not 0 < finding_id < 2**63:
+        return get_in_scope_or_404(user, _finding_detail_query(user), pk=finding_id)
+    database = Finding.objects.db
+    return compiled_instance_or_404(
+        Finding,
+        ("finding_detail", database, scope_key(user)),
+        database,
+        lambda: _finding_detail_query(user).filter(pk=FINDING_MARKER),
+        {FINDING_MARKER: finding_id},
     )
-    return get_in_scope_or_404(user, queryset, pk=pk)
 
 
-def finding_events(finding: Finding) -> QuerySet:
-    """Events of a finding the caller already loaded in scope."""
-    return (
-        FindingEvent.objects.filter(finding=finding)
-        .select_related("actor")
-        .order_by("created_at", "id")
+def finding_events(finding: Finding) -> list[FindingEvent]:
+    """Events of a finding the caller already loaded in scope, oldest first, with their
+    actors; the SQL compiled once (it does not depend on the scope: the finding is in it)."""
+    database = FindingEvent.objects.db
+    events = compiled_instances(
+        ("finding_events", database),
+        database,
+        lambda: (
+            FindingEvent.objects.filter(finding_id=FINDING_MARKER)
+            .select_related("actor")
+            .order_by("created_at", "id")
+        ),
+        {FINDING_MARKER: finding.pk},
     )
+    return cast(list[FindingEvent], events)
 
 
 # --- cross-check runs (county admins) -------------------------------------------------------

@@ -55,7 +55,7 @@ from staff.forms.findings import (
     FindingOpenCaseForm,
 )
 from staff.selectors.findings import finding_detail as finding_in_scope
-from staff.selectors.findings import finding_events, finding_queue, queue_page, rule_counts
+from staff.selectors.findings import finding_events, finding_queue, queue_view
 from staff.selectors.person_work import needs_a_service_can_answer
 from staff.selectors.places import places
 from staff.selectors.visits import days_since
@@ -90,15 +90,18 @@ def chip_links(
 
 def _queue_context(request, bulk_form=None) -> dict:
     def fill(scope) -> dict:
-        rows, counts, filterset = finding_queue(request.user, request.GET, places(request.user))
-        page = queue_page(
-            request.user, rows, parse_page_number(request.GET.get("page")), FINDINGS_PER_PAGE
+        page, counts, filterset = queue_view(
+            request.user,
+            request.GET,
+            places(request.user),
+            parse_page_number(request.GET.get("page")),
+            FINDINGS_PER_PAGE,
         )
         audit_list(request, "monitoring.finding", request.GET, len(page.rows))
         return {
             "filter": filterset,
             "page": page,
-            "chips": chip_links(request.GET, rule_counts(counts)),
+            "chips": chip_links(request.GET, counts),
             "current_rule": request.GET.get("rule", ""),
             "bulk_form": bulk_form or (FindingBulkForm() if scope.can_write else None),
         }
