@@ -186,6 +186,7 @@ class MemberRow:
     age: int
     compared: list[Compared]
     roster_household: RosterHousehold | None
+    html: str = ""  # the member as the household page shows it (set by its view)
 
     @property
     def differences(self) -> int:

@@ -330,7 +330,7 @@ def household_photos(
     user: AnyUser, household_id: int, events: list[Event]
 ) -> dict[tuple[str, int], list[EvidencePhoto]]:
     """The photos of the household timeline's visits and measures, as `cases.photos.
-    photos_by_owner` gives them for `events` (the `{% timeline_photos %}` tag), in one query
+    photos_by_owner` gives them for `events`, in one query
     whose SQL is compiled once per scope (reading them by the events' ids built the query on
     every view). A photo has exactly one owner, so it is in scope when its visit or measure
     is (`scoped_photos`): the timeline's visits and measures are the household's in scope,

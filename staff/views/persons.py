@@ -6,6 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
+from django.utils.html import escape
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 
 from cases import casework
@@ -24,6 +26,7 @@ from cases.selectors import (
     person_detail,
     person_list,
 )
+from cases.text import clean_text
 from staff.forms.casework import (
     REHAB_SERVICE_SUGGESTIONS,
     EducationPlanForm,
@@ -41,6 +44,7 @@ from staff.selectors.persons import (
     person_page,
     survey_answers,
 )
+from staff.selectors.timeline import household_photos
 from staff.views.common import (
     EXPORT_LIMIT,
     GET_POST,
@@ -52,7 +56,7 @@ from staff.views.common import (
     require_export_scope,
     require_writer_role,
 )
-from staff.views.households import open_findings
+from staff.views.households import compare_html, open_findings, timeline_html
 from subsidies import services
 from subsidies.models import BenefitRecord
 
@@ -198,6 +202,7 @@ def person(request, pk: int):
     events = records.events
     audit_view(request, record)
     scope = scope_for(request.user)
+    answers = survey_answers(getattr(record, "survey", None))
     return render(
         request,
         "staff/person_detail.html",
@@ -206,11 +211,25 @@ def person(request, pk: int):
             "membership": membership,
             "household": household,
             "members": [row for row in members if row.person.pk != record.pk],
-            "compared": comparison(
-                record, roster_in_scope=bool(getattr(record, "roster_household_in_scope", True))
+            "compare_html": compare_html(
+                comparison(
+                    record,
+                    roster_in_scope=bool(getattr(record, "roster_household_in_scope", True)),
+                )
             ),
-            "answers": survey_answers(getattr(record, "survey", None)),
+            "answers": answers,
+            "answers_html": answers_html(answers),
             "events": events,
+            # The timeline's visits and measures are its household's (none without one):
+            # their photos by the household's SQL compiled once per scope, as the household
+            # page reads them, instead of the template tag building the query on every view.
+            "timeline_items": timeline_html(
+                events,
+                household_photos(request.user, household_id, events)
+                if household_id is not None
+                else {},
+                show_person=False,
+            ),
             "open_findings": open_findings(events),
             "can_write": can_write(scope),
             "can_visit": can_record_visits(scope),
@@ -219,6 +238,18 @@ def person(request, pk: int):
             **work_sections(request.user, record, records),
             **care_sections(request.user, record, records),
         },
+    )
+
+
+def answers_html(answers: list[tuple[str, str]]) -> SafeString:
+    """The survey's answers as the person page's list showed them through its template loop
+    (`<dt>{{ label }}</dt><dd>{{ value|bidi_safe }}</dd>`, ~30 answers): written here, the
+    loop cost ~0.4 ms a page (docs/PERFORMANCE.md, Pages; tests/test_pagesh_page_html.py)."""
+    return SafeString(
+        "".join(
+            f"<dt>{escape(label)}</dt><dd>{escape(clean_text(value))}</dd>"
+            for label, value in answers
+        )
     )
 
 
