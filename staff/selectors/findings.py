@@ -21,14 +21,13 @@ from typing import Any, cast
 
 import django_filters
 from django.db.models import Count, F, Func, IntegerField, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
-from cases.scope import AnyUser, get_in_scope_or_404, scope_for, scoped
+from cases.scope import AnyUser, scope_for, scoped
 from cases.selectors import Page
 from monitoring.models import CrosscheckRun, Finding, FindingEvent
 from monitoring.rules import REGISTRY, by_urgency
-from staff.selectors.persons import compiled_instance_or_404, compiled_instances
+from staff.selectors.persons import compiled_instances, compiled_record_or_404
 from staff.selectors.places import Place, PlaceFilterSet, place_filters
 from staff.selectors.timeline import Compiled, run_compiled, scope_key
 
@@ -460,22 +459,14 @@ def finding_detail(user: AnyUser, pk: int | str) -> Finding:
 
     Building this query (six joins and the scope) cost more CPU than running it, and its
     text depends on the scope alone: compiled once per scope and run as a prepared
-    statement (`compiled_instance_or_404`, as the person page; docs/PERFORMANCE.md, Pages)."""
-    try:
-        finding_id = int(pk)
-    except (TypeError, ValueError):
-        raise Http404("不存在或不在您的数据范围内") from None
-    # No scope, or an id no row can have (negative: the markers; past 64 bits), is left to
-    # the ORM, which answers 404 for them as before.
-    if scope_for(user).sees_nothing or not 0 < finding_id < 2**63:
-        return get_in_scope_or_404(user, _finding_detail_query(user), pk=finding_id)
-    database = Finding.objects.db
-    return compiled_instance_or_404(
+    statement (`compiled_record_or_404`, as the person page; docs/PERFORMANCE.md, Pages)."""
+    return compiled_record_or_404(
+        user,
         Finding,
-        ("finding_detail", database, scope_key(user)),
-        database,
-        lambda: _finding_detail_query(user).filter(pk=FINDING_MARKER),
-        {FINDING_MARKER: finding_id},
+        pk,
+        ("finding_detail",),
+        lambda: _finding_detail_query(user),
+        FINDING_MARKER,
     )
 
 

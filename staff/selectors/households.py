@@ -18,7 +18,6 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.http import Http404
 
 from cases.casework_base import today
 from cases.identity import age_on
@@ -31,7 +30,7 @@ from cases.models import (
     Township,
     Village,
 )
-from cases.scope import AnyUser, get_in_scope_or_404, in_scope_exists, scope_for, scoped
+from cases.scope import AnyUser, in_scope_exists, scope_for, scoped
 from cases.selectors import SEARCH_MAX_LENGTH, normalise_query
 from cases.selectors_casework import active_on
 from monitoring.models import (
@@ -42,8 +41,8 @@ from monitoring.models import (
 from staff.selectors.persons import (
     Compared,
     comparison,
-    compiled_instance_or_404,
     compiled_instances,
+    compiled_record_or_404,
 )
 from staff.selectors.places import Place, PlaceFilterSet, place_filters
 from staff.selectors.timeline import HOUSEHOLD_MARKER, scope_key
@@ -162,19 +161,13 @@ def household_detail(user: AnyUser, pk: int | str) -> Household:
     only on the scope and the day (the active pairing's date): compiled once per scope and
     day (`compiled_instances`, docs/PERFORMANCE.md, Pages)."""
     as_of = today()
-    try:
-        household_id = int(pk)
-    except (TypeError, ValueError):
-        raise Http404("不存在或不在您的数据范围内") from None
-    if scope_for(user).sees_nothing or household_id <= 0:
-        return get_in_scope_or_404(user, _household_detail_query(as_of), pk=household_id)
-    database = Household.objects.db
-    return compiled_instance_or_404(
+    return compiled_record_or_404(
+        user,
         Household,
-        ("household_detail", database, scope_key(user), as_of),
-        database,
-        lambda: scoped(user, _household_detail_query(as_of)).filter(pk=HOUSEHOLD_MARKER),
-        {HOUSEHOLD_MARKER: household_id},
+        pk,
+        ("household_detail", as_of),
+        lambda: scoped(user, _household_detail_query(as_of)),
+        HOUSEHOLD_MARKER,
     )
 
 

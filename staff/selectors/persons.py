@@ -226,6 +226,36 @@ def compiled_instance_or_404(
     return instance
 
 
+def compiled_record_or_404(
+    user: AnyUser,
+    model: type[M],
+    pk: int | str,
+    key: tuple[Any, ...],
+    query: Callable[[], QuerySet],
+    marker: int,
+) -> M:
+    """One record of a record page: `query()` (in the user's scope) filtered to `pk`, its
+    SQL compiled once per `key` (the page's name and whatever its text depends on beside
+    the scope) and run as a prepared statement; 404 when it has no such row.
+
+    No scope, or an id no row can have (negative: the markers; past 64 bits: SQLite cannot
+    take it), is left to the ORM, which answers 404 for them."""
+    try:
+        record_id = int(pk)
+    except (TypeError, ValueError):
+        raise Http404("不存在或不在您的数据范围内") from None
+    if scope_for(user).sees_nothing or not 0 < record_id < 2**63:
+        return get_in_scope_or_404(user, query(), pk=record_id)
+    database = model._default_manager.db
+    return compiled_instance_or_404(
+        model,
+        (key[0], database, scope_key(user), *key[1:]),
+        database,
+        lambda: query().filter(pk=marker),
+        {marker: record_id},
+    )
+
+
 def person_page(user: AnyUser, pk: int | str) -> Person:
     """One person in scope (404 otherwise) with certificate, survey, roster and household,
     and whether each of the two households is in the user's scope
@@ -235,21 +265,8 @@ def person_page(user: AnyUser, pk: int | str) -> Person:
     Building this query's SQL (eight joins, two scoped `EXISTS`) cost more CPU than running
     it, and its text depends only on the scope: compiled once per scope
     (`compiled_instances`, docs/PERFORMANCE.md, Pages)."""
-    try:
-        person_id = int(pk)
-    except (TypeError, ValueError):
-        raise Http404("不存在或不在您的数据范围内") from None
-    # No scope, or an id no row can have (negative: the markers; past 64 bits: SQLite
-    # cannot take it), is left to the ORM, which answers 404 for them as before.
-    if scope_for(user).sees_nothing or not 0 < person_id < 2**63:
-        return get_in_scope_or_404(user, _person_page_query(user), pk=person_id)
-    database = Person.objects.db
-    return compiled_instance_or_404(
-        Person,
-        ("person_page", database, scope_key(user)),
-        database,
-        lambda: _person_page_query(user).filter(pk=PERSON_MARKER),
-        {PERSON_MARKER: person_id},
+    return compiled_record_or_404(
+        user, Person, pk, ("person_page",), lambda: _person_page_query(user), PERSON_MARKER
     )
 
 
